@@ -1,0 +1,263 @@
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::FieldError;
+
+/// Active ISO 4217 codes that do not use two minor units; every other code in `TWO_MINOR_UNITS` uses two.
+const OTHER_MINOR_UNITS: &[(&str, u8)] = &[
+    ("BIF", 0), ("CLP", 0), ("DJF", 0), ("GNF", 0), ("ISK", 0), ("JPY", 0), ("KMF", 0), ("KRW", 0),
+    ("PYG", 0), ("RWF", 0), ("UGX", 0), ("UYI", 0), ("VND", 0), ("VUV", 0), ("XAF", 0), ("XOF", 0),
+    ("XPF", 0), ("BHD", 3), ("IQD", 3), ("JOD", 3), ("KWD", 3), ("LYD", 3), ("OMR", 3), ("TND", 3),
+    ("CLF", 4), ("UYW", 4),
+];
+
+const TWO_MINOR_UNITS: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BMD",
+    "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHE", "CHF", "CHW", "CNY",
+    "COP", "COU", "CRC", "CUP", "CVE", "CZK", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP",
+    "GBP", "GEL", "GHS", "GIP", "GMD", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IRR",
+    "JMD", "KES", "KGS", "KHR", "KPW", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "MAD", "MDL", "MGA",
+    "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO",
+    "NOK", "NPR", "NZD", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "QAR", "RON", "RSD", "RUB", "SAR", "SBD",
+    "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS",
+    "TMT", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "USD", "USN", "UYU", "UZS", "VED", "VES", "WST", "XCD",
+    "XCG", "YER", "ZAR", "ZMW", "ZWG",
+];
+
+/// An active ISO 4217 currency with the number of minor units (decimals) it allows.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Currency {
+    code: [u8; 3],
+    minor_units: u8,
+}
+
+impl Currency {
+    pub const EUR: Currency = Currency { code: *b"EUR", minor_units: 2 };
+
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        Self::parse_field("currency", input)
+    }
+
+    pub fn parse_field(field: &str, input: &str) -> Result<Self, FieldError> {
+        let code = input.trim();
+        let minor_units = OTHER_MINOR_UNITS
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, units)| *units)
+            .or_else(|| TWO_MINOR_UNITS.contains(&code).then_some(2));
+        match (minor_units, code.as_bytes()) {
+            (Some(minor_units), &[a, b, c]) => Ok(Self { code: [a, b, c], minor_units }),
+            _ => Err(FieldError::new(
+                field,
+                format!("{input:?} is not an active ISO 4217 currency code"),
+            )),
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        // The code was taken from the ASCII tables above.
+        std::str::from_utf8(&self.code).unwrap_or("???")
+    }
+
+    pub fn minor_units(&self) -> u32 {
+        u32::from(self.minor_units)
+    }
+}
+
+impl fmt::Debug for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for Currency {
+    type Err = FieldError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl Serialize for Currency {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An exact amount in a currency, never with more decimals than the currency has minor units. The amount is
+/// kept at the currency's scale (`10.1 EUR` is held and shown as `10.10`). It may be negative (a debit).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Money {
+    amount: Decimal,
+    currency: Currency,
+}
+
+impl Money {
+    pub fn new(amount: Decimal, currency: Currency) -> Result<Self, FieldError> {
+        Self::new_field("amount", amount, currency)
+    }
+
+    fn new_field(field: &str, amount: Decimal, currency: Currency) -> Result<Self, FieldError> {
+        let normalized = amount.normalize();
+        if normalized.scale() > currency.minor_units() {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "{amount} has {} decimals; {currency} allows {}",
+                    normalized.scale(),
+                    currency.minor_units()
+                ),
+            ));
+        }
+        let mut amount = normalized;
+        amount.rescale(currency.minor_units());
+        Ok(Self { amount, currency })
+    }
+
+    /// Parses a Berlin Group amount object (`{"amount": "10.00", "currency": "EUR"}`) from its two strings. The
+    /// errors name `{field}.amount` and `{field}.currency`.
+    pub fn parse(field: &str, amount: &str, currency: &str) -> Result<Self, FieldError> {
+        let amount_field = format!("{field}.amount");
+        let currency = Currency::parse_field(&format!("{field}.currency"), currency)?;
+        let text = amount.trim();
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, "0"));
+        let well_formed = !int_part.is_empty()
+            && int_part.len() <= 18
+            && !frac_part.is_empty()
+            && int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit());
+        if !well_formed {
+            return Err(FieldError::new(
+                amount_field,
+                format!("{amount:?} is not a decimal amount such as 12.34"),
+            ));
+        }
+        let value = Decimal::from_str_exact(text).map_err(|e| FieldError::new(&amount_field, e))?;
+        Self::new_field(&amount_field, value, currency)
+    }
+
+    pub fn zero(currency: Currency) -> Self {
+        let mut amount = Decimal::ZERO;
+        amount.rescale(currency.minor_units());
+        Self { amount, currency }
+    }
+
+    pub fn amount(&self) -> Decimal {
+        self.amount
+    }
+
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    pub fn is_positive(&self) -> bool {
+        self.amount > Decimal::ZERO
+    }
+
+    /// Adds two amounts of one currency; `None` for different currencies or an overflow.
+    pub fn checked_add(&self, other: &Money) -> Option<Money> {
+        if self.currency != other.currency {
+            return None;
+        }
+        let amount = self.amount.checked_add(other.amount)?;
+        Some(Self { amount, currency: self.currency })
+    }
+}
+
+impl fmt::Debug for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount, self.currency)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount, self.currency)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct AmountWire {
+    amount: String,
+    currency: String,
+}
+
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        AmountWire {
+            amount: self.amount.to_string(),
+            currency: self.currency.code().to_owned(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = AmountWire::deserialize(deserializer)?;
+        Money::parse("amount", &wire.amount, &wire.currency).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn currencies_know_their_minor_units() {
+        assert_eq!(Currency::parse("EUR").unwrap().minor_units(), 2);
+        assert_eq!(Currency::parse("JPY").unwrap().minor_units(), 0);
+        assert_eq!(Currency::parse("KWD").unwrap().minor_units(), 3);
+        let err = Currency::parse_field("instructedAmount.currency", "XYZ").unwrap_err();
+        assert_eq!(err.field, "instructedAmount.currency");
+        assert!(err.problem.contains("ISO 4217"));
+        assert!(Currency::parse("eur").is_err());
+    }
+
+    #[test]
+    fn money_rejects_more_decimals_than_the_currency_allows() {
+        let err = Money::parse("instructedAmount", "10.001", "EUR").unwrap_err();
+        assert_eq!(err.field, "instructedAmount.amount");
+        assert!(err.problem.contains("EUR allows 2"), "{}", err.problem);
+        assert!(Money::parse("x", "1.5", "JPY").is_err());
+        assert_eq!(Money::parse("x", "10.1", "EUR").unwrap().to_string(), "10.10 EUR");
+        assert_eq!(Money::parse("x", "10.100", "EUR").unwrap().to_string(), "10.10 EUR");
+        assert_eq!(Money::parse("x", "-3", "KWD").unwrap().to_string(), "-3.000 KWD");
+        for bad in ["", "1e3", "1.", ".5", "12,30", "NaN", "--1"] {
+            assert!(Money::parse("x", bad, "EUR").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn money_serde_round_trips_and_validates() {
+        let money = Money::parse("x", "1234.56", "SEK").unwrap();
+        let json = serde_json::to_string(&money).unwrap();
+        assert_eq!(json, r#"{"amount":"1234.56","currency":"SEK"}"#);
+        assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), money);
+        assert!(serde_json::from_str::<Money>(r#"{"amount":"1.234","currency":"EUR"}"#).is_err());
+        assert!(serde_json::from_str::<Money>(r#"{"amount":"1","currency":"ABC"}"#).is_err());
+    }
+
+    #[test]
+    fn addition_is_exact_and_per_currency() {
+        let a = Money::parse("x", "0.10", "EUR").unwrap();
+        let b = Money::parse("x", "0.20", "EUR").unwrap();
+        assert_eq!(a.checked_add(&b).unwrap(), Money::parse("x", "0.30", "EUR").unwrap());
+        assert!(a.checked_add(&Money::zero(Currency::parse("USD").unwrap())).is_none());
+    }
+}

@@ -1,0 +1,504 @@
+//! The Payment aggregate: one payment order from the user's intent to a final ISO 20022 status. It is where
+//! "never initiated twice" is enforced: the idempotency key is fixed at creation, an initiation attempt can
+//! only start from a known-not-sent state, and an unknown outcome (a timeout) must be reconciled with the bank
+//! before anything is sent again. Reads top to bottom: commands, events, state, decide, evolve.
+
+use std::fmt;
+use std::sync::Arc;
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::sca::ScaLinks;
+use crate::{BankId, Clock, Currency, FieldError, Iban, Money, TenantId, UserId};
+
+/// Berlin Group `payment-service`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PaymentService {
+    Payments,
+    BulkPayments,
+    PeriodicPayments,
+}
+
+/// Berlin Group `payment-product`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PaymentProduct {
+    SepaCreditTransfers,
+    InstantSepaCreditTransfers,
+    #[serde(rename = "target-2-payments")]
+    Target2Payments,
+    CrossBorderCreditTransfers,
+}
+
+impl PaymentProduct {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PaymentProduct::SepaCreditTransfers => "sepa-credit-transfers",
+            PaymentProduct::InstantSepaCreditTransfers => "instant-sepa-credit-transfers",
+            PaymentProduct::Target2Payments => "target-2-payments",
+            PaymentProduct::CrossBorderCreditTransfers => "cross-border-credit-transfers",
+        }
+    }
+
+    /// SEPA and TARGET2 products move euros only.
+    fn euro_only(&self) -> bool {
+        !matches!(self, PaymentProduct::CrossBorderCreditTransfers)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Commands
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRequest {
+    pub tenant: TenantId,
+    pub user: UserId,
+    pub bank: BankId,
+    pub service: PaymentService,
+    pub product: PaymentProduct,
+    pub debtor: Iban,
+    pub creditor: Iban,
+    pub creditor_name: String,
+    pub instructed_amount: Money,
+    pub remittance_information: Option<String>,
+    /// Fixed when the intent is created; sent as X-Request-ID on every initiation attempt and used to find the
+    /// payment at the bank after a timeout.
+    pub idempotency_key: Uuid,
+}
+
+impl PaymentRequest {
+    /// The ISO 20022 end-to-end id (at most 35 characters), derived from the idempotency key so every attempt
+    /// carries the same one.
+    pub fn end_to_end_id(&self) -> String {
+        self.idempotency_key.simple().to_string()
+    }
+}
+
+/// What the bank answered to an initiation: its payment id, the first status and the SCA links.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BankPayment {
+    pub bank_payment_id: String,
+    pub status: TransactionStatus,
+    pub sca: ScaLinks,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PaymentCommand {
+    RequestInitiation(PaymentRequest),
+    /// Starts sending the initiation to the bank; only from a state known not to be at the bank.
+    StartInitiationAttempt,
+    RecordBankPayment(BankPayment),
+    /// The bank refused the initiation outright (for example FORMAT_ERROR or PAYMENT_FAILED).
+    RecordInitiationRejected { reason: String },
+    /// The attempt ended without an answer (timeout, dropped connection): the bank may or may not have it.
+    RecordUnknownOutcome { reason: String },
+    /// What looking the payment up at the bank found after an unknown outcome: the payment, or nothing (it never
+    /// arrived, so a new attempt with the same key is safe).
+    ReconcileOutcome { found: Option<BankPayment> },
+    ObserveStatus(TransactionStatus),
+    RequestCancellation,
+}
+
+impl PaymentCommand {
+    pub fn name(&self) -> &'static str {
+        match self {
+            PaymentCommand::RequestInitiation(_) => "RequestInitiation",
+            PaymentCommand::StartInitiationAttempt => "StartInitiationAttempt",
+            PaymentCommand::RecordBankPayment(_) => "RecordBankPayment",
+            PaymentCommand::RecordInitiationRejected { .. } => "RecordInitiationRejected",
+            PaymentCommand::RecordUnknownOutcome { .. } => "RecordUnknownOutcome",
+            PaymentCommand::ReconcileOutcome { found: Some(_) } => "ReconcileOutcome(found)",
+            PaymentCommand::ReconcileOutcome { found: None } => "ReconcileOutcome(notFound)",
+            PaymentCommand::ObserveStatus(_) => "ObserveStatus",
+            PaymentCommand::RequestCancellation => "RequestCancellation",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Events
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PaymentEvent {
+    PaymentInitiationRequested(PaymentRequest),
+    InitiationAttemptStarted { attempt: u32 },
+    BankPaymentRecorded(BankPayment),
+    InitiationRejected { reason: String },
+    InitiationOutcomeUnknown { reason: String },
+    InitiationOutcomeReconciled { found: Option<BankPayment> },
+    PaymentStatusObserved { status: TransactionStatus },
+    CancellationRequested,
+    /// Cancelled before any attempt reached the bank: status CANC without a bank call.
+    PaymentCancelledBeforeSending,
+}
+
+impl DomainEvent for PaymentEvent {
+    fn event_type(&self) -> String {
+        let name = match self {
+            PaymentEvent::PaymentInitiationRequested(_) => "PaymentInitiationRequested",
+            PaymentEvent::InitiationAttemptStarted { .. } => "InitiationAttemptStarted",
+            PaymentEvent::BankPaymentRecorded(_) => "BankPaymentRecorded",
+            PaymentEvent::InitiationRejected { .. } => "InitiationRejected",
+            PaymentEvent::InitiationOutcomeUnknown { .. } => "InitiationOutcomeUnknown",
+            PaymentEvent::InitiationOutcomeReconciled { .. } => "InitiationOutcomeReconciled",
+            PaymentEvent::PaymentStatusObserved { .. } => "PaymentStatusObserved",
+            PaymentEvent::CancellationRequested => "CancellationRequested",
+            PaymentEvent::PaymentCancelledBeforeSending => "PaymentCancelledBeforeSending",
+        };
+        name.to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1.0".to_owned()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// State
+
+/// ISO 20022 transaction status as Berlin Group uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TransactionStatus {
+    /// Received
+    Rcvd,
+    /// Pending
+    Pdng,
+    /// PartiallyAcceptedTechnicalCorrect (some authorisations of a multi-level SCA are missing)
+    Patc,
+    /// AcceptedTechnicalValidation
+    Actc,
+    /// AcceptedCustomerProfile
+    Accp,
+    /// AcceptedFundsChecked
+    Acfc,
+    /// AcceptedWithChange
+    Acwc,
+    /// AcceptedWithoutPosting
+    Acwp,
+    /// AcceptedSettlementInProcess
+    Acsp,
+    /// PartiallyAccepted (bulk payments only)
+    Part,
+    /// AcceptedSettlementCompleted (debtor's account debited)
+    Acsc,
+    /// AcceptedCreditSettlementCompleted (creditor's account credited)
+    Accc,
+    /// Rejected
+    Rjct,
+    /// Cancelled
+    Canc,
+}
+
+impl TransactionStatus {
+    pub const ALL: [TransactionStatus; 14] = [
+        Self::Rcvd, Self::Pdng, Self::Patc, Self::Actc, Self::Accp, Self::Acfc, Self::Acwc, Self::Acwp,
+        Self::Acsp, Self::Part, Self::Acsc, Self::Accc, Self::Rjct, Self::Canc,
+    ];
+
+    pub fn is_final(&self) -> bool {
+        matches!(self, Self::Acsc | Self::Accc | Self::Rjct | Self::Canc)
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Rcvd => "RCVD",
+            Self::Pdng => "PDNG",
+            Self::Patc => "PATC",
+            Self::Actc => "ACTC",
+            Self::Accp => "ACCP",
+            Self::Acfc => "ACFC",
+            Self::Acwc => "ACWC",
+            Self::Acwp => "ACWP",
+            Self::Acsp => "ACSP",
+            Self::Part => "PART",
+            Self::Acsc => "ACSC",
+            Self::Accc => "ACCC",
+            Self::Rjct => "RJCT",
+            Self::Canc => "CANC",
+        }
+    }
+
+    pub fn parse(code: &str) -> Result<Self, FieldError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.code() == code)
+            .ok_or_else(|| FieldError::new("transactionStatus", format!("{code:?} is not an ISO 20022 status")))
+    }
+
+    /// How far along the processing chain a status is. A payment moves only to a higher stage (or to RJCT /
+    /// CANC, which may end it at any stage).
+    fn stage(&self) -> u8 {
+        match self {
+            Self::Rcvd => 0,
+            Self::Pdng | Self::Patc => 1,
+            Self::Actc => 2,
+            Self::Accp => 3,
+            Self::Acfc | Self::Acwc | Self::Acwp => 4,
+            Self::Acsp | Self::Part => 5,
+            Self::Acsc => 6,
+            Self::Accc => 7,
+            Self::Rjct | Self::Canc => 8,
+        }
+    }
+
+    /// Whether a payment in `self` may be observed in `next` (a different status).
+    pub fn may_move_to(&self, next: TransactionStatus) -> bool {
+        !self.is_final() && next.stage() > self.stage()
+    }
+}
+
+impl fmt::Display for TransactionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Where an initiation stands with the bank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum InitiationPhase {
+    /// Not at the bank: an attempt may start.
+    Ready,
+    /// An attempt is in flight.
+    Sending,
+    /// The last attempt's outcome is unknown: reconcile before anything else.
+    OutcomeUnknown,
+    /// The bank has the payment (or refused it): the status tells the rest.
+    Submitted,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentState {
+    pub request: PaymentRequest,
+    pub phase: InitiationPhase,
+    pub status: Option<TransactionStatus>,
+    pub bank_payment_id: Option<String>,
+    pub sca: ScaLinks,
+    pub attempts: u32,
+    pub cancellation_requested: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Payment {
+    pub state: Option<PaymentState>,
+}
+
+impl Payment {
+    pub fn status(&self) -> Option<TransactionStatus> {
+        self.state.as_ref().and_then(|s| s.status)
+    }
+
+    pub fn is_final(&self) -> bool {
+        self.status().is_some_and(|s| s.is_final())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentError {
+    #[error("{0}")]
+    InvalidField(FieldError),
+    #[error("the payment has not been requested")]
+    NotRequested,
+    #[error("the payment has already been requested")]
+    AlreadyRequested,
+    #[error("the payment is {0}, a final status: it accepts no more commands")]
+    Final(TransactionStatus),
+    #[error("{command} is not allowed while the initiation is {phase:?}")]
+    NotAllowed { command: &'static str, phase: InitiationPhase },
+    #[error("status {next} does not follow {current}: a payment only moves forward")]
+    StatusRegression { current: TransactionStatus, next: TransactionStatus },
+    #[error("status PART applies to bulk payments only")]
+    PartialOnlyForBulk,
+    #[error("cancellation has already been requested")]
+    CancellationAlreadyRequested,
+}
+
+/// What a payment decision needs from outside: only the clock (kept for symmetry with consents and for rules
+/// such as execution dates).
+pub struct PaymentServices {
+    pub clock: Arc<dyn Clock>,
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Decide
+
+const MAX_CREDITOR_NAME: usize = 70;
+const MAX_REMITTANCE: usize = 140;
+
+fn validate_request(request: &PaymentRequest) -> Result<(), PaymentError> {
+    let invalid = |field: &str, problem: String| Err(PaymentError::InvalidField(FieldError::new(field, problem)));
+    let amount = request.instructed_amount;
+    if !amount.is_positive() {
+        return invalid("instructedAmount.amount", format!("is {}; a payment must be above zero", amount.amount()));
+    }
+    if request.product.euro_only() && amount.currency() != Currency::EUR {
+        return invalid(
+            "instructedAmount.currency",
+            format!("is {}; {} are in EUR only", amount.currency(), request.product.as_str()),
+        );
+    }
+    let name = request.creditor_name.trim();
+    if name.is_empty() {
+        return invalid("creditorName", "is empty".into());
+    }
+    if name.chars().count() > MAX_CREDITOR_NAME {
+        return invalid("creditorName", format!("is longer than {MAX_CREDITOR_NAME} characters"));
+    }
+    if let Some(remittance) = &request.remittance_information {
+        if remittance.chars().count() > MAX_REMITTANCE {
+            return invalid(
+                "remittanceInformationUnstructured",
+                format!("is longer than {MAX_REMITTANCE} characters"),
+            );
+        }
+    }
+    if request.creditor == request.debtor {
+        return invalid("creditorAccount.iban", "is the debtor's own account".into());
+    }
+    Ok(())
+}
+
+impl Payment {
+    pub fn decide(&self, command: PaymentCommand) -> Result<Vec<PaymentEvent>, PaymentError> {
+        let Some(state) = &self.state else {
+            return match command {
+                PaymentCommand::RequestInitiation(request) => {
+                    validate_request(&request)?;
+                    Ok(vec![PaymentEvent::PaymentInitiationRequested(request)])
+                }
+                _ => Err(PaymentError::NotRequested),
+            };
+        };
+        if let Some(status) = state.status.filter(TransactionStatus::is_final) {
+            return Err(PaymentError::Final(status));
+        }
+        let phase = state.phase;
+        let not_allowed = |command: &PaymentCommand| PaymentError::NotAllowed { command: command.name(), phase };
+        use InitiationPhase::{OutcomeUnknown, Ready, Sending, Submitted};
+        match (command, phase) {
+            (PaymentCommand::RequestInitiation(_), _) => Err(PaymentError::AlreadyRequested),
+            (PaymentCommand::StartInitiationAttempt, Ready) => {
+                Ok(vec![PaymentEvent::InitiationAttemptStarted { attempt: state.attempts + 1 }])
+            }
+            (PaymentCommand::RecordBankPayment(bank), Sending) => {
+                check_bulk_only(state, bank.status)?;
+                Ok(vec![PaymentEvent::BankPaymentRecorded(bank)])
+            }
+            (PaymentCommand::RecordInitiationRejected { reason }, Sending) => {
+                Ok(vec![PaymentEvent::InitiationRejected { reason }])
+            }
+            (PaymentCommand::RecordUnknownOutcome { reason }, Sending) => {
+                Ok(vec![PaymentEvent::InitiationOutcomeUnknown { reason }])
+            }
+            (PaymentCommand::ReconcileOutcome { found }, OutcomeUnknown) => {
+                if let Some(bank) = &found {
+                    check_bulk_only(state, bank.status)?;
+                }
+                Ok(vec![PaymentEvent::InitiationOutcomeReconciled { found }])
+            }
+            (PaymentCommand::ObserveStatus(next), Submitted) => {
+                check_bulk_only(state, next)?;
+                match state.status {
+                    Some(current) if current == next => Ok(vec![]),
+                    Some(current) if !current.may_move_to(next) => {
+                        Err(PaymentError::StatusRegression { current, next })
+                    }
+                    _ => Ok(vec![PaymentEvent::PaymentStatusObserved { status: next }]),
+                }
+            }
+            (PaymentCommand::RequestCancellation, Ready) => Ok(vec![PaymentEvent::PaymentCancelledBeforeSending]),
+            (PaymentCommand::RequestCancellation, Submitted) => {
+                if state.cancellation_requested {
+                    Err(PaymentError::CancellationAlreadyRequested)
+                } else {
+                    Ok(vec![PaymentEvent::CancellationRequested])
+                }
+            }
+            (command, _) => Err(not_allowed(&command)),
+        }
+    }
+}
+
+fn check_bulk_only(state: &PaymentState, status: TransactionStatus) -> Result<(), PaymentError> {
+    if status == TransactionStatus::Part && state.request.service != PaymentService::BulkPayments {
+        return Err(PaymentError::PartialOnlyForBulk);
+    }
+    Ok(())
+}
+
+impl Aggregate for Payment {
+    const TYPE: &'static str = "Payment";
+    type Command = PaymentCommand;
+    type Event = PaymentEvent;
+    type Error = PaymentError;
+    type Services = PaymentServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------------------
+    // Evolve
+
+    fn apply(&mut self, event: Self::Event) {
+        if let PaymentEvent::PaymentInitiationRequested(request) = event {
+            self.state = Some(PaymentState {
+                request,
+                phase: InitiationPhase::Ready,
+                status: None,
+                bank_payment_id: None,
+                sca: ScaLinks::default(),
+                attempts: 0,
+                cancellation_requested: false,
+            });
+            return;
+        }
+        let Some(state) = self.state.as_mut() else {
+            return;
+        };
+        let record = |state: &mut PaymentState, bank: BankPayment| {
+            state.phase = InitiationPhase::Submitted;
+            state.status = Some(bank.status);
+            state.bank_payment_id = Some(bank.bank_payment_id);
+            state.sca = bank.sca;
+        };
+        match event {
+            PaymentEvent::PaymentInitiationRequested(_) => {}
+            PaymentEvent::InitiationAttemptStarted { attempt } => {
+                state.phase = InitiationPhase::Sending;
+                state.attempts = attempt;
+            }
+            PaymentEvent::BankPaymentRecorded(bank) => record(state, bank),
+            PaymentEvent::InitiationRejected { .. } => {
+                state.phase = InitiationPhase::Submitted;
+                state.status = Some(TransactionStatus::Rjct);
+            }
+            PaymentEvent::InitiationOutcomeUnknown { .. } => state.phase = InitiationPhase::OutcomeUnknown,
+            PaymentEvent::InitiationOutcomeReconciled { found: Some(bank) } => record(state, bank),
+            PaymentEvent::InitiationOutcomeReconciled { found: None } => state.phase = InitiationPhase::Ready,
+            PaymentEvent::PaymentStatusObserved { status } => state.status = Some(status),
+            PaymentEvent::CancellationRequested => state.cancellation_requested = true,
+            PaymentEvent::PaymentCancelledBeforeSending => {
+                state.phase = InitiationPhase::Submitted;
+                state.status = Some(TransactionStatus::Canc);
+            }
+        }
+    }
+}
