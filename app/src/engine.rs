@@ -174,6 +174,46 @@ impl Engine {
         }
     }
 
+    /// Runs `command`, retrying from a fresh load when a concurrent writer won the race (the command is cloned
+    /// for each try because the aggregate consumes it), and maps the outcome to an `EngineError`.
+    async fn execute<A>(
+        &self,
+        repository: &dyn AggregateRepository<A>,
+        ctx: &RequestContext,
+        id: &str,
+        command: A::Command,
+        domain_error: impl FnOnce(A::Error) -> EngineError,
+    ) -> Result<(), EngineError>
+    where
+        A: Aggregate,
+        A::Command: Clone,
+    {
+        let mut conflicts = 0;
+        loop {
+            match repository
+                .execute(id, command.clone(), self.metadata(ctx).to_map())
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(AggregateError::AggregateConflict) if conflicts < CONFLICT_RETRIES => {
+                    conflicts += 1;
+                    // A short, growing pause with jitter, so the writers that collided do not collide again.
+                    let jitter = u64::from(Uuid::new_v4().as_bytes()[0]) % 5;
+                    tokio::time::sleep(std::time::Duration::from_millis(u64::from(conflicts.min(20)) + jitter)).await;
+                }
+                Err(AggregateError::AggregateConflict) => {
+                    return Err(EngineError::Conflict {
+                        aggregate: A::TYPE,
+                        id: id.to_owned(),
+                        attempts: conflicts + 1,
+                    })
+                }
+                Err(AggregateError::UserError(source)) => return Err(domain_error(source)),
+                Err(other) => return Err(EngineError::Store(other.to_string())),
+            }
+        }
+    }
+
     // -----------------------------------------------------------------------------------------------------
     // Consents
 
@@ -204,10 +244,10 @@ impl Engine {
         id: ConsentId,
         command: ConsentCommand,
     ) -> Result<(), EngineError> {
-        let result = execute_with_retry(self.consents.as_ref(), &id.to_string(), command, || self.metadata(ctx)).await;
-        result.map_err(|e| {
-            map_aggregate_error::<Consent>(e, &id.to_string(), |source| EngineError::Consent { id, source })
+        self.execute(self.consents.as_ref(), ctx, &id.to_string(), command, |source| {
+            EngineError::Consent { id, source }
         })
+        .await
     }
 
     pub async fn consent(&self, id: ConsentId) -> Result<Consent, EngineError> {
@@ -255,10 +295,10 @@ impl Engine {
         id: PaymentId,
         command: PaymentCommand,
     ) -> Result<(), EngineError> {
-        let result = execute_with_retry(self.payments.as_ref(), &id.to_string(), command, || self.metadata(ctx)).await;
-        result.map_err(|e| {
-            map_aggregate_error::<Payment>(e, &id.to_string(), |source| EngineError::Payment { id, source })
+        self.execute(self.payments.as_ref(), ctx, &id.to_string(), command, |source| {
+            EngineError::Payment { id, source }
         })
+        .await
     }
 
     pub async fn payment(&self, id: PaymentId) -> Result<Payment, EngineError> {
@@ -280,48 +320,6 @@ fn fold<A: Aggregate>(events: impl IntoIterator<Item = A::Event>) -> A {
         aggregate.apply(event);
     }
     aggregate
-}
-
-/// Runs `command`, retrying from a fresh load when a concurrent writer won the race. The command is cloned for
-/// each try because the aggregate consumes it.
-async fn execute_with_retry<A>(
-    repository: &dyn AggregateRepository<A>,
-    id: &str,
-    command: A::Command,
-    metadata: impl Fn() -> EventMetadata,
-) -> Result<(), AggregateError<A::Error>>
-where
-    A: Aggregate,
-    A::Command: Clone,
-{
-    let mut attempt = 0;
-    loop {
-        match repository.execute(id, command.clone(), metadata().to_map()).await {
-            Err(AggregateError::AggregateConflict) if attempt < CONFLICT_RETRIES => {
-                attempt += 1;
-                // A short, growing pause with jitter, so the writers that collided do not collide again.
-                let jitter = u64::from(Uuid::new_v4().as_bytes()[0]) % 5;
-                tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt.min(20)) + jitter)).await;
-            }
-            other => return other,
-        }
-    }
-}
-
-fn map_aggregate_error<A: Aggregate>(
-    error: AggregateError<A::Error>,
-    id: &str,
-    domain: impl FnOnce(A::Error) -> EngineError,
-) -> EngineError {
-    match error {
-        AggregateError::UserError(source) => domain(source),
-        AggregateError::AggregateConflict => EngineError::Conflict {
-            aggregate: A::TYPE,
-            id: id.to_owned(),
-            attempts: CONFLICT_RETRIES + 1,
-        },
-        other => EngineError::Store(other.to_string()),
-    }
 }
 
 async fn history<A: Aggregate>(
