@@ -1,6 +1,8 @@
 //! The Consentry application: the `Engine` facade a host embeds, the demo, and the command-line interface
 //! (`consentry demo`, ...). It wires the domain to the adapters and the projections.
 
+pub mod bench_categorize;
+pub mod bench_report;
 pub mod demo;
 pub mod engine;
 
