@@ -4,6 +4,7 @@
 //! this crate implements them.
 
 pub mod clock;
+pub mod ecb;
 pub mod migrations;
 pub mod store;
 

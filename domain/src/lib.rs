@@ -13,6 +13,7 @@ pub mod ids;
 pub mod metadata;
 pub mod money;
 pub mod payment;
+pub mod rates;
 pub mod sca;
 
 pub use clock::Clock;
