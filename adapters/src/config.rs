@@ -49,16 +49,21 @@ fn default_connect_timeout_ms() -> u64 {
 }
 
 impl BankConfig {
-    /// A bank of a sandbox reachable at `sandbox_url` (such as `http://127.0.0.1:8090`).
-    pub fn sandbox(id: &str, display_name: &str, sandbox_url: &str) -> Result<Self, ConfigError> {
+    /// A bank at `base_url` with the default SCA approach and timeouts.
+    pub fn new(id: &str, display_name: &str, base_url: &str) -> Result<Self, ConfigError> {
         Ok(Self {
             id: BankId::parse(id).map_err(|e| ConfigError::Invalid(e.to_string()))?,
             display_name: display_name.to_owned(),
-            base_url: format!("{}/{id}", sandbox_url.trim_end_matches('/')),
+            base_url: base_url.trim_end_matches('/').to_owned(),
             sca_approach: default_sca_approach(),
             timeout_ms: default_timeout_ms(),
             connect_timeout_ms: default_connect_timeout_ms(),
         })
+    }
+
+    /// A bank of a sandbox reachable at `sandbox_url` (such as `http://127.0.0.1:8090`).
+    pub fn sandbox(id: &str, display_name: &str, sandbox_url: &str) -> Result<Self, ConfigError> {
+        Self::new(id, display_name, &format!("{}/{id}", sandbox_url.trim_end_matches('/')))
     }
 
     pub fn timeout(&self) -> Duration {

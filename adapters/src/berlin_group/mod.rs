@@ -4,6 +4,7 @@
 
 mod client;
 mod errors;
+pub mod probe;
 mod wire;
 
 pub use client::{BerlinGroupClient, MAX_BODY_BYTES};

@@ -241,7 +241,12 @@ impl Drop for SandboxHandle {
 impl Sandbox {
     /// Starts on 127.0.0.1 with an OS-chosen port and the wall clock.
     pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
-        Self::start_with_clock(config, Arc::new(WallClock), SocketAddr::from(([127, 0, 0, 1], 0))).await
+        Self::start_at(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts on `addr` (port 0: any free port) with the wall clock, for `consentry sandbox`.
+    pub async fn start_at(config: SandboxConfig, addr: SocketAddr) -> Result<SandboxHandle, SandboxError> {
+        Self::start_with_clock(config, Arc::new(WallClock), addr).await
     }
 
     /// Starts on `addr` with the given clock (the demo's simulated clock moves the seeded data and every delay
