@@ -6,3 +6,6 @@
 pub mod berlin_group;
 pub mod config;
 pub mod sandbox;
+
+#[cfg(test)]
+mod conformance;

@@ -5,6 +5,6 @@
 mod client;
 mod errors;
 pub mod probe;
-mod wire;
+pub(crate) mod wire;
 
 pub use client::{BerlinGroupClient, MAX_BODY_BYTES};
