@@ -249,7 +249,8 @@ pub(crate) async fn start_authorisation(
         }
         let now = state.now();
         let target = AuthorisationTarget::Consent(consent_id.clone());
-        let id = bank_state.start_authorisation(target, approach, redirect_target(&headers), now);
+        let redirect = redirect_target(&headers).or_else(|| bank_state.first_redirect(&target));
+        let id = bank_state.start_authorisation(target, approach, redirect, now);
         if state.config().auto_approve {
             bank_state.decide(&id, true, now, state.config());
         }

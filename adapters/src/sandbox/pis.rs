@@ -231,7 +231,9 @@ pub(crate) async fn cancel(
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
         let target = AuthorisationTarget::Cancellation(payment_id.clone());
-        let authorisation_id = bank_state.start_authorisation(target, approach, redirect_target(&headers), now);
+        let redirect = redirect_target(&headers)
+            .or_else(|| bank_state.first_redirect(&AuthorisationTarget::Payment(payment_id.clone())));
+        let authorisation_id = bank_state.start_authorisation(target, approach, redirect, now);
         let path = format!("{service}/{product}/{payment_id}");
         let body = json!({
             "transactionStatus": status.code(),
@@ -256,7 +258,8 @@ pub(crate) async fn start_authorisation(
             return Err(TppError::new(StatusCode::CONFLICT, "STATUS_INVALID", "the payment needs no authorisation"));
         }
         let target = AuthorisationTarget::Payment(payment_id.clone());
-        let id = bank_state.start_authorisation(target, approach, redirect_target(&headers), now);
+        let redirect = redirect_target(&headers).or_else(|| bank_state.first_redirect(&target));
+        let id = bank_state.start_authorisation(target, approach, redirect, now);
         let path = format!("{service}/{product}/{payment_id}");
         let body = json!({
             "scaStatus": bank_state.authorisations[&id].sca_status.as_str(),

@@ -170,6 +170,11 @@ impl BankState {
         id
     }
 
+    /// The redirect URIs given when the resource was created, for authorisations started later without them.
+    pub fn first_redirect(&self, target: &AuthorisationTarget) -> Option<RedirectTarget> {
+        self.authorisations.values().filter(|a| &a.target == target).find_map(|a| a.redirect.clone())
+    }
+
     /// The user approved or denied authorisation `id`; returns false when it was already decided.
     pub fn decide(&mut self, id: &str, approve: bool, now: DateTime<Utc>, config: &SandboxConfig) -> bool {
         let Some(authorisation) = self.authorisations.get_mut(id) else { return false };
