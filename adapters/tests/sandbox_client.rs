@@ -36,6 +36,12 @@ impl Clock for ManualClock {
     }
 }
 
+async fn start_with_manual_clock(config: SandboxConfig) -> (SandboxHandle, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock(Mutex::new(Utc::now())));
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    (Sandbox::start_with_clock(config, clock.clone(), addr).await.unwrap(), clock)
+}
+
 fn client(sandbox: &SandboxHandle, bank: &str) -> BerlinGroupClient {
     let mut config = BankConfig::sandbox(bank, bank, &sandbox.base_url()).unwrap();
     config.timeout_ms = 1_500;
@@ -193,7 +199,7 @@ async fn the_sca_page_approves_and_denies_over_http() {
 #[tokio::test]
 async fn decoupled_sca_completes_after_the_delay() {
     let config = SandboxConfig { auto_approve: false, decoupled_delay_ms: 150, ..SandboxConfig::default() };
-    let sandbox = Sandbox::start(config).await.unwrap();
+    let (sandbox, clock) = start_with_manual_clock(config).await;
     let bank = client(&sandbox, "luminor");
     let mut request = consent_request("psu-4", today(), 4);
     request.sca.preferred_approach = Some(ScaApproach::Decoupled);
@@ -203,7 +209,7 @@ async fn decoupled_sca_completes_after_the_delay() {
     let status_url = created.sca.sca_status_url.clone().expect("scaStatus link");
     let authorisation_id = status_url.rsplit('/').next().unwrap();
     assert_eq!(bank.consent_sca_status(&created.consent_id, authorisation_id).await.unwrap(), ScaStatus::Started);
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    clock.advance(chrono::Duration::milliseconds(200));
     assert_eq!(bank.consent_sca_status(&created.consent_id, authorisation_id).await.unwrap(), ScaStatus::Finalised);
     assert_eq!(bank.consent_status(&created.consent_id).await.unwrap(), ConsentStatus::Valid);
     sandbox.shutdown().await;
@@ -329,7 +335,8 @@ async fn revocation_by_the_user_at_the_bank_invalidates_the_consent() {
 #[tokio::test]
 async fn payments_progress_get_rejected_and_cancel() {
     let config = SandboxConfig { accept_after_ms: 100, settle_after_ms: 250, funds_limit: 500, ..SandboxConfig::default() };
-    let sandbox = Sandbox::start(config).await.unwrap();
+    let (sandbox, clock) = start_with_manual_clock(config).await;
+    let step = || clock.advance(chrono::Duration::milliseconds(150));
     let bank = client(&sandbox, "swedbank");
     let sepa = PaymentProduct::SepaCreditTransfers;
 
@@ -340,9 +347,9 @@ async fn payments_progress_get_rejected_and_cancel() {
     assert_eq!(details.instructed_amount, euros(4_870));
     assert_eq!(details.creditor, Some(iban(CREDITOR)));
     assert_eq!(details.creditor_name, "Ignitis");
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    step();
     assert_eq!(bank.payment_status(&settled_ref).await.unwrap(), TransactionStatus::Actc);
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    step();
     assert_eq!(bank.payment_status(&settled_ref).await.unwrap(), TransactionStatus::Acsc);
     let late = bank.cancel_payment(&settled_ref).await;
     assert!(matches!(late, Err(BankError::CancellationInvalid(_))), "{late:?}");
@@ -355,13 +362,13 @@ async fn payments_progress_get_rejected_and_cancel() {
     let too_big = bank.initiate_payment(&payment(sepa, CREDITOR, euros(60_000))).await.unwrap();
     let blocked = bank.initiate_payment(&payment(sepa, BLOCKED_CREDITOR, euros(100))).await.unwrap();
     assert_eq!(blocked.status, TransactionStatus::Rjct);
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    step();
     let status = bank.payment_status(&resource(sepa, &too_big.bank_payment_id)).await.unwrap();
     assert_eq!(status, TransactionStatus::Rjct, "insufficient funds");
 
     let instant = PaymentProduct::InstantSepaCreditTransfers;
     let fast = bank.initiate_payment(&payment(instant, CREDITOR, euros(999))).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    step();
     let status = bank.payment_status(&resource(instant, &fast.bank_payment_id)).await.unwrap();
     assert_eq!(status, TransactionStatus::Acsc, "instant payments settle at acceptance");
     let refused = bank.initiate_payment(&payment(instant, BLOCKED_CREDITOR, euros(100))).await;
