@@ -15,8 +15,12 @@ use crate::sandbox::SandboxConfig;
 pub const DEFAULT_SANDBOX_PORT: u16 = 8090;
 
 /// The banks the sandbox serves by default, with their display names.
-pub const SANDBOX_BANKS: [(&str, &str); 4] =
-    [("swedbank", "Swedbank"), ("seb", "SEB"), ("luminor", "Luminor"), ("revolut", "Revolut")];
+pub const SANDBOX_BANKS: [(&str, &str); 4] = [
+    ("swedbank", "Swedbank"),
+    ("seb", "SEB"),
+    ("luminor", "Luminor"),
+    ("revolut", "Revolut"),
+];
 
 /// One bank (ASPSP) as the Berlin Group client reaches it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -101,17 +105,27 @@ impl ConsentryConfig {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Self::defaults(),
-            Err(source) => return Err(ConfigError::Read { path: path.display().to_string(), source }),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })
+            }
         };
         Self::parse(&text).map_err(|e| match e {
-            ConfigError::Parse { message, .. } => ConfigError::Parse { path: path.display().to_string(), message },
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.display().to_string(),
+                message,
+            },
             other => other,
         })
     }
 
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let mut config: Self =
-            toml::from_str(text).map_err(|e| ConfigError::Parse { path: "consentry.toml".into(), message: e.to_string() })?;
+        let mut config: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: "consentry.toml".into(),
+            message: e.to_string(),
+        })?;
         if config.banks.is_empty() {
             config.banks = Self::defaults()?.banks;
         }
@@ -120,7 +134,10 @@ impl ConsentryConfig {
 
     /// The four sandbox banks on the default local sandbox.
     pub fn defaults() -> Result<Self, ConfigError> {
-        Ok(Self { banks: sandbox_banks(&format!("http://127.0.0.1:{DEFAULT_SANDBOX_PORT}"))?, sandbox: SandboxConfig::default() })
+        Ok(Self {
+            banks: sandbox_banks(&format!("http://127.0.0.1:{DEFAULT_SANDBOX_PORT}"))?,
+            sandbox: SandboxConfig::default(),
+        })
     }
 
     pub fn bank(&self, id: &str) -> Option<&BankConfig> {
@@ -130,7 +147,10 @@ impl ConsentryConfig {
 
 /// The sandbox's banks as client configurations for a sandbox at `sandbox_url`.
 pub fn sandbox_banks(sandbox_url: &str) -> Result<Vec<BankConfig>, ConfigError> {
-    SANDBOX_BANKS.iter().map(|(id, name)| BankConfig::sandbox(id, name, sandbox_url)).collect()
+    SANDBOX_BANKS
+        .iter()
+        .map(|(id, name)| BankConfig::sandbox(id, name, sandbox_url))
+        .collect()
 }
 
 #[cfg(test)]

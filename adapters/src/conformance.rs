@@ -16,7 +16,10 @@ use serde_json::{json, Value};
 use crate::berlin_group::wire;
 use crate::sandbox::{Sandbox, SandboxConfig};
 
-const SPEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/spec/psd2-api_v1.3.12-2022-07-06.yaml");
+const SPEC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/spec/psd2-api_v1.3.12-2022-07-06.yaml"
+);
 
 /// The spec's `components.schemas`, as JSON.
 fn schemas() -> &'static Value {
@@ -36,19 +39,29 @@ fn violations(name: &str, instance: &Value) -> Vec<String> {
         .with_draft(jsonschema::Draft::Draft4)
         .build(&schema)
         .unwrap_or_else(|e| panic!("schema {name} does not compile: {e}"));
-    validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
 }
 
 fn assert_conforms(name: &str, instance: &Value) {
     let errors = violations(name, instance);
-    assert!(errors.is_empty(), "{name} violated:\n{}\nbody: {instance:#}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{name} violated:\n{}\nbody: {instance:#}",
+        errors.join("\n")
+    );
 }
 
 fn sca() -> ScaRequest {
     ScaRequest {
         psu_ip_address: "192.0.2.10".into(),
         psu_id: None,
-        redirect: Some(RedirectUris { ok: "https://tpp.example/ok".into(), nok: Some("https://tpp.example/nok".into()) }),
+        redirect: Some(RedirectUris {
+            ok: "https://tpp.example/ok".into(),
+            nok: Some("https://tpp.example/nok".into()),
+        }),
         preferred_approach: None,
     }
 }
@@ -57,7 +70,8 @@ fn sca() -> ScaRequest {
 fn the_validator_rejects_what_the_spec_forbids() {
     assert!(!violations("consentStatusResponse-200", &json!({ "consentStatus": "approved" })).is_empty());
     assert!(!violations("consents", &json!({ "access": {}, "recurringIndicator": true })).is_empty());
-    let transactions = json!({ "transactions": { "booked": [{ "transactionAmount": { "amount": 12.5, "currency": "EUR" } }] } });
+    let transactions =
+        json!({ "transactions": { "booked": [{ "transactionAmount": { "amount": 12.5, "currency": "EUR" } }] } });
     assert!(!violations("transactionsResponse-200_json", &transactions).is_empty());
 }
 
@@ -106,7 +120,13 @@ struct Raw {
 }
 
 impl Raw {
-    async fn call(&self, method: reqwest::Method, path: &str, consent: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        consent: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -122,15 +142,29 @@ impl Raw {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
-        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
+        (
+            status,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap()
+            },
+        )
     }
 }
 
 #[tokio::test]
 async fn sandbox_response_bodies_conform() {
-    let config = SandboxConfig { auto_approve: false, cancellation_requires_sca: true, ..SandboxConfig::default() };
+    let config = SandboxConfig {
+        auto_approve: false,
+        cancellation_requires_sca: true,
+        ..SandboxConfig::default()
+    };
     let sandbox = Sandbox::start(config).await.unwrap();
-    let raw = Raw { http: reqwest::Client::new(), base: sandbox.bank_url("luminor") };
+    let raw = Raw {
+        http: reqwest::Client::new(),
+        base: sandbox.bank_url("luminor"),
+    };
     use reqwest::Method;
     let valid_until = (Utc::now().date_naive() + Days::new(30)).to_string();
     let consent_body = json!({
@@ -145,7 +179,9 @@ async fn sandbox_response_bodies_conform() {
     assert_conforms("consentsResponse-201", &created);
     let consent_id = created["consentId"].as_str().unwrap().to_owned();
 
-    let (status, body) = raw.call(Method::GET, &format!("/v1/consents/{consent_id}/status"), None, None).await;
+    let (status, body) = raw
+        .call(Method::GET, &format!("/v1/consents/{consent_id}/status"), None, None)
+        .await;
     assert_eq!(status, 200);
     assert_conforms("consentStatusResponse-200", &body);
 
@@ -153,15 +189,24 @@ async fn sandbox_response_bodies_conform() {
     assert_eq!(status, 401, "not authorised yet");
     assert_conforms("Error401_NG_AIS", &body);
 
-    let (status, started) =
-        raw.call(Method::POST, &format!("/v1/consents/{consent_id}/authorisations"), None, Some(json!({}))).await;
+    let (status, started) = raw
+        .call(
+            Method::POST,
+            &format!("/v1/consents/{consent_id}/authorisations"),
+            None,
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(status, 201);
     assert_conforms("startScaprocessResponse", &started);
     let authorisation_id = started["authorisationId"].as_str().unwrap();
     let path = format!("/v1/consents/{consent_id}/authorisations/{authorisation_id}");
     let (_, body) = raw.call(Method::GET, &path, None, None).await;
     assert_conforms("scaStatusResponse", &body);
-    let approve = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let approve = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let page = started["_links"]["scaRedirect"]["href"].as_str().unwrap();
     let answer = approve
         .post(page)
@@ -172,7 +217,9 @@ async fn sandbox_response_bodies_conform() {
         .unwrap();
     assert_eq!(answer.status().as_u16(), 303);
 
-    let (status, body) = raw.call(Method::GET, &format!("/v1/consents/{consent_id}"), None, None).await;
+    let (status, body) = raw
+        .call(Method::GET, &format!("/v1/consents/{consent_id}"), None, None)
+        .await;
     assert_eq!(status, 200);
     assert_conforms("consentInformationResponse-200_json", &body);
 
@@ -180,7 +227,14 @@ async fn sandbox_response_bodies_conform() {
     assert_conforms("accountList", &accounts);
     let account = accounts["accounts"][0]["resourceId"].as_str().unwrap().to_owned();
     let debtor = accounts["accounts"][0]["iban"].clone();
-    let (_, body) = raw.call(Method::GET, &format!("/v1/accounts/{account}/balances"), Some(&consent_id), None).await;
+    let (_, body) = raw
+        .call(
+            Method::GET,
+            &format!("/v1/accounts/{account}/balances"),
+            Some(&consent_id),
+            None,
+        )
+        .await;
     assert_conforms("readAccountBalanceResponse-200", &body);
     let date_from = (Utc::now().date_naive() - Days::new(60)).to_string();
     let path = format!("/v1/accounts/{account}/transactions?bookingStatus=both&dateFrom={date_from}");
@@ -200,33 +254,66 @@ async fn sandbox_response_bodies_conform() {
         "creditorName": "Telia Lietuva",
         "remittanceInformationUnstructured": "Invoice 7",
     });
-    let (status, created) = raw.call(Method::POST, "/v1/payments/sepa-credit-transfers", None, Some(payment)).await;
+    let (status, created) = raw
+        .call(Method::POST, "/v1/payments/sepa-credit-transfers", None, Some(payment))
+        .await;
     assert_eq!(status, 201);
     assert_conforms("paymentInitiationRequestResponse-201", &created);
-    let payment_path = format!("/v1/payments/sepa-credit-transfers/{}", created["paymentId"].as_str().unwrap());
+    let payment_path = format!(
+        "/v1/payments/sepa-credit-transfers/{}",
+        created["paymentId"].as_str().unwrap()
+    );
     let (_, body) = raw.call(Method::GET, &payment_path, None, None).await;
     assert_conforms("paymentInitiationWithStatusResponse", &body);
-    let (_, body) = raw.call(Method::GET, &format!("{payment_path}/status"), None, None).await;
+    let (_, body) = raw
+        .call(Method::GET, &format!("{payment_path}/status"), None, None)
+        .await;
     assert_conforms("paymentInitiationStatusResponse-200_json", &body);
-    let (status, started) = raw.call(Method::POST, &format!("{payment_path}/authorisations"), None, Some(json!({}))).await;
+    let (status, started) = raw
+        .call(
+            Method::POST,
+            &format!("{payment_path}/authorisations"),
+            None,
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(status, 201);
     assert_conforms("startScaprocessResponse", &started);
     let page = started["_links"]["scaRedirect"]["href"].as_str().unwrap();
-    approve.post(page).header("content-type", "application/x-www-form-urlencoded").body("decision=approve").send().await.unwrap();
+    approve
+        .post(page)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("decision=approve")
+        .send()
+        .await
+        .unwrap();
     let (status, body) = raw.call(Method::DELETE, &payment_path, None, None).await;
-    assert_eq!(status, 202, "cancelling an authorised payment needs SCA in this configuration");
+    assert_eq!(
+        status, 202,
+        "cancelling an authorised payment needs SCA in this configuration"
+    );
     assert_conforms("paymentInitiationCancelResponse-202", &body);
 
-    let (status, body) = raw.call(Method::DELETE, &format!("/v1/consents/{consent_id}"), None, None).await;
+    let (status, body) = raw
+        .call(Method::DELETE, &format!("/v1/consents/{consent_id}"), None, None)
+        .await;
     assert_eq!((status, body), (204, Value::Null));
     sandbox.shutdown().await;
 }
 
 #[tokio::test]
 async fn sandbox_error_bodies_conform() {
-    let config = SandboxConfig { accept_after_ms: 0, settle_after_ms: 0, ..SandboxConfig::default() };
+    let config = SandboxConfig {
+        accept_after_ms: 0,
+        settle_after_ms: 0,
+        problem_json_banks: vec!["revolut".into()],
+        ..SandboxConfig::default()
+    };
     let sandbox = Sandbox::start(config).await.unwrap();
-    let raw = Raw { http: reqwest::Client::new(), base: sandbox.bank_url("seb") };
+    let raw = Raw {
+        http: reqwest::Client::new(),
+        base: sandbox.bank_url("seb"),
+    };
     use reqwest::Method;
     let payment = json!({
         "debtorAccount": { "iban": "LT121000011101001000" },
@@ -234,8 +321,13 @@ async fn sandbox_error_bodies_conform() {
         "creditorAccount": { "iban": "DE89370400440532013000" },
         "creditorName": "Bolt",
     });
-    let (_, created) = raw.call(Method::POST, "/v1/payments/sepa-credit-transfers", None, Some(payment)).await;
-    let path = format!("/v1/payments/sepa-credit-transfers/{}", created["paymentId"].as_str().unwrap());
+    let (_, created) = raw
+        .call(Method::POST, "/v1/payments/sepa-credit-transfers", None, Some(payment))
+        .await;
+    let path = format!(
+        "/v1/payments/sepa-credit-transfers/{}",
+        created["paymentId"].as_str().unwrap()
+    );
     let (status, body) = raw.call(Method::DELETE, &path, None, None).await;
     assert_eq!(status, 405, "settled at once, so no longer cancellable");
     assert_conforms("Error405_NG_PIS_CANC", &body);
@@ -263,5 +355,14 @@ async fn sandbox_error_bodies_conform() {
     let (status, body) = raw.call(Method::GET, "/v1/consents/no-such-consent", None, None).await;
     assert_eq!(status, 403);
     assert_conforms("Error403_NG_AIS", &body);
+    let problem = Raw {
+        http: reqwest::Client::new(),
+        base: sandbox.bank_url("revolut"),
+    };
+    let (status, body) = problem
+        .call(Method::GET, "/v1/consents/no-such-consent", None, None)
+        .await;
+    assert_eq!(status, 403);
+    assert_conforms("Error403_AIS", &body);
     sandbox.shutdown().await;
 }

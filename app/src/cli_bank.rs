@@ -59,6 +59,10 @@ pub async fn run_probe(base_url: &str) -> Result<bool, BankCliError> {
         }
     }
     let passed = steps.iter().all(|s| s.succeeded());
-    println!("{} of {} calls succeeded", steps.iter().filter(|s| s.succeeded()).count(), steps.len());
+    println!(
+        "{} of {} calls succeeded",
+        steps.iter().filter(|s| s.succeeded()).count(),
+        steps.len()
+    );
     Ok(passed)
 }

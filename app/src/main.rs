@@ -48,7 +48,9 @@ async fn main() -> ExitCode {
         .init();
     let outcome = match Cli::parse().command {
         Command::Sandbox { port, config } => run_sandbox(port, config).await.map(|()| true),
-        Command::Bank { command: BankCommand::Probe { base_url } } => run_probe(&base_url).await,
+        Command::Bank {
+            command: BankCommand::Probe { base_url },
+        } => run_probe(&base_url).await,
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,

@@ -15,7 +15,10 @@ async fn the_probe_is_green_against_the_sandbox() {
 
 #[tokio::test]
 async fn the_probe_approves_on_the_sca_page_when_the_sandbox_does_not() {
-    let config = SandboxConfig { auto_approve: false, ..SandboxConfig::default() };
+    let config = SandboxConfig {
+        auto_approve: false,
+        ..SandboxConfig::default()
+    };
     let sandbox = Sandbox::start(config).await.unwrap();
     assert!(run_probe(&sandbox.bank_url("seb")).await.unwrap());
     sandbox.shutdown().await;
@@ -23,7 +26,10 @@ async fn the_probe_approves_on_the_sca_page_when_the_sandbox_does_not() {
 
 #[tokio::test]
 async fn the_probe_reports_failure_when_the_bank_is_down() {
-    let config = SandboxConfig { auto_approve: false, ..SandboxConfig::default() };
+    let config = SandboxConfig {
+        auto_approve: false,
+        ..SandboxConfig::default()
+    };
     let sandbox = Sandbox::start(config).await.unwrap();
     let url = sandbox.bank_url("seb");
     sandbox.shutdown().await;

@@ -280,7 +280,10 @@ pub enum BankError {
     #[error("CONSENT_UNKNOWN: {0}")]
     ConsentUnknown(String),
     #[error("ACCESS_EXCEEDED: {text}")]
-    AccessExceeded { text: String, retry_after: Option<Duration> },
+    AccessExceeded {
+        text: String,
+        retry_after: Option<Duration>,
+    },
     #[error("FORMAT_ERROR: {0}")]
     FormatError(String),
     #[error("RESOURCE_UNKNOWN: {0}")]
@@ -323,8 +326,7 @@ pub trait BankPort: Send + Sync {
     async fn consent_sca_status(&self, consent_id: &str, authorisation_id: &str) -> Result<ScaStatus, BankError>;
 
     async fn accounts(&self, consent_id: &str, psu: &PsuContext) -> Result<Vec<BankAccount>, BankError>;
-    async fn balances(&self, consent_id: &str, account_id: &str, psu: &PsuContext)
-        -> Result<Vec<Balance>, BankError>;
+    async fn balances(&self, consent_id: &str, account_id: &str, psu: &PsuContext) -> Result<Vec<Balance>, BankError>;
     async fn transactions(
         &self,
         consent_id: &str,

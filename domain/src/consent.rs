@@ -72,15 +72,28 @@ pub enum ExpiryCause {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConsentCommand {
     Request(ConsentRequest),
-    RecordBankConsent { bank_consent_id: String, sca: ScaLinks },
+    RecordBankConsent {
+        bank_consent_id: String,
+        sca: ScaLinks,
+    },
     Authorise,
-    Reject { reason: String },
-    Expire { cause: ExpiryCause },
-    Revoke { by: RevokedBy },
-    LinkRenewal { renewed_by: ConsentId },
+    Reject {
+        reason: String,
+    },
+    Expire {
+        cause: ExpiryCause,
+    },
+    Revoke {
+        by: RevokedBy,
+    },
+    LinkRenewal {
+        renewed_by: ConsentId,
+    },
     /// Counts one access without the user present to `resource` (such as `accounts` or
     /// `accounts/{id}/transactions`) against frequencyPerDay for the clock's calendar day.
-    CountUnattendedAccess { resource: String },
+    CountUnattendedAccess {
+        resource: String,
+    },
 }
 
 impl ConsentCommand {
@@ -107,15 +120,28 @@ impl ConsentCommand {
 pub enum ConsentEvent {
     ConsentRequested(ConsentRequest),
     #[serde(rename_all = "camelCase")]
-    BankConsentRecorded { bank_consent_id: String, sca: ScaLinks },
+    BankConsentRecorded {
+        bank_consent_id: String,
+        sca: ScaLinks,
+    },
     ConsentAuthorised,
-    ConsentRejected { reason: String },
-    ConsentExpired { cause: ExpiryCause },
+    ConsentRejected {
+        reason: String,
+    },
+    ConsentExpired {
+        cause: ExpiryCause,
+    },
     ConsentRevokedByPsu,
     ConsentTerminatedByTpp,
     #[serde(rename_all = "camelCase")]
-    RenewalLinked { renewed_by: ConsentId },
-    UnattendedAccessCounted { day: NaiveDate, resource: String, count: u8 },
+    RenewalLinked {
+        renewed_by: ConsentId,
+    },
+    UnattendedAccessCounted {
+        day: NaiveDate,
+        resource: String,
+        count: u8,
+    },
 }
 
 impl DomainEvent for ConsentEvent {
@@ -225,7 +251,10 @@ pub enum ConsentError {
     #[error("the consent is {0}, a final state: it accepts no more commands")]
     Final(ConsentStatus),
     #[error("{command} is not allowed on a consent that is {status}")]
-    NotAllowed { command: &'static str, status: ConsentStatus },
+    NotAllowed {
+        command: &'static str,
+        status: ConsentStatus,
+    },
     #[error("{command} needs the bank's consent id, which is not recorded yet")]
     BankConsentMissing { command: &'static str },
     #[error("the consent is valid until {valid_until}; on {today} it has not expired by the clock")]
@@ -233,7 +262,11 @@ pub enum ConsentError {
     #[error("the consent's validUntil {valid_until} has passed (today is {today}): expire it")]
     ValidUntilPassed { valid_until: NaiveDate, today: NaiveDate },
     #[error("unattended access budget for {resource} on {day} is spent ({limit} per day)")]
-    AccessBudgetExhausted { resource: String, day: NaiveDate, limit: u8 },
+    AccessBudgetExhausted {
+        resource: String,
+        day: NaiveDate,
+        limit: u8,
+    },
 }
 
 /// What a consent decision needs from outside: only the clock.
@@ -249,13 +282,19 @@ fn validate_request(request: &ConsentRequest, today: NaiveDate) -> Result<(), Co
     if request.frequency_per_day == 0 || request.frequency_per_day > MAX_FREQUENCY_PER_DAY {
         return invalid(
             "frequencyPerDay",
-            format!("is {}; it must be 1 to {MAX_FREQUENCY_PER_DAY}", request.frequency_per_day),
+            format!(
+                "is {}; it must be 1 to {MAX_FREQUENCY_PER_DAY}",
+                request.frequency_per_day
+            ),
         );
     }
     if !request.recurring_indicator && request.frequency_per_day != 1 {
         return invalid(
             "frequencyPerDay",
-            format!("is {}; a one-off consent (recurringIndicator false) allows 1", request.frequency_per_day),
+            format!(
+                "is {}; a one-off consent (recurringIndicator false) allows 1",
+                request.frequency_per_day
+            ),
         );
     }
     if request.valid_until < today {
@@ -264,7 +303,12 @@ fn validate_request(request: &ConsentRequest, today: NaiveDate) -> Result<(), Co
             format!("{} is in the past (today is {today})", request.valid_until),
         );
     }
-    if let ConsentAccess::Dedicated { accounts, balances, transactions } = &request.access {
+    if let ConsentAccess::Dedicated {
+        accounts,
+        balances,
+        transactions,
+    } = &request.access
+    {
         if accounts.is_empty() && balances.is_empty() && transactions.is_empty() {
             return invalid("access", "names no account".into());
         }
@@ -289,7 +333,10 @@ impl Consent {
         if status.is_final() {
             return Err(ConsentError::Final(status));
         }
-        let not_allowed = |command: &ConsentCommand| ConsentError::NotAllowed { command: command.name(), status };
+        let not_allowed = |command: &ConsentCommand| ConsentError::NotAllowed {
+            command: command.name(),
+            status,
+        };
         use ConsentStatus::{Received, Valid};
         match (&command, status) {
             (ConsentCommand::Request(_), _) => Err(ConsentError::AlreadyRequested),
@@ -306,7 +353,9 @@ impl Consent {
             }
             (ConsentCommand::Authorise, Received) => match state.bank_consent_id {
                 Some(_) => Ok(vec![ConsentEvent::ConsentAuthorised]),
-                None => Err(ConsentError::BankConsentMissing { command: command.name() }),
+                None => Err(ConsentError::BankConsentMissing {
+                    command: command.name(),
+                }),
             },
             (ConsentCommand::Reject { reason }, Received) => {
                 Ok(vec![ConsentEvent::ConsentRejected { reason: reason.clone() }])
@@ -321,7 +370,9 @@ impl Consent {
             (ConsentCommand::Revoke { by: RevokedBy::Psu }, Valid) => Ok(vec![ConsentEvent::ConsentRevokedByPsu]),
             (ConsentCommand::Revoke { by: RevokedBy::Tpp }, _) => Ok(vec![ConsentEvent::ConsentTerminatedByTpp]),
             (ConsentCommand::LinkRenewal { renewed_by }, Valid) if state.renewed_by.is_none() => {
-                Ok(vec![ConsentEvent::RenewalLinked { renewed_by: *renewed_by }])
+                Ok(vec![ConsentEvent::RenewalLinked {
+                    renewed_by: *renewed_by,
+                }])
             }
             (ConsentCommand::CountUnattendedAccess { resource }, Valid) => {
                 let valid_until = state.request.valid_until;
@@ -331,7 +382,11 @@ impl Consent {
                 let limit = state.request.frequency_per_day;
                 let used = self.accesses_on(today, resource);
                 if used >= limit {
-                    return Err(ConsentError::AccessBudgetExhausted { resource: resource.clone(), day: today, limit });
+                    return Err(ConsentError::AccessBudgetExhausted {
+                        resource: resource.clone(),
+                        day: today,
+                        limit,
+                    });
                 }
                 Ok(vec![ConsentEvent::UnattendedAccessCounted {
                     day: today,

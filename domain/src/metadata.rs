@@ -121,6 +121,9 @@ mod tests {
         assert_eq!(EventMetadata::from_map(&meta.to_map()).unwrap(), meta);
         let mut broken = meta.to_map();
         broken.remove("tenant_id");
-        assert_eq!(EventMetadata::from_map(&broken).unwrap_err().field, "metadata.tenant_id");
+        assert_eq!(
+            EventMetadata::from_map(&broken).unwrap_err().field,
+            "metadata.tenant_id"
+        );
     }
 }

@@ -95,12 +95,18 @@ pub enum PaymentCommand {
     StartInitiationAttempt,
     RecordBankPayment(BankPayment),
     /// The bank refused the initiation outright (for example FORMAT_ERROR or PAYMENT_FAILED).
-    RecordInitiationRejected { reason: String },
+    RecordInitiationRejected {
+        reason: String,
+    },
     /// The attempt ended without an answer (timeout, dropped connection): the bank may or may not have it.
-    RecordUnknownOutcome { reason: String },
+    RecordUnknownOutcome {
+        reason: String,
+    },
     /// What looking the payment up at the bank found after an unknown outcome: the payment, or nothing (it never
     /// arrived, so a new attempt with the same key is safe).
-    ReconcileOutcome { found: Option<BankPayment> },
+    ReconcileOutcome {
+        found: Option<BankPayment>,
+    },
     ObserveStatus(TransactionStatus),
     RequestCancellation,
 }
@@ -128,12 +134,22 @@ impl PaymentCommand {
 #[serde(rename_all = "camelCase")]
 pub enum PaymentEvent {
     PaymentInitiationRequested(PaymentRequest),
-    InitiationAttemptStarted { attempt: u32 },
+    InitiationAttemptStarted {
+        attempt: u32,
+    },
     BankPaymentRecorded(BankPayment),
-    InitiationRejected { reason: String },
-    InitiationOutcomeUnknown { reason: String },
-    InitiationOutcomeReconciled { found: Option<BankPayment> },
-    PaymentStatusObserved { status: TransactionStatus },
+    InitiationRejected {
+        reason: String,
+    },
+    InitiationOutcomeUnknown {
+        reason: String,
+    },
+    InitiationOutcomeReconciled {
+        found: Option<BankPayment>,
+    },
+    PaymentStatusObserved {
+        status: TransactionStatus,
+    },
     CancellationRequested,
     /// Cancelled before any attempt reached the bank: status CANC without a bank call.
     PaymentCancelledBeforeSending,
@@ -199,8 +215,20 @@ pub enum TransactionStatus {
 
 impl TransactionStatus {
     pub const ALL: [TransactionStatus; 14] = [
-        Self::Rcvd, Self::Pdng, Self::Patc, Self::Actc, Self::Accp, Self::Acfc, Self::Acwc, Self::Acwp,
-        Self::Acsp, Self::Part, Self::Acsc, Self::Accc, Self::Rjct, Self::Canc,
+        Self::Rcvd,
+        Self::Pdng,
+        Self::Patc,
+        Self::Actc,
+        Self::Accp,
+        Self::Acfc,
+        Self::Acwc,
+        Self::Acwp,
+        Self::Acsp,
+        Self::Part,
+        Self::Acsc,
+        Self::Accc,
+        Self::Rjct,
+        Self::Canc,
     ];
 
     pub fn is_final(&self) -> bool {
@@ -313,9 +341,15 @@ pub enum PaymentError {
     #[error("the payment is {0}, a final status: it accepts no more commands")]
     Final(TransactionStatus),
     #[error("{command} is not allowed while the initiation is {phase:?}")]
-    NotAllowed { command: &'static str, phase: InitiationPhase },
+    NotAllowed {
+        command: &'static str,
+        phase: InitiationPhase,
+    },
     #[error("status {next} does not follow {current}: a payment only moves forward")]
-    StatusRegression { current: TransactionStatus, next: TransactionStatus },
+    StatusRegression {
+        current: TransactionStatus,
+        next: TransactionStatus,
+    },
     #[error("status PART applies to bulk payments only")]
     PartialOnlyForBulk,
     #[error("cancellation has already been requested")]
@@ -338,7 +372,10 @@ fn validate_request(request: &PaymentRequest) -> Result<(), PaymentError> {
     let invalid = |field: &str, problem: String| Err(PaymentError::InvalidField(FieldError::new(field, problem)));
     let amount = request.instructed_amount;
     if !amount.is_positive() {
-        return invalid("instructedAmount.amount", format!("is {}; a payment must be above zero", amount.amount()));
+        return invalid(
+            "instructedAmount.amount",
+            format!("is {}; a payment must be above zero", amount.amount()),
+        );
     }
     if request.product.euro_only() && amount.currency() != Currency::EUR {
         return invalid(
@@ -382,13 +419,16 @@ impl Payment {
             return Err(PaymentError::Final(status));
         }
         let phase = state.phase;
-        let not_allowed = |command: &PaymentCommand| PaymentError::NotAllowed { command: command.name(), phase };
+        let not_allowed = |command: &PaymentCommand| PaymentError::NotAllowed {
+            command: command.name(),
+            phase,
+        };
         use InitiationPhase::{OutcomeUnknown, Ready, Sending, Submitted};
         match (command, phase) {
             (PaymentCommand::RequestInitiation(_), _) => Err(PaymentError::AlreadyRequested),
-            (PaymentCommand::StartInitiationAttempt, Ready) => {
-                Ok(vec![PaymentEvent::InitiationAttemptStarted { attempt: state.attempts + 1 }])
-            }
+            (PaymentCommand::StartInitiationAttempt, Ready) => Ok(vec![PaymentEvent::InitiationAttemptStarted {
+                attempt: state.attempts + 1,
+            }]),
             (PaymentCommand::RecordBankPayment(bank), Sending) => {
                 check_bulk_only(state, bank.status)?;
                 Ok(vec![PaymentEvent::BankPaymentRecorded(bank)])

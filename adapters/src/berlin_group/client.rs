@@ -64,7 +64,14 @@ struct Call<'a> {
 
 impl<'a> Call<'a> {
     fn new(operation: &'static str, method: Method, url: Url) -> Self {
-        Self { operation, method, url, headers: Vec::new(), body: None, request_id: Uuid::new_v4() }
+        Self {
+            operation,
+            method,
+            url,
+            headers: Vec::new(),
+            body: None,
+            request_id: Uuid::new_v4(),
+        }
     }
 
     fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -136,7 +143,9 @@ impl BerlinGroupClient {
 
     /// A link from a bank's `_links`, absolute or relative to the bank's base URL.
     fn link(&self, href: &str) -> Result<Url, BankError> {
-        self.base.join(href).map_err(|e| BankError::Malformed(format!("link {href:?}: {e}")))
+        self.base
+            .join(href)
+            .map_err(|e| BankError::Malformed(format!("link {href:?}: {e}")))
     }
 
     fn preferred(&self, sca: &ScaRequest) -> ScaRequest {
@@ -162,8 +171,12 @@ impl BerlinGroupClient {
         let outcome = self.read(request).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &outcome {
-            Ok(answer) => tracing::debug!(bank = %self.bank.id, operation = call.operation, status = answer.status, elapsed_ms, request_id = %call.request_id, "bank call"),
-            Err(error) => tracing::info!(bank = %self.bank.id, operation = call.operation, elapsed_ms, request_id = %call.request_id, %error, "bank call failed"),
+            Ok(answer) => {
+                tracing::debug!(bank = %self.bank.id, operation = call.operation, status = answer.status, elapsed_ms, request_id = %call.request_id, "bank call")
+            }
+            Err(error) => {
+                tracing::info!(bank = %self.bank.id, operation = call.operation, elapsed_ms, request_id = %call.request_id, %error, "bank call failed")
+            }
         }
         outcome
     }
@@ -190,7 +203,11 @@ impl BerlinGroupClient {
     }
 
     fn payment_url(&self, payment: &PaymentResource, tail: &[&str]) -> Result<Url, BankError> {
-        let mut segments = vec![service_segment(payment), payment.product.as_str(), payment.payment_id.as_str()];
+        let mut segments = vec![
+            service_segment(payment),
+            payment.product.as_str(),
+            payment.payment_id.as_str(),
+        ];
         segments.extend_from_slice(tail);
         self.url(&segments)
     }
@@ -246,7 +263,11 @@ impl BankPort for BerlinGroupClient {
     }
 
     async fn consent_status(&self, consent_id: &str) -> Result<ConsentStatus, BankError> {
-        let call = Call::new("consentStatus", Method::GET, self.url(&["consents", consent_id, "status"])?);
+        let call = Call::new(
+            "consentStatus",
+            Method::GET,
+            self.url(&["consents", consent_id, "status"])?,
+        );
         let wire: wire::ConsentStatusWire = self.exchange(call).await?.json()?;
         wire::consent_status(&wire.consent_status)
     }
@@ -258,18 +279,28 @@ impl BankPort for BerlinGroupClient {
 
     async fn start_consent_authorisation(&self, consent_id: &str) -> Result<Authorisation, BankError> {
         let url = self.url(&["consents", consent_id, "authorisations"])?;
-        self.authorisation(Call::new("startConsentAuthorisation", Method::POST, url)).await
+        self.authorisation(Call::new("startConsentAuthorisation", Method::POST, url))
+            .await
     }
 
     async fn consent_sca_status(&self, consent_id: &str, authorisation_id: &str) -> Result<ScaStatus, BankError> {
         let url = self.url(&["consents", consent_id, "authorisations", authorisation_id])?;
-        let wire: wire::ScaStatusWire = self.exchange(Call::new("consentScaStatus", Method::GET, url)).await?.json()?;
+        let wire: wire::ScaStatusWire = self
+            .exchange(Call::new("consentScaStatus", Method::GET, url))
+            .await?
+            .json()?;
         wire::sca_status(&wire.sca_status)
     }
 
     async fn accounts(&self, consent_id: &str, psu: &PsuContext) -> Result<Vec<BankAccount>, BankError> {
-        let call = Call::new("accounts", Method::GET, self.url(&["accounts"])?).consent(consent_id).psu(psu);
-        Ok(self.exchange(call).await?.json::<wire::AccountListWire>()?.into_domain())
+        let call = Call::new("accounts", Method::GET, self.url(&["accounts"])?)
+            .consent(consent_id)
+            .psu(psu);
+        Ok(self
+            .exchange(call)
+            .await?
+            .json::<wire::AccountListWire>()?
+            .into_domain())
     }
 
     async fn balances(&self, consent_id: &str, account_id: &str, psu: &PsuContext) -> Result<Vec<Balance>, BankError> {
@@ -306,12 +337,18 @@ impl BankPort for BerlinGroupClient {
                 None => return Ok(report),
             }
         }
-        Err(BankError::Malformed(format!("more than {MAX_PAGES} pages of transactions")))
+        Err(BankError::Malformed(format!(
+            "more than {MAX_PAGES} pages of transactions"
+        )))
     }
 
     async fn initiate_payment(&self, request: &PaymentInitiation) -> Result<BankPayment, BankError> {
         let body = wire::payment_body(request);
-        let resource = PaymentResource { service: request.service, product: request.product, payment_id: String::new() };
+        let resource = PaymentResource {
+            service: request.service,
+            product: request.product,
+            payment_id: String::new(),
+        };
         let url = self.url(&[service_segment(&resource), request.product.as_str()])?;
         tracing::info!(
             bank = %self.bank.id,
@@ -321,7 +358,9 @@ impl BankPort for BerlinGroupClient {
             request_id = %request.request_id,
             "initiating payment"
         );
-        let mut call = Call::new("initiatePayment", Method::POST, url).sca(&self.preferred(&request.sca)).body(&body);
+        let mut call = Call::new("initiatePayment", Method::POST, url)
+            .sca(&self.preferred(&request.sca))
+            .body(&body);
         call.request_id = request.request_id;
         let answer = self.exchange(call).await?;
         let wire: wire::PaymentCreatedWire = answer.json()?;
@@ -358,7 +397,8 @@ impl BankPort for BerlinGroupClient {
 
     async fn start_payment_authorisation(&self, payment: &PaymentResource) -> Result<Authorisation, BankError> {
         let url = self.payment_url(payment, &["authorisations"])?;
-        self.authorisation(Call::new("startPaymentAuthorisation", Method::POST, url)).await
+        self.authorisation(Call::new("startPaymentAuthorisation", Method::POST, url))
+            .await
     }
 
     async fn payment_sca_status(
@@ -367,7 +407,10 @@ impl BankPort for BerlinGroupClient {
         authorisation_id: &str,
     ) -> Result<ScaStatus, BankError> {
         let url = self.payment_url(payment, &["authorisations", authorisation_id])?;
-        let wire: wire::ScaStatusWire = self.exchange(Call::new("paymentScaStatus", Method::GET, url)).await?.json()?;
+        let wire: wire::ScaStatusWire = self
+            .exchange(Call::new("paymentScaStatus", Method::GET, url))
+            .await?
+            .json()?;
         wire::sca_status(&wire.sca_status)
     }
 }

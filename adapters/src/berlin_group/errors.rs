@@ -16,9 +16,17 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
 
 /// The first message's code and text, from either error format.
 fn code_and_text(body: &Value) -> Option<(String, String)> {
-    if let Some(message) = body.get("tppMessages").and_then(Value::as_array).and_then(|m| m.first()) {
+    if let Some(message) = body
+        .get("tppMessages")
+        .and_then(Value::as_array)
+        .and_then(|m| m.first())
+    {
         let code = message.get("code")?.as_str()?.to_owned();
-        let text = message.get("text").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let text = message
+            .get("text")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         return Some((code, text));
     }
     let code = body.get("code")?.as_str()?.to_owned();
@@ -41,16 +49,25 @@ pub(crate) fn bank_error(status: u16, headers: &HeaderMap, body: &[u8]) -> BankE
     let message = parsed.as_ref().and_then(code_and_text);
     if status == 429 {
         let text = message.map(|(_, text)| text).unwrap_or_default();
-        return BankError::AccessExceeded { text, retry_after: retry_after(headers) };
+        return BankError::AccessExceeded {
+            text,
+            retry_after: retry_after(headers),
+        };
     }
     let Some((code, text)) = message else {
-        return BankError::UnexpectedStatus { status, body: excerpt(body) };
+        return BankError::UnexpectedStatus {
+            status,
+            body: excerpt(body),
+        };
     };
     match code.as_str() {
         "CONSENT_EXPIRED" => BankError::ConsentExpired(text),
         "CONSENT_INVALID" => BankError::ConsentInvalid(text),
         "CONSENT_UNKNOWN" => BankError::ConsentUnknown(text),
-        "ACCESS_EXCEEDED" => BankError::AccessExceeded { text, retry_after: retry_after(headers) },
+        "ACCESS_EXCEEDED" => BankError::AccessExceeded {
+            text,
+            retry_after: retry_after(headers),
+        },
         "FORMAT_ERROR" => BankError::FormatError(text),
         "RESOURCE_UNKNOWN" => BankError::ResourceUnknown(text),
         "STATUS_INVALID" => BankError::StatusInvalid(text),
@@ -58,7 +75,10 @@ pub(crate) fn bank_error(status: u16, headers: &HeaderMap, body: &[u8]) -> BankE
         "PAYMENT_FAILED" => BankError::PaymentFailed(text),
         "PERIOD_INVALID" => BankError::PeriodInvalid(text),
         "PRODUCT_INVALID" | "PRODUCT_UNKNOWN" => BankError::ProductInvalid(text),
-        _ => BankError::UnexpectedStatus { status, body: excerpt(body) },
+        _ => BankError::UnexpectedStatus {
+            status,
+            body: excerpt(body),
+        },
     }
 }
 
@@ -73,8 +93,14 @@ mod tests {
         let tpp = br#"{"tppMessages":[{"category":"ERROR","code":"CONSENT_EXPIRED","text":"gone"}]}"#;
         assert_eq!(bank_error(401, &headers, tpp), BankError::ConsentExpired("gone".into()));
         let problem = br#"{"type":"https://berlin-group.org/problem/PERIOD_INVALID","code":"PERIOD_INVALID","detail":"dateFrom after dateTo"}"#;
-        assert_eq!(bank_error(400, &headers, problem), BankError::PeriodInvalid("dateFrom after dateTo".into()));
-        assert!(matches!(bank_error(500, &headers, b"<html>oops"), BankError::UnexpectedStatus { status: 500, .. }));
+        assert_eq!(
+            bank_error(400, &headers, problem),
+            BankError::PeriodInvalid("dateFrom after dateTo".into())
+        );
+        assert!(matches!(
+            bank_error(500, &headers, b"<html>oops"),
+            BankError::UnexpectedStatus { status: 500, .. }
+        ));
     }
 
     #[test]
@@ -82,6 +108,12 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("7"));
         let error = bank_error(429, &headers, b"");
-        assert_eq!(error, BankError::AccessExceeded { text: String::new(), retry_after: Some(Duration::from_secs(7)) });
+        assert_eq!(
+            error,
+            BankError::AccessExceeded {
+                text: String::new(),
+                retry_after: Some(Duration::from_secs(7))
+            }
+        );
     }
 }

@@ -36,21 +36,35 @@ impl ProbeStep {
 struct Steps(Vec<ProbeStep>);
 
 impl Steps {
-    fn record<T>(&mut self, call: &'static str, result: Result<T, BankError>, describe: impl Fn(&T) -> String) -> Option<T> {
+    fn record<T>(
+        &mut self,
+        call: &'static str,
+        result: Result<T, BankError>,
+        describe: impl Fn(&T) -> String,
+    ) -> Option<T> {
         match result {
             Ok(value) => {
-                self.0.push(ProbeStep { call, outcome: Ok(describe(&value)) });
+                self.0.push(ProbeStep {
+                    call,
+                    outcome: Ok(describe(&value)),
+                });
                 Some(value)
             }
             Err(error) => {
-                self.0.push(ProbeStep { call, outcome: Err(error.to_string()) });
+                self.0.push(ProbeStep {
+                    call,
+                    outcome: Err(error.to_string()),
+                });
                 None
             }
         }
     }
 
     fn fail(&mut self, call: &'static str, why: impl Into<String>) {
-        self.0.push(ProbeStep { call, outcome: Err(why.into()) });
+        self.0.push(ProbeStep {
+            call,
+            outcome: Err(why.into()),
+        });
     }
 }
 
@@ -58,7 +72,10 @@ fn sca_request() -> ScaRequest {
     ScaRequest {
         psu_ip_address: PROBE_IP.into(),
         psu_id: None,
-        redirect: Some(RedirectUris { ok: PROBE_CALLBACK.into(), nok: None }),
+        redirect: Some(RedirectUris {
+            ok: PROBE_CALLBACK.into(),
+            nok: None,
+        }),
         preferred_approach: None,
     }
 }
@@ -111,18 +128,31 @@ pub async fn probe(client: &BerlinGroupClient) -> Vec<ProbeStep> {
         match &consent.sca.redirect_url {
             Some(url) => {
                 let outcome = approve_on_page(url).await;
-                steps.0.push(ProbeStep { call: "scaRedirect", outcome });
+                steps.0.push(ProbeStep {
+                    call: "scaRedirect",
+                    outcome,
+                });
             }
-            None => steps.fail("scaRedirect", "the consent waits for SCA and the bank gave no scaRedirect link"),
+            None => steps.fail(
+                "scaRedirect",
+                "the consent waits for SCA and the bank gave no scaRedirect link",
+            ),
         }
     }
     let status = client.consent_status(&consent_id).await;
     steps.record("consentStatus", status, ToString::to_string);
-    steps.record("getConsent", client.get_consent(&consent_id).await, |c| format!("valid until {}", c.valid_until));
+    steps.record("getConsent", client.get_consent(&consent_id).await, |c| {
+        format!("valid until {}", c.valid_until)
+    });
     let psu = PsuContext::present(PROBE_IP);
     let accounts = client.accounts(&consent_id, &psu).await;
-    let accounts = steps.record("accounts", accounts, |a| format!("{} accounts", a.len())).unwrap_or_default();
-    let euro = accounts.iter().find(|a| a.currency == Currency::EUR).or(accounts.first());
+    let accounts = steps
+        .record("accounts", accounts, |a| format!("{} accounts", a.len()))
+        .unwrap_or_default();
+    let euro = accounts
+        .iter()
+        .find(|a| a.currency == Currency::EUR)
+        .or(accounts.first());
     match euro {
         Some(account) => {
             let balances = client.balances(&consent_id, &account.resource_id, &psu).await;
@@ -132,8 +162,12 @@ pub async fn probe(client: &BerlinGroupClient) -> Vec<ProbeStep> {
                 date_from: today.checked_sub_days(Days::new(90)).unwrap_or(today),
                 date_to: Some(today),
             };
-            let report = client.transactions(&consent_id, &account.resource_id, &query, &psu).await;
-            steps.record("transactions", report, |r| format!("{} booked, {} pending", r.booked.len(), r.pending.len()));
+            let report = client
+                .transactions(&consent_id, &account.resource_id, &query, &psu)
+                .await;
+            steps.record("transactions", report, |r| {
+                format!("{} booked, {} pending", r.booked.len(), r.pending.len())
+            });
         }
         None => {
             steps.fail("balances", "no account to read");
@@ -144,12 +178,17 @@ pub async fn probe(client: &BerlinGroupClient) -> Vec<ProbeStep> {
         Some(debtor) => probe_payment(client, &mut steps, debtor).await,
         None => steps.fail("initiatePayment", "no account with an IBAN to pay from"),
     }
-    steps.record("deleteConsent", client.delete_consent(&consent_id).await, |_| "terminated".into());
+    steps.record("deleteConsent", client.delete_consent(&consent_id).await, |_| {
+        "terminated".into()
+    });
     steps.0
 }
 
 async fn probe_payment(client: &BerlinGroupClient, steps: &mut Steps, debtor: Iban) {
-    let (creditor, amount) = match (Iban::parse(PROBE_CREDITOR), Money::new(Decimal::new(100, 2), Currency::EUR)) {
+    let (creditor, amount) = match (
+        Iban::parse(PROBE_CREDITOR),
+        Money::new(Decimal::new(100, 2), Currency::EUR),
+    ) {
         (Ok(creditor), Ok(amount)) => (creditor, amount),
         _ => return steps.fail("initiatePayment", "the probe's own payment data does not parse"),
     };
@@ -166,8 +205,9 @@ async fn probe_payment(client: &BerlinGroupClient, steps: &mut Steps, debtor: Ib
         sca: sca_request(),
     };
     let initiated = client.initiate_payment(&initiation).await;
-    let Some(payment) = steps.record("initiatePayment", initiated, |p| format!("{} ({})", p.bank_payment_id, p.status))
-    else {
+    let Some(payment) = steps.record("initiatePayment", initiated, |p| {
+        format!("{} ({})", p.bank_payment_id, p.status)
+    }) else {
         return;
     };
     let resource = PaymentResource {
@@ -175,7 +215,11 @@ async fn probe_payment(client: &BerlinGroupClient, steps: &mut Steps, debtor: Ib
         product: PaymentProduct::SepaCreditTransfers,
         payment_id: payment.bank_payment_id.clone(),
     };
-    steps.record("paymentStatus", client.payment_status(&resource).await, ToString::to_string);
+    steps.record(
+        "paymentStatus",
+        client.payment_status(&resource).await,
+        ToString::to_string,
+    );
     let cancelled = client.cancel_payment(&resource).await;
     steps.record("cancelPayment", cancelled, |outcome| match outcome {
         CancellationOutcome::Cancelled => "cancelled".into(),

@@ -45,7 +45,11 @@ fn access_body(access: &ConsentAccess) -> Value {
     match access {
         ConsentAccess::AllPsd2 => json!({ "allPsd2": "allAccounts" }),
         ConsentAccess::AvailableAccounts => json!({ "availableAccounts": "allAccounts" }),
-        ConsentAccess::Dedicated { accounts, balances, transactions } => {
+        ConsentAccess::Dedicated {
+            accounts,
+            balances,
+            transactions,
+        } => {
             let list = |ibans: &Vec<Iban>| Value::Array(ibans.iter().map(account_reference).collect());
             json!({ "accounts": list(accounts), "balances": list(balances), "transactions": list(transactions) })
         }
@@ -233,7 +237,11 @@ impl BalancesWire {
                 if balance_type.is_none() {
                     tracing::debug!(balance_type = %b.balance_type, "skipping a balance type outside the spec");
                 }
-                Some(Balance { balance_type: balance_type?, amount: b.balance_amount, reference_date: b.reference_date })
+                Some(Balance {
+                    balance_type: balance_type?,
+                    amount: b.balance_amount,
+                    reference_date: b.reference_date,
+                })
             })
             .collect()
     }
@@ -295,7 +303,10 @@ impl TransactionsPageWire {
     /// The page's transactions and the `next` link, which banks put in the report's or the body's `_links`.
     pub fn into_domain(self) -> (Vec<BankTransaction>, Vec<BankTransaction>, Option<String>) {
         let mut report = self.transactions;
-        let next = report.links.remove("next").or_else(|| self.links.into_iter().find(|(k, _)| k == "next").map(|(_, v)| v));
+        let next = report
+            .links
+            .remove("next")
+            .or_else(|| self.links.into_iter().find(|(k, _)| k == "next").map(|(_, v)| v));
         let convert = |list: Vec<TransactionWire>| list.into_iter().map(TransactionWire::into_domain).collect();
         (convert(report.booked), convert(report.pending), next.map(|h| h.href))
     }

@@ -29,7 +29,11 @@ fn created(headers: &HeaderMap, location: &str, approach: Option<ScaApproach>, b
         out.insert("location", value);
     }
     if let Some(approach) = approach {
-        let name = if approach == ScaApproach::Decoupled { "DECOUPLED" } else { "REDIRECT" };
+        let name = if approach == ScaApproach::Decoupled {
+            "DECOUPLED"
+        } else {
+            "REDIRECT"
+        };
         out.insert("aspsp-sca-approach", axum::http::HeaderValue::from_static(name));
     }
     if let Some(request_id) = headers.get("x-request-id") {
@@ -60,8 +64,14 @@ pub(crate) fn redirect_target(headers: &HeaderMap) -> Option<RedirectTarget> {
 }
 
 /// The `_links` of an authorisation: where the user approves (redirect) and where its scaStatus is read.
-pub(crate) fn authorisation_links(base: &str, status_path: &str, authorisation_id: &str, approach: ScaApproach) -> Value {
-    let mut links = json!({ "scaStatus": { "href": format!("{base}/v1/{status_path}/authorisations/{authorisation_id}") } });
+pub(crate) fn authorisation_links(
+    base: &str,
+    status_path: &str,
+    authorisation_id: &str,
+    approach: ScaApproach,
+) -> Value {
+    let mut links =
+        json!({ "scaStatus": { "href": format!("{base}/v1/{status_path}/authorisations/{authorisation_id}") } });
     if approach == ScaApproach::Redirect {
         links["scaRedirect"] = json!({ "href": format!("{base}/sca/{authorisation_id}") });
     }
@@ -76,8 +86,12 @@ struct ConsentBody {
 }
 
 fn iban_list(access: &Value, key: &str) -> Result<Vec<String>, TppError> {
-    let Some(list) = access.get(key) else { return Ok(Vec::new()) };
-    let list = list.as_array().ok_or_else(|| TppError::format(format!("access.{key} must be an array")))?;
+    let Some(list) = access.get(key) else {
+        return Ok(Vec::new());
+    };
+    let list = list
+        .as_array()
+        .ok_or_else(|| TppError::format(format!("access.{key} must be an array")))?;
     list.iter()
         .map(|r| {
             r.get("iban")
@@ -89,19 +103,29 @@ fn iban_list(access: &Value, key: &str) -> Result<Vec<String>, TppError> {
 }
 
 fn parse_consent_body(body: &Value) -> Result<ConsentBody, TppError> {
-    let access = body.get("access").filter(|a| a.is_object()).ok_or_else(|| TppError::format("access is missing"))?;
+    let access = body
+        .get("access")
+        .filter(|a| a.is_object())
+        .ok_or_else(|| TppError::format("access is missing"))?;
     let all_accounts = |key: &str| access.get(key).and_then(Value::as_str) == Some("allAccounts");
     let scope = if all_accounts("allPsd2") {
         AccessScope::AllAccounts
     } else if all_accounts("availableAccounts") || all_accounts("availableAccountsWithBalance") {
         AccessScope::AccountListOnly
     } else {
-        let (accounts, balances, transactions) =
-            (iban_list(access, "accounts")?, iban_list(access, "balances")?, iban_list(access, "transactions")?);
+        let (accounts, balances, transactions) = (
+            iban_list(access, "accounts")?,
+            iban_list(access, "balances")?,
+            iban_list(access, "transactions")?,
+        );
         if accounts.is_empty() && balances.is_empty() && transactions.is_empty() {
             return Err(TppError::format("access names no accounts"));
         }
-        AccessScope::Dedicated { accounts, balances, transactions }
+        AccessScope::Dedicated {
+            accounts,
+            balances,
+            transactions,
+        }
     };
     let recurring = body
         .get("recurringIndicator")
@@ -123,7 +147,12 @@ fn parse_consent_body(body: &Value) -> Result<ConsentBody, TppError> {
     body.get("combinedServiceIndicator")
         .and_then(Value::as_bool)
         .ok_or_else(|| TppError::format("combinedServiceIndicator must be a boolean"))?;
-    Ok(ConsentBody { scope, recurring, valid_until, frequency_per_day: frequency as u8 })
+    Ok(ConsentBody {
+        scope,
+        recurring,
+        valid_until,
+        frequency_per_day: frequency as u8,
+    })
 }
 
 pub(crate) async fn create_consent(
@@ -138,10 +167,16 @@ pub(crate) async fn create_consent(
     let parsed = parse_consent_body(&json)?;
     let now = state.now();
     if parsed.valid_until < now.date_naive() {
-        return Err(TppError::new(StatusCode::BAD_REQUEST, "PERIOD_INVALID", "validUntil is in the past"));
+        return Err(TppError::new(
+            StatusCode::BAD_REQUEST,
+            "PERIOD_INVALID",
+            "validUntil is in the past",
+        ));
     }
     let approach = approach(&headers);
-    let psu = header(&headers, "PSU-ID").unwrap_or(&state.config().default_psu_id).to_owned();
+    let psu = header(&headers, "PSU-ID")
+        .unwrap_or(&state.config().default_psu_id)
+        .to_owned();
     let base = bank_url(&headers, &bank);
     state.with_bank(&bank, |bank_state, state| {
         let consent_id = uuid::Uuid::new_v4().to_string();
@@ -181,10 +216,13 @@ pub(crate) async fn create_consent(
 }
 
 fn consent<'a>(bank_state: &'a mut BankState, consent_id: &str) -> Result<&'a mut SandboxConsent, TppError> {
-    bank_state
-        .consents
-        .get_mut(consent_id)
-        .ok_or_else(|| TppError::new(StatusCode::FORBIDDEN, "CONSENT_UNKNOWN", format!("no consent {consent_id}")))
+    bank_state.consents.get_mut(consent_id).ok_or_else(|| {
+        TppError::new(
+            StatusCode::FORBIDDEN,
+            "CONSENT_UNKNOWN",
+            format!("no consent {consent_id}"),
+        )
+    })
 }
 
 pub(crate) async fn get_consent(
@@ -260,7 +298,12 @@ pub(crate) async fn start_authorisation(
             "authorisationId": id,
             "_links": authorisation_links(&base, &path, &id, approach),
         });
-        Ok(created(&headers, &format!("{base}/v1/{path}/authorisations/{id}"), Some(approach), body))
+        Ok(created(
+            &headers,
+            &format!("{base}/v1/{path}/authorisations/{id}"),
+            Some(approach),
+            body,
+        ))
     })
 }
 
@@ -301,17 +344,28 @@ fn admit(
     match consent.status {
         ConsentStatus::Valid => {}
         ConsentStatus::Expired => {
-            return Err(TppError::new(StatusCode::UNAUTHORIZED, "CONSENT_EXPIRED", "the consent has expired"))
+            return Err(TppError::new(
+                StatusCode::UNAUTHORIZED,
+                "CONSENT_EXPIRED",
+                "the consent has expired",
+            ))
         }
         other => {
-            return Err(TppError::new(StatusCode::UNAUTHORIZED, "CONSENT_INVALID", format!("the consent is {other}")))
+            return Err(TppError::new(
+                StatusCode::UNAUTHORIZED,
+                "CONSENT_INVALID",
+                format!("the consent is {other}"),
+            ))
         }
     }
     let unattended = header(headers, "PSU-IP-Address").is_none();
     let frequency = u32::from(consent.frequency_per_day);
     consent.last_action_date = today;
     let (psu, scope) = (consent.psu.clone(), consent.scope.clone());
-    let count = bank_state.accesses.entry((consent_id.to_owned(), resource_path.to_owned(), today)).or_default();
+    let count = bank_state
+        .accesses
+        .entry((consent_id.to_owned(), resource_path.to_owned(), today))
+        .or_default();
     if unattended && !continuation {
         if count.unattended >= frequency {
             return Err(TppError::new(
@@ -330,7 +384,14 @@ fn in_scope(scope: &AccessScope, resource: Resource, iban: &str) -> bool {
     match (scope, resource) {
         (AccessScope::AllAccounts, _) | (AccessScope::AccountListOnly, Resource::AccountList) => true,
         (AccessScope::AccountListOnly, _) => false,
-        (AccessScope::Dedicated { accounts, balances, transactions }, _) => {
+        (
+            AccessScope::Dedicated {
+                accounts,
+                balances,
+                transactions,
+            },
+            _,
+        ) => {
             let listed = |list: &Vec<String>| list.iter().any(|i| i == iban);
             match resource {
                 Resource::AccountList => listed(accounts) || listed(balances) || listed(transactions),
@@ -353,7 +414,11 @@ fn account_for(
         .find(|a| a.resource_id == account_id)
         .ok_or_else(|| TppError::not_found(format!("no account {account_id}")))?;
     if !in_scope(scope, resource, account.iban.as_str()) {
-        return Err(TppError::new(StatusCode::UNAUTHORIZED, "CONSENT_INVALID", "the consent does not cover this"));
+        return Err(TppError::new(
+            StatusCode::UNAUTHORIZED,
+            "CONSENT_INVALID",
+            "the consent does not cover this",
+        ));
     }
     Ok(account)
 }
@@ -412,7 +477,9 @@ pub(crate) async fn balances(
 ) -> Answer {
     let today = state.now().date_naive();
     let resource = format!("accounts/{account_id}/balances");
-    let (psu, scope) = state.with_bank(&bank, |bank_state, _| admit(bank_state, today, &headers, &resource, false))?;
+    let (psu, scope) = state.with_bank(&bank, |bank_state, _| {
+        admit(bank_state, today, &headers, &resource, false)
+    })?;
     let account = account_for(&bank, &psu, &scope, &account_id, Resource::Balances)?;
     let (booked, pending) = data::transactions(&bank, &psu, &account, today);
     let booked_total: rust_decimal::Decimal = booked.iter().map(|t| t.amount).sum();
@@ -421,9 +488,7 @@ pub(crate) async fn balances(
     let expected = closing + pending_total;
     let yesterday = today.pred_opt().unwrap_or(today);
     let currency = account.currency.code();
-    let balance = |kind: &str, value, date: NaiveDate| {
-        json!({ "balanceAmount": amount(value, currency), "balanceType": kind, "referenceDate": date.to_string() })
-    };
+    let balance = |kind: &str, value, date: NaiveDate| json!({ "balanceAmount": amount(value, currency), "balanceType": kind, "referenceDate": date.to_string() });
     let body = json!({
         "account": account_reference(&account),
         "balances": [
@@ -449,8 +514,11 @@ fn transaction_json(t: &SeededTransaction, currency: &str) -> Value {
     if let Some(date) = t.booking_date {
         entry["bookingDate"] = json!(date.to_string());
     }
-    let (name_key, account_key) =
-        if t.amount.is_sign_negative() { ("creditorName", "creditorAccount") } else { ("debtorName", "debtorAccount") };
+    let (name_key, account_key) = if t.amount.is_sign_negative() {
+        ("creditorName", "creditorAccount")
+    } else {
+        ("debtorName", "debtorAccount")
+    };
     entry[name_key] = json!(t.counterparty);
     if let Some(iban) = &t.counterparty_iban {
         entry[account_key] = json!({ "iban": iban.as_str() });
@@ -483,15 +551,22 @@ pub(crate) async fn transactions(
     let date_from = date_param(&query, "dateFrom")?.ok_or_else(|| TppError::format("dateFrom is missing"))?;
     let date_to = date_param(&query, "dateTo")?.unwrap_or(today);
     if date_from > date_to {
-        return Err(TppError::new(StatusCode::BAD_REQUEST, "PERIOD_INVALID", "dateFrom is after dateTo"));
+        return Err(TppError::new(
+            StatusCode::BAD_REQUEST,
+            "PERIOD_INVALID",
+            "dateFrom is after dateTo",
+        ));
     }
     let page = match query.get("page") {
-        Some(p) => p.parse::<usize>().map_err(|_| TppError::format("page is not a number"))?,
+        Some(p) => p
+            .parse::<usize>()
+            .map_err(|_| TppError::format("page is not a number"))?,
         None => 0,
     };
     let resource = format!("accounts/{account_id}/transactions");
-    let (psu, scope) =
-        state.with_bank(&bank, |bank_state, _| admit(bank_state, today, &headers, &resource, page > 0))?;
+    let (psu, scope) = state.with_bank(&bank, |bank_state, _| {
+        admit(bank_state, today, &headers, &resource, page > 0)
+    })?;
     let account = account_for(&bank, &psu, &scope, &account_id, Resource::Transactions)?;
     let (booked, pending) = data::transactions(&bank, &psu, &account, today);
     let within = |t: &&SeededTransaction| {
@@ -503,7 +578,13 @@ pub(crate) async fn transactions(
         .filter(within)
         .filter(|_| want_booked)
         .map(|t| (true, t))
-        .chain(pending.iter().filter(within).filter(|_| want_pending).map(|t| (false, t)))
+        .chain(
+            pending
+                .iter()
+                .filter(within)
+                .filter(|_| want_pending)
+                .map(|t| (false, t)),
+        )
         .collect();
     let size = state.config().page_size.max(1);
     let currency = account.currency.code();
@@ -512,10 +593,19 @@ pub(crate) async fn transactions(
     let base = bank_url(&headers, &bank);
     let mut report = serde_json::Map::new();
     if want_booked {
-        report.insert("booked".into(), page_booked.iter().map(|(_, t)| transaction_json(t, currency)).collect());
+        report.insert(
+            "booked".into(),
+            page_booked.iter().map(|(_, t)| transaction_json(t, currency)).collect(),
+        );
     }
     if want_pending {
-        report.insert("pending".into(), page_pending.iter().map(|(_, t)| transaction_json(t, currency)).collect());
+        report.insert(
+            "pending".into(),
+            page_pending
+                .iter()
+                .map(|(_, t)| transaction_json(t, currency))
+                .collect(),
+        );
     }
     let mut links = json!({ "account": { "href": format!("{base}/v1/accounts/{account_id}") } });
     if selected.len() > (page + 1) * size {

@@ -57,7 +57,9 @@ impl Prng {
 pub(crate) fn lithuanian_iban(bank_code: u32, account: u64) -> Option<Iban> {
     let bban = format!("{:05}{:011}", bank_code % 100_000, account % 100_000_000_000);
     // "LT00" rearranged behind the BBAN, letters as numbers (L = 21, T = 29).
-    let remainder = format!("{bban}212900").bytes().fold(0u64, |acc, b| (acc * 10 + u64::from(b - b'0')) % 97);
+    let remainder = format!("{bban}212900")
+        .bytes()
+        .fold(0u64, |acc, b| (acc * 10 + u64::from(b - b'0')) % 97);
     Iban::parse(&format!("LT{:02}{bban}", 98 - remainder)).ok()
 }
 
@@ -97,7 +99,11 @@ pub(crate) fn accounts(bank: &str, psu: &str) -> Vec<SeededAccount> {
         .filter_map(|(code, name, product)| {
             let currency = Currency::parse(code).ok()?;
             let iban = lithuanian_iban(bank_code(bank), rng.next_u64())?;
-            let whole = if *code == "EUR" { rng.between(1_500, 4_000) } else { rng.between(100, 900) };
+            let whole = if *code == "EUR" {
+                rng.between(1_500, 4_000)
+            } else {
+                rng.between(100, 900)
+            };
             Some(SeededAccount {
                 resource_id: format!("{bank}-{tag}-{}", code.to_ascii_lowercase()),
                 iban,
@@ -166,7 +172,9 @@ pub(crate) fn transactions(
     let mut booked = Vec::new();
     let mut pending = Vec::new();
     for back in 0..HISTORY_DAYS {
-        let Some(day) = today.checked_sub_days(Days::new(back)) else { continue };
+        let Some(day) = today.checked_sub_days(Days::new(back)) else {
+            continue;
+        };
         for (index, (mut transaction, vanishes)) in day_transactions(bank, psu, account, day).into_iter().enumerate() {
             let key = format!("{}-{}-{index}", account.resource_id, day.format("%Y%m%d"));
             if back < PENDING_DAYS {
@@ -208,7 +216,11 @@ fn day_transactions(bank: &str, psu: &str, account: &SeededAccount, day: NaiveDa
         }
         for (bill_day, name, cents, transfer) in MONTHLY_BILLS {
             if day.day() == bill_day {
-                let iban = if transfer { lithuanian_iban(73000, rng.next_u64()) } else { None };
+                let iban = if transfer {
+                    lithuanian_iban(73000, rng.next_u64())
+                } else {
+                    None
+                };
                 let code = if transfer { "PMNT-ICDT-ESCT" } else { "PMNT-CCRD-POSD" };
                 list.push((card_or_bill(&mut rng, day, name, -cents, iban, code), false));
             }
@@ -217,7 +229,10 @@ fn day_transactions(bank: &str, psu: &str, account: &SeededAccount, day: NaiveDa
             let (name, low, high) = CARD_MERCHANTS[rng.below(CARD_MERCHANTS.len() as u64) as usize];
             let cents = rng.between(low, high);
             let vanishes = rng.below(100) < 8;
-            list.push((card_or_bill(&mut rng, day, name, -cents, None, "PMNT-CCRD-POSD"), vanishes));
+            list.push((
+                card_or_bill(&mut rng, day, name, -cents, None, "PMNT-CCRD-POSD"),
+                vanishes,
+            ));
         }
     } else if rng.below(7) < 2 {
         let choices: Vec<_> = FOREIGN_MERCHANTS.iter().filter(|m| m.0 == currency).collect();
@@ -266,7 +281,10 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
         let a = accounts("seb", "psu-1");
         let b = accounts("seb", "psu-1");
-        assert_eq!(a.iter().map(|x| x.iban.clone()).collect::<Vec<_>>(), b.iter().map(|x| x.iban.clone()).collect::<Vec<_>>());
+        assert_eq!(
+            a.iter().map(|x| x.iban.clone()).collect::<Vec<_>>(),
+            b.iter().map(|x| x.iban.clone()).collect::<Vec<_>>()
+        );
         assert_ne!(a[0].iban, accounts("seb", "psu-2")[0].iban);
         let (booked, pending) = transactions("seb", "psu-1", &a[0], today);
         assert!(booked.len() > 100, "about six months of history");

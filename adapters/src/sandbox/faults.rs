@@ -77,21 +77,40 @@ fn draw(state: &SandboxState, bank: &str) -> Option<Draw> {
 }
 
 pub(crate) async fn inject(State(state): State<Arc<SandboxState>>, request: Request, next: Next) -> Response {
-    let bank = request.uri().path().trim_start_matches('/').split('/').next().unwrap_or_default().to_owned();
-    let Some(draw) = draw(&state, &bank) else { return next.run(request).await };
+    let bank = request
+        .uri()
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let Some(draw) = draw(&state, &bank) else {
+        return next.run(request).await;
+    };
     if !draw.latency.is_zero() {
         tokio::time::sleep(draw.latency).await;
     }
     if let Some(retry_after) = draw.too_many {
-        let mut response =
-            TppError::new(StatusCode::TOO_MANY_REQUESTS, "ACCESS_EXCEEDED", "injected: too many requests").into_response();
+        let mut response = TppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "ACCESS_EXCEEDED",
+            "injected: too many requests",
+        )
+        .into_response();
         if let Some(secs) = retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         return as_problem_json(response, draw.problem_json).await;
     }
     if draw.error {
-        let error = TppError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "injected: bank down");
+        let error = TppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_SERVER_ERROR",
+            "injected: bank down",
+        );
         return as_problem_json(error.into_response(), draw.problem_json).await;
     }
     let response = next.run(request).await;
@@ -102,7 +121,10 @@ pub(crate) async fn inject(State(state): State<Arc<SandboxState>>, request: Requ
     if draw.drop {
         parts.headers.remove(header::CONTENT_LENGTH);
         let failing = futures::stream::once(async {
-            Err::<Bytes, std::io::Error>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected drop"))
+            Err::<Bytes, std::io::Error>(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "injected drop",
+            ))
         });
         return Response::from_parts(parts, Body::from_stream(failing));
     }
@@ -116,7 +138,9 @@ pub(crate) async fn inject(State(state): State<Arc<SandboxState>>, request: Requ
     }
     if draw.malformed {
         parts.headers.remove(header::CONTENT_LENGTH);
-        parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        parts
+            .headers
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         return Response::from_parts(parts, Body::from("{\"consentStatus\": \"val"));
     }
     as_problem_json(Response::from_parts(parts, body), draw.problem_json).await
@@ -131,8 +155,12 @@ async fn as_problem_json(response: Response, problem_json: bool) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
         return Response::from_parts(parts, Body::empty());
     };
-    let message = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| v["tppMessages"].get(0).cloned());
-    let Some(message) = message else { return Response::from_parts(parts, Body::from(bytes)) };
+    let message = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| v["tppMessages"].get(0).cloned());
+    let Some(message) = message else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
     let code = message["code"].as_str().unwrap_or("INTERNAL_SERVER_ERROR");
     let problem = json!({
         "type": format!("https://berlin-group.org/problem/{code}"),
@@ -142,7 +170,10 @@ async fn as_problem_json(response: Response, problem_json: bool) -> Response {
         "status": parts.status.as_u16(),
     });
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     Response::from_parts(parts, Body::from(problem.to_string()))
 }
 
@@ -195,8 +226,11 @@ pub(crate) async fn counters(
                 })
             })
             .collect();
-        let by_request: serde_json::Map<String, Value> =
-            bank_state.payments_by_request_id.iter().map(|(id, (n, _))| (id.clone(), json!(n))).collect();
+        let by_request: serde_json::Map<String, Value> = bank_state
+            .payments_by_request_id
+            .iter()
+            .map(|(id, (n, _))| (id.clone(), json!(n)))
+            .collect();
         Ok(Json(json!({
             "accesses": accesses,
             "paymentsByRequestId": by_request,

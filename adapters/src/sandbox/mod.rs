@@ -127,7 +127,10 @@ impl SandboxState {
         bank: &str,
         f: impl FnOnce(&mut BankState, &Self) -> Result<R, TppError>,
     ) -> Result<R, TppError> {
-        let slot = self.banks.get(bank).ok_or_else(|| TppError::not_found(format!("no bank {bank:?} here")))?;
+        let slot = self
+            .banks
+            .get(bank)
+            .ok_or_else(|| TppError::not_found(format!("no bank {bank:?} here")))?;
         let mut bank_state = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         bank_state.refresh(self.clock.now(), &self.config);
         f(&mut bank_state, self)
@@ -153,7 +156,11 @@ pub(crate) struct TppError {
 
 impl TppError {
     pub(crate) fn new(status: StatusCode, code: &'static str, text: impl Into<String>) -> Self {
-        Self { status, code, text: text.into() }
+        Self {
+            status,
+            code,
+            text: text.into(),
+        }
     }
 
     pub(crate) fn format(text: impl Into<String>) -> Self {
@@ -180,7 +187,11 @@ pub(crate) fn bank_url(headers: &HeaderMap, bank: &str) -> String {
 
 /// A header's value, trimmed, when present and not empty.
 pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
 }
 
 /// The sandbox, ready to start.
@@ -259,8 +270,14 @@ impl Sandbox {
         if config.banks.is_empty() {
             return Err(SandboxError::Config("no banks configured".into()));
         }
-        if let Some(bad) = config.banks.iter().find(|b| consentry_domain::BankId::parse(b).is_err()) {
-            return Err(SandboxError::Config(format!("bank name {bad:?} is not a valid bank id")));
+        if let Some(bad) = config
+            .banks
+            .iter()
+            .find(|b| consentry_domain::BankId::parse(b).is_err())
+        {
+            return Err(SandboxError::Config(format!(
+                "bank name {bad:?} is not a valid bank id"
+            )));
         }
         let banks = config
             .banks
@@ -271,8 +288,12 @@ impl Sandbox {
             })
             .collect();
         let state = Arc::new(SandboxState { config, clock, banks });
-        let listener = TcpListener::bind(addr).await.map_err(|source| SandboxError::Bind { addr, source })?;
-        let addr = listener.local_addr().map_err(|source| SandboxError::Bind { addr, source })?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| SandboxError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| SandboxError::Bind { addr, source })?;
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = router(state);
         let task = tokio::spawn(async move {
@@ -287,31 +308,59 @@ impl Sandbox {
             }
         });
         tracing::info!(%addr, "sandbox bank listening");
-        Ok(SandboxHandle { addr, shutdown: Some(shutdown), task: Some(task) })
+        Ok(SandboxHandle {
+            addr,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
     }
 }
 
 fn router(state: Arc<SandboxState>) -> Router {
     let api = Router::new()
         .route("/{bank}/v1/consents", post(ais::create_consent))
-        .route("/{bank}/v1/consents/{consent_id}", get(ais::get_consent).delete(ais::delete_consent))
+        .route(
+            "/{bank}/v1/consents/{consent_id}",
+            get(ais::get_consent).delete(ais::delete_consent),
+        )
         .route("/{bank}/v1/consents/{consent_id}/status", get(ais::consent_status))
-        .route("/{bank}/v1/consents/{consent_id}/authorisations", post(ais::start_authorisation))
-        .route("/{bank}/v1/consents/{consent_id}/authorisations/{authorisation_id}", get(ais::sca_status))
+        .route(
+            "/{bank}/v1/consents/{consent_id}/authorisations",
+            post(ais::start_authorisation),
+        )
+        .route(
+            "/{bank}/v1/consents/{consent_id}/authorisations/{authorisation_id}",
+            get(ais::sca_status),
+        )
         .route("/{bank}/v1/accounts", get(ais::accounts))
         .route("/{bank}/v1/accounts/{account_id}/balances", get(ais::balances))
         .route("/{bank}/v1/accounts/{account_id}/transactions", get(ais::transactions))
         .route("/{bank}/v1/{service}/{product}", post(pis::initiate))
-        .route("/{bank}/v1/{service}/{product}/{payment_id}", get(pis::get_payment).delete(pis::cancel))
+        .route(
+            "/{bank}/v1/{service}/{product}/{payment_id}",
+            get(pis::get_payment).delete(pis::cancel),
+        )
         .route("/{bank}/v1/{service}/{product}/{payment_id}/status", get(pis::status))
-        .route("/{bank}/v1/{service}/{product}/{payment_id}/authorisations", post(pis::start_authorisation))
-        .route("/{bank}/v1/{service}/{product}/{payment_id}/authorisations/{authorisation_id}", get(pis::sca_status))
+        .route(
+            "/{bank}/v1/{service}/{product}/{payment_id}/authorisations",
+            post(pis::start_authorisation),
+        )
+        .route(
+            "/{bank}/v1/{service}/{product}/{payment_id}/authorisations/{authorisation_id}",
+            get(pis::sca_status),
+        )
         .layer(axum::middleware::from_fn_with_state(state.clone(), faults::inject));
     Router::new()
         .merge(api)
-        .route("/{bank}/sca/{authorisation_id}", get(sca_page::show).post(sca_page::decide))
+        .route(
+            "/{bank}/sca/{authorisation_id}",
+            get(sca_page::show).post(sca_page::decide),
+        )
         .route("/{bank}/admin/faults", get(faults::get_faults).put(faults::put_faults))
         .route("/{bank}/admin/counters", get(faults::counters))
-        .route("/{bank}/admin/consents/{consent_id}/revoke", post(faults::revoke_by_psu))
+        .route(
+            "/{bank}/admin/consents/{consent_id}/revoke",
+            post(faults::revoke_by_psu),
+        )
         .with_state(state)
 }

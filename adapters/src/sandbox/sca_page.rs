@@ -14,7 +14,11 @@ use super::state::{AuthorisationTarget, BankState};
 use super::SandboxState;
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
@@ -39,7 +43,11 @@ fn describe(bank_state: &BankState, target: &AuthorisationTarget) -> String {
             None => "Allow the app to read your account information.".into(),
         },
         AuthorisationTarget::Payment(id) | AuthorisationTarget::Cancellation(id) => {
-            let verb = if matches!(target, AuthorisationTarget::Payment(_)) { "Pay" } else { "Cancel the payment of" };
+            let verb = if matches!(target, AuthorisationTarget::Payment(_)) {
+                "Pay"
+            } else {
+                "Cancel the payment of"
+            };
             match bank_state.payments.get(id) {
                 Some(p) => format!("{verb} {} to account {}.", p.amount, p.creditor.masked()),
                 None => format!("{verb} a payment."),
@@ -59,7 +67,11 @@ pub(crate) async fn show(
             .map(|a| (describe(bank_state, &a.target), a.sca_status.is_final())))
     });
     match shown {
-        Ok(Some((_, true))) => page(StatusCode::CONFLICT, "Already decided", "<p>This request was already decided.</p>"),
+        Ok(Some((_, true))) => page(
+            StatusCode::CONFLICT,
+            "Already decided",
+            "<p>This request was already decided.</p>",
+        ),
         Ok(Some((what, false))) => page(
             StatusCode::OK,
             &format!("{bank}: confirm"),
@@ -70,7 +82,11 @@ pub(crate) async fn show(
                 escape(&what)
             ),
         ),
-        _ => page(StatusCode::NOT_FOUND, "Unknown request", "<p>There is nothing to authorise here.</p>"),
+        _ => page(
+            StatusCode::NOT_FOUND,
+            "Unknown request",
+            "<p>There is nothing to authorise here.</p>",
+        ),
     }
 }
 
@@ -90,14 +106,19 @@ pub(crate) async fn decide(
         _ => return page(StatusCode::BAD_REQUEST, "Bad request", "<p>Choose Approve or Deny.</p>"),
     };
     let decided = state.with_bank(&bank, |bank_state, state| {
-        let redirect = bank_state.authorisations.get(&authorisation_id).map(|a| a.redirect.clone());
+        let redirect = bank_state
+            .authorisations
+            .get(&authorisation_id)
+            .map(|a| a.redirect.clone());
         let changed = bank_state.decide(&authorisation_id, approve, state.now(), state.config());
         Ok((redirect, changed))
     });
     match decided {
-        Ok((Some(_), false)) => {
-            page(StatusCode::CONFLICT, "Already decided", "<p>This request was already decided.</p>")
-        }
+        Ok((Some(_), false)) => page(
+            StatusCode::CONFLICT,
+            "Already decided",
+            "<p>This request was already decided.</p>",
+        ),
         Ok((Some(redirect), true)) => {
             tracing::info!(%bank, %authorisation_id, approve, "sandbox SCA decided");
             let target = redirect.and_then(|r| if approve { Some(r.ok) } else { r.nok.or(Some(r.ok)) });
@@ -107,6 +128,10 @@ pub(crate) async fn decide(
                 None => page(StatusCode::OK, "Denied", "<p>You can return to the app.</p>"),
             }
         }
-        _ => page(StatusCode::NOT_FOUND, "Unknown request", "<p>There is nothing to authorise here.</p>"),
+        _ => page(
+            StatusCode::NOT_FOUND,
+            "Unknown request",
+            "<p>There is nothing to authorise here.</p>",
+        ),
     }
 }

@@ -22,7 +22,11 @@ use super::SandboxConfig;
 pub(crate) enum AccessScope {
     AllAccounts,
     AccountListOnly,
-    Dedicated { accounts: Vec<String>, balances: Vec<String>, transactions: Vec<String> },
+    Dedicated {
+        accounts: Vec<String>,
+        balances: Vec<String>,
+        transactions: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -64,10 +68,16 @@ impl SandboxPayment {
         if let Some(decided) = self.decided {
             return decided;
         }
-        let Some(authorised_at) = self.authorised_at else { return TransactionStatus::Rcvd };
+        let Some(authorised_at) = self.authorised_at else {
+            return TransactionStatus::Rcvd;
+        };
         let elapsed = now - authorised_at;
         let accept = Duration::milliseconds(config.accept_after_ms as i64);
-        let settle = if self.instant { accept } else { Duration::milliseconds(config.settle_after_ms as i64) };
+        let settle = if self.instant {
+            accept
+        } else {
+            Duration::milliseconds(config.settle_after_ms as i64)
+        };
         if elapsed < accept {
             TransactionStatus::Rcvd
         } else if self.over_limit {
@@ -164,24 +174,45 @@ impl BankState {
         now: DateTime<Utc>,
     ) -> String {
         let id = uuid::Uuid::new_v4().to_string();
-        let sca_status = if approach == ScaApproach::Decoupled { ScaStatus::Started } else { ScaStatus::Received };
-        self.authorisations
-            .insert(id.clone(), SandboxAuthorisation { target, sca_status, approach, started_at: now, redirect });
+        let sca_status = if approach == ScaApproach::Decoupled {
+            ScaStatus::Started
+        } else {
+            ScaStatus::Received
+        };
+        self.authorisations.insert(
+            id.clone(),
+            SandboxAuthorisation {
+                target,
+                sca_status,
+                approach,
+                started_at: now,
+                redirect,
+            },
+        );
         id
     }
 
     /// The redirect URIs given when the resource was created, for authorisations started later without them.
     pub fn first_redirect(&self, target: &AuthorisationTarget) -> Option<RedirectTarget> {
-        self.authorisations.values().filter(|a| &a.target == target).find_map(|a| a.redirect.clone())
+        self.authorisations
+            .values()
+            .filter(|a| &a.target == target)
+            .find_map(|a| a.redirect.clone())
     }
 
     /// The user approved or denied authorisation `id`; returns false when it was already decided.
     pub fn decide(&mut self, id: &str, approve: bool, now: DateTime<Utc>, config: &SandboxConfig) -> bool {
-        let Some(authorisation) = self.authorisations.get_mut(id) else { return false };
+        let Some(authorisation) = self.authorisations.get_mut(id) else {
+            return false;
+        };
         if authorisation.sca_status.is_final() {
             return false;
         }
-        authorisation.sca_status = if approve { ScaStatus::Finalised } else { ScaStatus::Failed };
+        authorisation.sca_status = if approve {
+            ScaStatus::Finalised
+        } else {
+            ScaStatus::Failed
+        };
         match authorisation.target.clone() {
             AuthorisationTarget::Consent(consent_id) => self.decide_consent(&consent_id, approve),
             AuthorisationTarget::Payment(payment_id) => {
@@ -208,7 +239,9 @@ impl BankState {
 
     /// A newly valid recurring consent makes the PSU's former recurring consent at this bank expire.
     fn decide_consent(&mut self, consent_id: &str, approve: bool) {
-        let Some(consent) = self.consents.get_mut(consent_id) else { return };
+        let Some(consent) = self.consents.get_mut(consent_id) else {
+            return;
+        };
         if consent.status != ConsentStatus::Received {
             return;
         }
@@ -229,7 +262,10 @@ impl BankState {
     }
 
     pub fn is_blocked(config: &SandboxConfig, creditor: &Iban) -> bool {
-        config.blocked_creditors.iter().any(|b| b.replace(' ', "") == creditor.as_str())
+        config
+            .blocked_creditors
+            .iter()
+            .any(|b| b.replace(' ', "") == creditor.as_str())
     }
 
     pub fn over_limit(config: &SandboxConfig, amount: &Money) -> bool {
