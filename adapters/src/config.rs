@@ -187,4 +187,14 @@ mod tests {
         assert!(!config.sandbox.auto_approve);
         assert!(ConsentryConfig::parse("[[banks]]\nid = \"Not Valid\"").is_err());
     }
+
+    #[test]
+    fn the_example_file_parses() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../consentry.example.toml"));
+        let config = ConsentryConfig::load(path).unwrap();
+        assert_eq!(config.banks.len(), 4);
+        assert_eq!(config.bank("revolut").unwrap().sca_approach, ScaApproach::Decoupled);
+        assert_eq!(config.sandbox.problem_json_banks, ["revolut"]);
+        assert_eq!(config.sandbox.faults["luminor"].timeout_ms, 30_000);
+    }
 }

@@ -257,6 +257,30 @@ async fn the_sca_page_approves_and_denies_over_http() {
 }
 
 #[tokio::test]
+async fn auto_approval_is_switched_through_the_admin_endpoint() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let bank = client(&sandbox, "swedbank");
+    assert_eq!(admin(&sandbox, "swedbank", "auto-approve").await, Value::Bool(true));
+    let url = format!("{}/admin/auto-approve", sandbox.bank_url("swedbank"));
+    let answer = reqwest::Client::new().put(url).json(&false).send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    let created = bank
+        .create_consent(&consent_request("psu-12", today(), 4))
+        .await
+        .unwrap();
+    assert_eq!(created.status, ConsentStatus::Received);
+    assert!(created.sca.redirect_url.is_some());
+    let other_bank = client(&sandbox, "seb");
+    let created = other_bank
+        .create_consent(&consent_request("psu-12", today(), 4))
+        .await
+        .unwrap();
+    assert_eq!(created.status, ConsentStatus::Valid, "the switch is per bank");
+    assert!(created.sca.redirect_url.is_none(), "nothing left to approve");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
 async fn decoupled_sca_completes_after_the_delay() {
     let config = SandboxConfig {
         auto_approve: false,

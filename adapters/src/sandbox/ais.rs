@@ -195,7 +195,7 @@ pub(crate) async fn create_consent(
         );
         let target = AuthorisationTarget::Consent(consent_id.clone());
         let authorisation_id = bank_state.start_authorisation(target, approach, redirect_target(&headers), now);
-        if state.config().auto_approve {
+        if bank_state.auto_approve {
             bank_state.decide(&authorisation_id, true, now, state.config());
         }
         let status = bank_state.consents[&consent_id].status;
@@ -204,6 +204,9 @@ pub(crate) async fn create_consent(
         let mut links = authorisation_links(&base, &path, &authorisation_id, approach);
         links["self"] = json!({ "href": format!("{base}/v1/{path}") });
         links["status"] = json!({ "href": format!("{base}/v1/{path}/status") });
+        if let (true, Some(links)) = (bank_state.auto_approve, links.as_object_mut()) {
+            links.remove("scaRedirect");
+        }
         let body = json!({
             "consentStatus": status.as_str(),
             "consentId": consent_id,
@@ -289,7 +292,7 @@ pub(crate) async fn start_authorisation(
         let target = AuthorisationTarget::Consent(consent_id.clone());
         let redirect = redirect_target(&headers).or_else(|| bank_state.first_redirect(&target));
         let id = bank_state.start_authorisation(target, approach, redirect, now);
-        if state.config().auto_approve {
+        if bank_state.auto_approve {
             bank_state.decide(&id, true, now, state.config());
         }
         let path = format!("consents/{consent_id}");

@@ -1,7 +1,8 @@
 //! Fault injection for the sandbox's `/v1` endpoints, and the admin endpoints tests drive it with:
 //! `GET/PUT /{bank}/admin/faults`, `GET /{bank}/admin/counters` (accesses per consent, resource and day;
-//! payments per X-Request-ID and per end-to-end id) and `POST /{bank}/admin/consents/{id}/revoke` (the user
-//! revoking a consent at the bank). The same layer renders errors as problem+json for the banks set up so.
+//! payments per X-Request-ID and per end-to-end id), `GET/PUT /{bank}/admin/auto-approve` (a JSON boolean) and
+//! `POST /{bank}/admin/consents/{id}/revoke` (the user revoking a consent at the bank). The same layer renders
+//! errors as problem+json for the banks set up so.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -252,5 +253,24 @@ pub(crate) async fn revoke_by_psu(
             consent.status = ConsentStatus::RevokedByPsu;
         }
         Ok(StatusCode::NO_CONTENT)
+    })
+}
+
+pub(crate) async fn get_auto_approve(
+    State(state): State<Arc<SandboxState>>,
+    Path(bank): Path<String>,
+) -> Result<Json<bool>, TppError> {
+    state.with_bank(&bank, |bank_state, _| Ok(Json(bank_state.auto_approve)))
+}
+
+pub(crate) async fn put_auto_approve(
+    State(state): State<Arc<SandboxState>>,
+    Path(bank): Path<String>,
+    body: Bytes,
+) -> Result<Json<bool>, TppError> {
+    let on: bool = serde_json::from_slice(&body).map_err(|_| TppError::format("send true or false"))?;
+    state.with_bank(&bank, |bank_state, _| {
+        bank_state.auto_approve = on;
+        Ok(Json(on))
     })
 }

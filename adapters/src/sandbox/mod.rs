@@ -7,7 +7,8 @@
 //!   consents replacing each other, payment status progression).
 //! - `ais` / `pis`: the account-information and payment-initiation endpoints.
 //! - `sca_page`: the HTML page where the user approves or denies (redirect approach).
-//! - `faults`: fault injection and the admin endpoints (`/{bank}/admin/faults`, `/{bank}/admin/counters`).
+//! - `faults`: fault injection and the admin endpoints (`/{bank}/admin/faults`, `/{bank}/admin/counters`,
+//!   `/{bank}/admin/auto-approve`).
 //!
 //! [`Sandbox::start`] runs it in-process on 127.0.0.1 (port 0 for tests); `consentry sandbox --port N` runs it
 //! standalone.
@@ -284,7 +285,10 @@ impl Sandbox {
             .iter()
             .map(|name| {
                 let faults = config.faults.get(name).cloned().unwrap_or_default();
-                (name.clone(), Mutex::new(BankState::new(name, faults)))
+                (
+                    name.clone(),
+                    Mutex::new(BankState::new(name, config.auto_approve, faults)),
+                )
             })
             .collect();
         let state = Arc::new(SandboxState { config, clock, banks });
@@ -358,6 +362,10 @@ fn router(state: Arc<SandboxState>) -> Router {
         )
         .route("/{bank}/admin/faults", get(faults::get_faults).put(faults::put_faults))
         .route("/{bank}/admin/counters", get(faults::counters))
+        .route(
+            "/{bank}/admin/auto-approve",
+            get(faults::get_auto_approve).put(faults::put_auto_approve),
+        )
         .route(
             "/{bank}/admin/consents/{consent_id}/revoke",
             post(faults::revoke_by_psu),

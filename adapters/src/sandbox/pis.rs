@@ -161,11 +161,11 @@ pub(crate) async fn initiate(
         }
         let target = AuthorisationTarget::Payment(payment_id.clone());
         let authorisation_id = bank_state.start_authorisation(target, approach, redirect_target(&headers), now);
-        if config.auto_approve {
+        if bank_state.auto_approve {
             bank_state.decide(&authorisation_id, true, now, config);
         }
         let status = bank_state.payments[&payment_id].status(now, config);
-        let authorisation = (!config.auto_approve).then_some((authorisation_id.as_str(), approach));
+        let authorisation = (!bank_state.auto_approve).then_some((authorisation_id.as_str(), approach));
         let mut body = created_body(&base, &service, &product, &payment_id, status, authorisation);
         body["scaStatus"] = json!(bank_state.authorisations[&authorisation_id].sca_status.as_str());
         tracing::info!(

@@ -121,6 +121,8 @@ pub(crate) struct BankState {
     pub consents: HashMap<String, SandboxConsent>,
     pub payments: HashMap<String, SandboxPayment>,
     pub authorisations: HashMap<String, SandboxAuthorisation>,
+    /// Starts as configured; tests switch it through `/{bank}/admin/auto-approve`.
+    pub auto_approve: bool,
     pub faults: Faults,
     pub fault_rng: Prng,
     pub accesses: BTreeMap<(String, String, NaiveDate), AccessCount>,
@@ -130,12 +132,13 @@ pub(crate) struct BankState {
 }
 
 impl BankState {
-    pub fn new(name: &str, faults: Faults) -> Self {
+    pub fn new(name: &str, auto_approve: bool, faults: Faults) -> Self {
         Self {
             name: name.to_owned(),
             consents: HashMap::new(),
             payments: HashMap::new(),
             authorisations: HashMap::new(),
+            auto_approve,
             faults,
             fault_rng: Prng::seeded(&[name, "faults"]),
             accesses: BTreeMap::new(),
