@@ -170,13 +170,12 @@ impl BerlinGroupClient {
         }
         let outcome = self.read(request).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
+        let (bank, operation, request_id) = (&self.bank.id, call.operation, call.request_id);
         match &outcome {
             Ok(answer) => {
-                tracing::debug!(bank = %self.bank.id, operation = call.operation, status = answer.status, elapsed_ms, request_id = %call.request_id, "bank call")
+                tracing::debug!(%bank, operation, status = answer.status, elapsed_ms, %request_id, "bank call");
             }
-            Err(error) => {
-                tracing::info!(bank = %self.bank.id, operation = call.operation, elapsed_ms, request_id = %call.request_id, %error, "bank call failed")
-            }
+            Err(error) => tracing::info!(%bank, operation, elapsed_ms, %request_id, %error, "bank call failed"),
         }
         outcome
     }

@@ -92,7 +92,8 @@ mod tests {
         let headers = HeaderMap::new();
         let tpp = br#"{"tppMessages":[{"category":"ERROR","code":"CONSENT_EXPIRED","text":"gone"}]}"#;
         assert_eq!(bank_error(401, &headers, tpp), BankError::ConsentExpired("gone".into()));
-        let problem = br#"{"type":"https://berlin-group.org/problem/PERIOD_INVALID","code":"PERIOD_INVALID","detail":"dateFrom after dateTo"}"#;
+        let problem = br#"{"type":"https://berlin-group.org/problem/PERIOD_INVALID","code":"PERIOD_INVALID",
+            "detail":"dateFrom after dateTo"}"#;
         assert_eq!(
             bank_error(400, &headers, problem),
             BankError::PeriodInvalid("dateFrom after dateTo".into())

@@ -491,7 +491,11 @@ pub(crate) async fn balances(
     let expected = closing + pending_total;
     let yesterday = today.pred_opt().unwrap_or(today);
     let currency = account.currency.code();
-    let balance = |kind: &str, value, date: NaiveDate| json!({ "balanceAmount": amount(value, currency), "balanceType": kind, "referenceDate": date.to_string() });
+    let balance = |kind: &str, value, date: NaiveDate| {
+        let mut entry = json!({ "balanceAmount": amount(value, currency), "balanceType": kind });
+        entry["referenceDate"] = json!(date.to_string());
+        entry
+    };
     let body = json!({
         "account": account_reference(&account),
         "balances": [
