@@ -398,6 +398,57 @@ async fn accounts_balances_and_paged_transactions() {
 }
 
 #[tokio::test]
+async fn pending_transactions_are_booked_later_under_a_new_id_or_vanish() {
+    let start = Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock(Mutex::new(start)));
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let sandbox = Sandbox::start_with_clock(SandboxConfig::default(), clock.clone(), addr)
+        .await
+        .unwrap();
+    let bank = client(&sandbox, "swedbank");
+    let psu = PsuContext::present("192.0.2.1");
+    let day = start.date_naive();
+    let consent = bank
+        .create_consent(&consent_request("psu-13", day, 4))
+        .await
+        .unwrap()
+        .consent_id;
+    let account = bank.accounts(&consent, &psu).await.unwrap()[0].resource_id.clone();
+    let query = |today: NaiveDate| TransactionQuery {
+        booking_status: BookingStatus::Both,
+        date_from: today - Days::new(30),
+        date_to: Some(today),
+    };
+    let before = bank.transactions(&consent, &account, &query(day), &psu).await.unwrap();
+    assert!(!before.pending.is_empty(), "the last days are pending");
+
+    clock.advance(chrono::Duration::days(5));
+    let after = bank
+        .transactions(&consent, &account, &query(day + Days::new(5)), &psu)
+        .await
+        .unwrap();
+    let booked_ids: Vec<_> = after.booked.iter().map(|t| t.transaction_id.clone()).collect();
+    for pending in &before.pending {
+        assert!(!booked_ids.contains(&pending.transaction_id), "booked under a new id");
+        if let Some(booked) = after
+            .booked
+            .iter()
+            .find(|t| t.entry_reference == pending.entry_reference)
+        {
+            assert_eq!(booked.amount, pending.amount);
+            assert_eq!(booked.value_date, pending.value_date);
+        }
+    }
+    let rebooked = before
+        .pending
+        .iter()
+        .filter(|p| after.booked.iter().any(|t| t.entry_reference == p.entry_reference))
+        .count();
+    assert!(rebooked > 0, "most pending transactions are booked later");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
 async fn frequency_per_day_limits_reads_without_the_user() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let bank = client(&sandbox, "seb");

@@ -294,6 +294,16 @@ mod tests {
         let (booked_later, _) = transactions("seb", "psu-1", &a[0], later);
         let old = &booked[booked.len() / 2];
         assert!(booked_later.iter().any(|t| t.transaction_id == old.transaction_id));
+        let history: usize = (0..HISTORY_DAYS)
+            .filter_map(|back| today.checked_sub_days(Days::new(back)))
+            .map(|day| {
+                day_transactions("seb", "psu-1", &a[0], day)
+                    .iter()
+                    .filter(|(_, vanishes)| *vanishes)
+                    .count()
+            })
+            .sum();
+        assert!(history > 0, "some card holds are released instead of booked");
         let mut rng = Prng::seeded(&["x"]);
         assert!((0..1000).map(|_| rng.unit()).all(|u| (0.0..1.0).contains(&u)));
     }
