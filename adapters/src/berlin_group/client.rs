@@ -9,7 +9,7 @@ use consentry_domain::bank::{
     TransactionReport,
 };
 use consentry_domain::consent::ConsentStatus;
-use consentry_domain::payment::{BankPayment, TransactionStatus};
+use consentry_domain::payment::{BankPayment, PaymentService, TransactionStatus};
 use consentry_domain::sca::{ScaApproach, ScaStatus};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, Url};
@@ -203,7 +203,7 @@ impl BerlinGroupClient {
 
     fn payment_url(&self, payment: &PaymentResource, tail: &[&str]) -> Result<Url, BankError> {
         let mut segments = vec![
-            service_segment(payment),
+            service_segment(payment.service),
             payment.product.as_str(),
             payment.payment_id.as_str(),
         ];
@@ -223,9 +223,9 @@ impl BerlinGroupClient {
     }
 }
 
-fn service_segment(payment: &PaymentResource) -> &'static str {
-    use consentry_domain::payment::PaymentService;
-    match payment.service {
+/// The Berlin Group `payment-service` path segment.
+fn service_segment(service: PaymentService) -> &'static str {
+    match service {
         PaymentService::Payments => "payments",
         PaymentService::BulkPayments => "bulk-payments",
         PaymentService::PeriodicPayments => "periodic-payments",
@@ -343,12 +343,7 @@ impl BankPort for BerlinGroupClient {
 
     async fn initiate_payment(&self, request: &PaymentInitiation) -> Result<BankPayment, BankError> {
         let body = wire::payment_body(request);
-        let resource = PaymentResource {
-            service: request.service,
-            product: request.product,
-            payment_id: String::new(),
-        };
-        let url = self.url(&[service_segment(&resource), request.product.as_str()])?;
+        let url = self.url(&[service_segment(request.service), request.product.as_str()])?;
         tracing::info!(
             bank = %self.bank.id,
             debtor = %request.debtor.masked(),

@@ -302,11 +302,8 @@ pub(crate) struct TransactionsPageWire {
 impl TransactionsPageWire {
     /// The page's transactions and the `next` link, which banks put in the report's or the body's `_links`.
     pub fn into_domain(self) -> (Vec<BankTransaction>, Vec<BankTransaction>, Option<String>) {
-        let mut report = self.transactions;
-        let next = report
-            .links
-            .remove("next")
-            .or_else(|| self.links.into_iter().find(|(k, _)| k == "next").map(|(_, v)| v));
+        let (mut report, mut links) = (self.transactions, self.links);
+        let next = report.links.remove("next").or_else(|| links.remove("next"));
         let convert = |list: Vec<TransactionWire>| list.into_iter().map(TransactionWire::into_domain).collect();
         (convert(report.booked), convert(report.pending), next.map(|h| h.href))
     }
