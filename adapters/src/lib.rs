@@ -1,12 +1,20 @@
-//! Everything in Consentry that touches the outside world: the event stores (PostgreSQL through postgres-es,
-//! SQLite through sqlite-es, chosen by `DATABASE_URL`) with their migrations, and the clocks. Later modules
-//! here hold the Berlin Group client, the sandbox bank, rates and notifiers. The domain crate defines the ports;
-//! this crate implements them.
+//! Everything in Consentry that touches the outside world; the domain crate defines the ports, this crate
+//! implements them. `store` and `migrations` are the event stores (PostgreSQL through postgres-es, SQLite
+//! through sqlite-es, chosen by `DATABASE_URL`); `berlin_group` is the NextGenPSD2 client that implements the
+//! bank port over HTTP; `sandbox` is the sandbox bank, a real HTTP server speaking the same protocol for several
+//! banks, used by the demo and the tests; `config` reads `consentry.toml` (the banks and the sandbox's
+//! behaviour); `ecb` reads exchange rates; `clock` holds the system and simulated clocks.
 
+pub mod berlin_group;
 pub mod clock;
+pub mod config;
 pub mod ecb;
 pub mod migrations;
+pub mod sandbox;
 pub mod store;
+
+#[cfg(test)]
+mod conformance;
 
 pub use clock::{SimulatedClock, SystemClock};
 pub use store::{AggregateRepository, Database, MigrationSet, StoreError};

@@ -1,8 +1,10 @@
-//! The Consentry application: the `Engine` facade a host embeds, the demo, and the command-line interface
-//! (`consentry demo`, ...). It wires the domain to the adapters and the projections.
+//! The Consentry application: the `Engine` facade a host embeds, the demo, and the commands of the `consentry`
+//! binary (`cli_bank` holds the bank-facing ones: the standalone sandbox bank and the bank probe; `bench_*` the
+//! benchmarks). It wires the domain to the adapters and the projections.
 
 pub mod bench_categorize;
 pub mod bench_report;
+pub mod cli_bank;
 pub mod demo;
 pub mod engine;
 

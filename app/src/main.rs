@@ -1,7 +1,10 @@
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use consentry::bench_report::BenchReport;
+use consentry::cli_bank::{run_probe, run_sandbox};
+use consentry_adapters::config::DEFAULT_SANDBOX_PORT;
 use tracing_subscriber::EnvFilter;
 
 /// Consentry: an event-sourced open-banking engine.
@@ -16,10 +19,33 @@ struct Cli {
 enum Command {
     /// Runs the whole story on a fresh embedded SQLite store with a simulated clock.
     Demo,
+    /// Runs the sandbox bank (Berlin Group NextGenPSD2) until Ctrl-C.
+    Sandbox {
+        #[arg(long, default_value_t = DEFAULT_SANDBOX_PORT)]
+        port: u16,
+        /// consentry.toml to read `[sandbox]` from (default ./consentry.toml, if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Tools for talking to banks.
+    Bank {
+        #[command(subcommand)]
+        command: BankCommand,
+    },
     /// Runs a benchmark that prints Consentry's figure, a baseline's, and the ratio.
     Bench {
         #[command(subcommand)]
         bench: Bench,
+    },
+}
+
+#[derive(Subcommand)]
+enum BankCommand {
+    /// Runs every Berlin Group call once against a bank endpoint; exits 0 when all succeed.
+    Probe {
+        /// Everything before /v1, such as http://127.0.0.1:8090/swedbank.
+        #[arg(long)]
+        base_url: String,
     },
 }
 
@@ -44,10 +70,14 @@ enum Bench {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Demo => run_demo().await,
+    let outcome = match Cli::parse().command {
+        Command::Demo => run_demo().await.map(|()| true),
+        Command::Sandbox { port, config } => run_sandbox(port, config).await.map(|()| true).map_err(Into::into),
+        Command::Bank {
+            command: BankCommand::Probe { base_url },
+        } => run_probe(&base_url).await.map_err(Into::into),
         Command::Bench {
             bench:
                 Bench::Categorize {
@@ -56,12 +86,13 @@ async fn main() -> ExitCode {
                     baseline_sample,
                     json,
                 },
-        } => run_bench_categorize(transactions, rules, baseline_sample, json),
+        } => run_bench_categorize(transactions, rules, baseline_sample, json).map(|()| true),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("consentry: {error}");
             ExitCode::FAILURE
         }
     }

@@ -1,10 +1,11 @@
 //! The domain core of Consentry: value objects (Iban, Currency, Money, typed ids), the Consent and Payment
 //! aggregates with their commands, events and state machines, the event metadata every event carries, and the
-//! ports (traits) through which the outside world reaches the domain (the clock, for now).
+//! ports (traits) through which the outside world reaches the domain: the clock and the bank.
 //!
 //! Nothing here does I/O. Aggregates decide from their own state, the command and the `Clock`; adapters and the
 //! engine in `app` do the rest.
 
+pub mod bank;
 pub mod clock;
 pub mod consent;
 pub mod error;

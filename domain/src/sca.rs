@@ -23,3 +23,39 @@ pub struct ScaLinks {
     /// `_links.startAuthorisation*`, when the bank wants an explicit authorisation resource first.
     pub start_authorisation_url: Option<String>,
 }
+
+/// Berlin Group `scaStatus` of one authorisation sub-resource. Final: finalised, failed, exempted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ScaStatus {
+    Received,
+    PsuIdentified,
+    PsuAuthenticated,
+    ScaMethodSelected,
+    Started,
+    Unconfirmed,
+    Finalised,
+    Failed,
+    Exempted,
+}
+
+impl ScaStatus {
+    pub fn is_final(&self) -> bool {
+        matches!(self, ScaStatus::Finalised | ScaStatus::Failed | ScaStatus::Exempted)
+    }
+
+    /// The Berlin Group spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ScaStatus::Received => "received",
+            ScaStatus::PsuIdentified => "psuIdentified",
+            ScaStatus::PsuAuthenticated => "psuAuthenticated",
+            ScaStatus::ScaMethodSelected => "scaMethodSelected",
+            ScaStatus::Started => "started",
+            ScaStatus::Unconfirmed => "unconfirmed",
+            ScaStatus::Finalised => "finalised",
+            ScaStatus::Failed => "failed",
+            ScaStatus::Exempted => "exempted",
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! [`BerlinGroupClient`]: the bank port over HTTP, one client per configured bank.
+
+use std::time::Instant;
+
+use async_trait::async_trait;
+use consentry_domain::bank::{
+    Authorisation, Balance, BankAccount, BankError, BankPort, CancellationOutcome, ConsentCreation, ConsentDetails,
+    CreatedConsent, PaymentDetails, PaymentInitiation, PaymentResource, PsuContext, ScaRequest, TransactionQuery,
+    TransactionReport,
+};
+use consentry_domain::consent::ConsentStatus;
+use consentry_domain::payment::{BankPayment, PaymentService, TransactionStatus};
+use consentry_domain::sca::{ScaApproach, ScaStatus};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, Url};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::errors::{bank_error, excerpt};
+use super::wire;
+use crate::config::{BankConfig, ConfigError};
+
+/// The largest body the client reads; a bank sending more is answered with `Malformed`, not an allocation.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Transaction paging stops here, so a bank whose `next` links loop cannot hold a sync forever.
+const MAX_PAGES: usize = 500;
+
+/// A Berlin Group NextGenPSD2 client for one bank.
+#[derive(Debug, Clone)]
+pub struct BerlinGroupClient {
+    http: reqwest::Client,
+    bank: BankConfig,
+    base: Url,
+}
+
+/// A 2xx answer, read in full.
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json<T: DeserializeOwned>(&self) -> Result<T, BankError> {
+        serde_json::from_slice(&self.body).map_err(|e| BankError::Malformed(format!("{e}: {}", excerpt(&self.body))))
+    }
+
+    fn sca_approach(&self) -> Option<&str> {
+        self.headers.get("ASPSP-SCA-Approach").and_then(|v| v.to_str().ok())
+    }
+}
+
+/// One outgoing call: the operation name (for logs), method, URL, headers and body.
+struct Call<'a> {
+    operation: &'static str,
+    method: Method,
+    url: Url,
+    headers: Vec<(&'static str, String)>,
+    body: Option<&'a Value>,
+    request_id: Uuid,
+}
+
+impl<'a> Call<'a> {
+    fn new(operation: &'static str, method: Method, url: Url) -> Self {
+        Self {
+            operation,
+            method,
+            url,
+            headers: Vec::new(),
+            body: None,
+            request_id: Uuid::new_v4(),
+        }
+    }
+
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    fn consent(self, consent_id: &str) -> Self {
+        self.header("Consent-ID", consent_id)
+    }
+
+    fn psu(self, psu: &PsuContext) -> Self {
+        match psu.ip_address() {
+            Some(ip) => self.header("PSU-IP-Address", ip),
+            None => self,
+        }
+    }
+
+    fn sca(mut self, sca: &ScaRequest) -> Self {
+        self = self.header("PSU-IP-Address", sca.psu_ip_address.clone());
+        if let Some(psu_id) = &sca.psu_id {
+            self = self.header("PSU-ID", psu_id.clone());
+        }
+        if let Some(redirect) = &sca.redirect {
+            self = self.header("TPP-Redirect-URI", redirect.ok.clone());
+            if let Some(nok) = &redirect.nok {
+                self = self.header("TPP-Nok-Redirect-URI", nok.clone());
+            }
+        }
+        match sca.preferred_approach {
+            Some(ScaApproach::Redirect) => self.header("TPP-Redirect-Preferred", "true"),
+            Some(ScaApproach::Decoupled) => self.header("TPP-Decoupled-Preferred", "true"),
+            _ => self,
+        }
+    }
+
+    fn body(mut self, body: &'a Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+}
+
+impl BerlinGroupClient {
+    pub fn new(bank: BankConfig) -> Result<Self, ConfigError> {
+        let base = Url::parse(&format!("{}/", bank.base_url.trim_end_matches('/')))
+            .map_err(|e| ConfigError::Invalid(format!("bank {}: base_url: {e}", bank.id)))?;
+        let http = reqwest::Client::builder()
+            .timeout(bank.timeout())
+            .connect_timeout(bank.connect_timeout())
+            .build()
+            .map_err(|e| ConfigError::Invalid(format!("bank {}: HTTP client: {e}", bank.id)))?;
+        Ok(Self { http, bank, base })
+    }
+
+    pub fn bank(&self) -> &BankConfig {
+        &self.bank
+    }
+
+    /// `{base_url}/v1/{path}`; every segment that came from a bank id is percent-encoded by `Url`.
+    fn url(&self, segments: &[&str]) -> Result<Url, BankError> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|_| BankError::Transport(format!("bank {}: base_url cannot carry a path", self.bank.id)))?
+            .pop_if_empty()
+            .push("v1")
+            .extend(segments);
+        Ok(url)
+    }
+
+    /// A link from a bank's `_links`, absolute or relative to the bank's base URL.
+    fn link(&self, href: &str) -> Result<Url, BankError> {
+        self.base
+            .join(href)
+            .map_err(|e| BankError::Malformed(format!("link {href:?}: {e}")))
+    }
+
+    fn preferred(&self, sca: &ScaRequest) -> ScaRequest {
+        let mut sca = sca.clone();
+        if sca.preferred_approach.is_none() {
+            sca.preferred_approach = Some(self.bank.sca_approach);
+        }
+        sca
+    }
+
+    async fn exchange(&self, call: Call<'_>) -> Result<Answer, BankError> {
+        let started = Instant::now();
+        let mut request = self
+            .http
+            .request(call.method.clone(), call.url)
+            .header("X-Request-ID", call.request_id.to_string());
+        for (name, value) in &call.headers {
+            request = request.header(*name, value);
+        }
+        if let Some(body) = call.body {
+            request = request.json(body);
+        }
+        let outcome = self.read(request).await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let (bank, operation, request_id) = (&self.bank.id, call.operation, call.request_id);
+        match &outcome {
+            Ok(answer) => {
+                tracing::debug!(%bank, operation, status = answer.status, elapsed_ms, %request_id, "bank call");
+            }
+            Err(error) => tracing::info!(%bank, operation, elapsed_ms, %request_id, %error, "bank call failed"),
+        }
+        outcome
+    }
+
+    async fn read(&self, request: reqwest::RequestBuilder) -> Result<Answer, BankError> {
+        let mut response = request.send().await.map_err(transport_error)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        if response.content_length().is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+            return Err(BankError::Malformed(format!("body larger than {MAX_BODY_BYTES} bytes")));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(BankError::Malformed(format!("body larger than {MAX_BODY_BYTES} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if (200..300).contains(&status) {
+            Ok(Answer { status, headers, body })
+        } else {
+            Err(bank_error(status, &headers, &body))
+        }
+    }
+
+    fn payment_url(&self, payment: &PaymentResource, tail: &[&str]) -> Result<Url, BankError> {
+        let mut segments = vec![
+            service_segment(payment.service),
+            payment.product.as_str(),
+            payment.payment_id.as_str(),
+        ];
+        segments.extend_from_slice(tail);
+        self.url(&segments)
+    }
+
+    async fn authorisation(&self, call: Call<'_>) -> Result<Authorisation, BankError> {
+        let empty = Value::Object(Default::default());
+        let answer = self.exchange(call.body(&empty)).await?;
+        let wire: wire::AuthorisationWire = answer.json()?;
+        Ok(Authorisation {
+            authorisation_id: wire.authorisation_id,
+            sca_status: wire::sca_status(&wire.sca_status)?,
+            sca: wire::sca_links(&wire.links, answer.sca_approach()),
+        })
+    }
+}
+
+/// The Berlin Group `payment-service` path segment.
+fn service_segment(service: PaymentService) -> &'static str {
+    match service {
+        PaymentService::Payments => "payments",
+        PaymentService::BulkPayments => "bulk-payments",
+        PaymentService::PeriodicPayments => "periodic-payments",
+    }
+}
+
+fn transport_error(error: reqwest::Error) -> BankError {
+    if error.is_timeout() {
+        BankError::Timeout
+    } else {
+        BankError::Transport(error.without_url().to_string())
+    }
+}
+
+#[async_trait]
+impl BankPort for BerlinGroupClient {
+    async fn create_consent(&self, request: &ConsentCreation) -> Result<CreatedConsent, BankError> {
+        let body = wire::consent_body(request);
+        let call = Call::new("createConsent", Method::POST, self.url(&["consents"])?)
+            .sca(&self.preferred(&request.sca))
+            .body(&body);
+        let answer = self.exchange(call).await?;
+        let wire: wire::ConsentCreatedWire = answer.json()?;
+        Ok(CreatedConsent {
+            status: wire::consent_status(&wire.consent_status)?,
+            sca: wire::sca_links(&wire.links, answer.sca_approach()),
+            consent_id: wire.consent_id,
+        })
+    }
+
+    async fn get_consent(&self, consent_id: &str) -> Result<ConsentDetails, BankError> {
+        let call = Call::new("getConsent", Method::GET, self.url(&["consents", consent_id])?);
+        self.exchange(call).await?.json::<wire::ConsentWire>()?.into_domain()
+    }
+
+    async fn consent_status(&self, consent_id: &str) -> Result<ConsentStatus, BankError> {
+        let call = Call::new(
+            "consentStatus",
+            Method::GET,
+            self.url(&["consents", consent_id, "status"])?,
+        );
+        let wire: wire::ConsentStatusWire = self.exchange(call).await?.json()?;
+        wire::consent_status(&wire.consent_status)
+    }
+
+    async fn delete_consent(&self, consent_id: &str) -> Result<(), BankError> {
+        let call = Call::new("deleteConsent", Method::DELETE, self.url(&["consents", consent_id])?);
+        self.exchange(call).await.map(|_| ())
+    }
+
+    async fn start_consent_authorisation(&self, consent_id: &str) -> Result<Authorisation, BankError> {
+        let url = self.url(&["consents", consent_id, "authorisations"])?;
+        self.authorisation(Call::new("startConsentAuthorisation", Method::POST, url))
+            .await
+    }
+
+    async fn consent_sca_status(&self, consent_id: &str, authorisation_id: &str) -> Result<ScaStatus, BankError> {
+        let url = self.url(&["consents", consent_id, "authorisations", authorisation_id])?;
+        let wire: wire::ScaStatusWire = self
+            .exchange(Call::new("consentScaStatus", Method::GET, url))
+            .await?
+            .json()?;
+        wire::sca_status(&wire.sca_status)
+    }
+
+    async fn accounts(&self, consent_id: &str, psu: &PsuContext) -> Result<Vec<BankAccount>, BankError> {
+        let call = Call::new("accounts", Method::GET, self.url(&["accounts"])?)
+            .consent(consent_id)
+            .psu(psu);
+        Ok(self
+            .exchange(call)
+            .await?
+            .json::<wire::AccountListWire>()?
+            .into_domain())
+    }
+
+    async fn balances(&self, consent_id: &str, account_id: &str, psu: &PsuContext) -> Result<Vec<Balance>, BankError> {
+        let url = self.url(&["accounts", account_id, "balances"])?;
+        let call = Call::new("balances", Method::GET, url).consent(consent_id).psu(psu);
+        Ok(self.exchange(call).await?.json::<wire::BalancesWire>()?.into_domain())
+    }
+
+    async fn transactions(
+        &self,
+        consent_id: &str,
+        account_id: &str,
+        query: &TransactionQuery,
+        psu: &PsuContext,
+    ) -> Result<TransactionReport, BankError> {
+        let mut url = self.url(&["accounts", account_id, "transactions"])?;
+        {
+            let mut pairs = url.query_pairs_mut();
+            pairs.append_pair("bookingStatus", query.booking_status.as_str());
+            pairs.append_pair("dateFrom", &query.date_from.to_string());
+            if let Some(date_to) = query.date_to {
+                pairs.append_pair("dateTo", &date_to.to_string());
+            }
+        }
+        let mut report = TransactionReport::default();
+        for _ in 0..MAX_PAGES {
+            let call = Call::new("transactions", Method::GET, url).consent(consent_id).psu(psu);
+            let page: wire::TransactionsPageWire = self.exchange(call).await?.json()?;
+            let (booked, pending, next) = page.into_domain();
+            report.booked.extend(booked);
+            report.pending.extend(pending);
+            match next {
+                Some(href) => url = self.link(&href)?,
+                None => return Ok(report),
+            }
+        }
+        Err(BankError::Malformed(format!(
+            "more than {MAX_PAGES} pages of transactions"
+        )))
+    }
+
+    async fn initiate_payment(&self, request: &PaymentInitiation) -> Result<BankPayment, BankError> {
+        let body = wire::payment_body(request);
+        let url = self.url(&[service_segment(request.service), request.product.as_str()])?;
+        tracing::info!(
+            bank = %self.bank.id,
+            debtor = %request.debtor.masked(),
+            creditor = %request.creditor.masked(),
+            amount = %request.instructed_amount,
+            request_id = %request.request_id,
+            "initiating payment"
+        );
+        let mut call = Call::new("initiatePayment", Method::POST, url)
+            .sca(&self.preferred(&request.sca))
+            .body(&body);
+        call.request_id = request.request_id;
+        let answer = self.exchange(call).await?;
+        let wire: wire::PaymentCreatedWire = answer.json()?;
+        Ok(BankPayment {
+            status: wire::transaction_status(&wire.transaction_status)?,
+            sca: wire::sca_links(&wire.links, answer.sca_approach()),
+            bank_payment_id: wire.payment_id,
+        })
+    }
+
+    async fn get_payment(&self, payment: &PaymentResource) -> Result<PaymentDetails, BankError> {
+        let call = Call::new("getPayment", Method::GET, self.payment_url(payment, &[])?);
+        self.exchange(call).await?.json::<wire::PaymentWire>()?.into_domain()
+    }
+
+    async fn payment_status(&self, payment: &PaymentResource) -> Result<TransactionStatus, BankError> {
+        let call = Call::new("paymentStatus", Method::GET, self.payment_url(payment, &["status"])?);
+        let wire: wire::PaymentStatusWire = self.exchange(call).await?.json()?;
+        wire::transaction_status(&wire.transaction_status)
+    }
+
+    async fn cancel_payment(&self, payment: &PaymentResource) -> Result<CancellationOutcome, BankError> {
+        let call = Call::new("cancelPayment", Method::DELETE, self.payment_url(payment, &[])?);
+        let answer = self.exchange(call).await?;
+        if answer.status == 204 {
+            return Ok(CancellationOutcome::Cancelled);
+        }
+        let wire: wire::CancellationWire = answer.json()?;
+        Ok(CancellationOutcome::AuthorisationRequired {
+            status: wire::transaction_status(&wire.transaction_status)?,
+            sca: wire::sca_links(&wire.links, answer.sca_approach()),
+        })
+    }
+
+    async fn start_payment_authorisation(&self, payment: &PaymentResource) -> Result<Authorisation, BankError> {
+        let url = self.payment_url(payment, &["authorisations"])?;
+        self.authorisation(Call::new("startPaymentAuthorisation", Method::POST, url))
+            .await
+    }
+
+    async fn payment_sca_status(
+        &self,
+        payment: &PaymentResource,
+        authorisation_id: &str,
+    ) -> Result<ScaStatus, BankError> {
+        let url = self.payment_url(payment, &["authorisations", authorisation_id])?;
+        let wire: wire::ScaStatusWire = self
+            .exchange(Call::new("paymentScaStatus", Method::GET, url))
+            .await?
+            .json()?;
+        wire::sca_status(&wire.sca_status)
+    }
+}

@@ -1,0 +1,365 @@
+//! The sandbox bank: a real HTTP server (axum) speaking Berlin Group NextGenPSD2 1.3.12 for several banks at
+//! once, each under `/{bank}/v1/...`. It is how Consentry is tried without bank contracts, what the demo runs
+//! against and what the tests talk to.
+//!
+//! - `data`: deterministic accounts, balances and six months of transactions per bank and PSU.
+//! - `state`: consents, payments and authorisations, and the rules that move them (SCA, expiry, recurring
+//!   consents replacing each other, payment status progression).
+//! - `ais` / `pis`: the account-information and payment-initiation endpoints.
+//! - `sca_page`: the HTML page where the user approves or denies (redirect approach).
+//! - `faults`: fault injection and the admin endpoints (`/{bank}/admin/faults`, `/{bank}/admin/counters`,
+//!   `/{bank}/admin/auto-approve`).
+//!
+//! [`Sandbox::start`] runs it in-process on 127.0.0.1 (port 0 for tests); `consentry sandbox --port N` runs it
+//! standalone.
+
+mod ais;
+mod data;
+mod faults;
+mod pis;
+mod sca_page;
+mod state;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use consentry_domain::Clock;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use faults::Faults;
+
+use crate::config::SANDBOX_BANKS;
+use state::BankState;
+
+/// How the sandbox behaves; `[sandbox]` in `consentry.toml`. Durations are in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// The banks served, each under its own base path.
+    pub banks: Vec<String>,
+    /// Authorise every consent and payment at creation, as if the user approved at once.
+    pub auto_approve: bool,
+    /// The PSU of a consent created without a `PSU-ID` header.
+    pub default_psu_id: String,
+    /// How long a decoupled SCA takes until the user "approves in the app".
+    pub decoupled_delay_ms: u64,
+    /// From authorisation to ACTC (funds checked; or RJCT when over `funds_limit`).
+    pub accept_after_ms: u64,
+    /// From authorisation to ACSC (instant payments settle at acceptance).
+    pub settle_after_ms: u64,
+    /// Payments above this amount (in whole units of their currency) are rejected for insufficient funds.
+    pub funds_limit: u64,
+    /// Creditor IBANs the bank refuses to pay.
+    pub blocked_creditors: Vec<String>,
+    /// Whether a repeated `X-Request-ID` on payment initiation returns the first payment instead of a new one.
+    pub dedupe_request_ids: bool,
+    /// Transactions per page; more come through `_links.next`.
+    pub page_size: usize,
+    /// Whether cancelling an authorised payment needs the user's SCA (202) instead of succeeding at once (204).
+    pub cancellation_requires_sca: bool,
+    /// Banks that answer errors as `application/problem+json` instead of `tppMessages`.
+    pub problem_json_banks: Vec<String>,
+    /// Faults injected from the start, per bank.
+    pub faults: BTreeMap<String, Faults>,
+}
+
+/// A creditor the sandbox always blocks, so tests and the demo can show a rejection.
+pub const BLOCKED_CREDITOR: &str = "LT601010012345678901";
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            banks: SANDBOX_BANKS.iter().map(|(id, _)| (*id).to_owned()).collect(),
+            auto_approve: true,
+            default_psu_id: "sandbox-psu".into(),
+            decoupled_delay_ms: 2_000,
+            accept_after_ms: 1_000,
+            settle_after_ms: 3_000,
+            funds_limit: 10_000,
+            blocked_creditors: vec![BLOCKED_CREDITOR.into()],
+            dedupe_request_ids: false,
+            page_size: 50,
+            cancellation_requires_sca: false,
+            problem_json_banks: Vec::new(),
+            faults: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("invalid sandbox configuration: {0}")]
+    Config(String),
+}
+
+/// Shared by every handler: the configuration, the clock and each bank's state behind its own lock. The locks
+/// are never held across an `.await`.
+pub(crate) struct SandboxState {
+    config: SandboxConfig,
+    clock: Arc<dyn Clock>,
+    banks: HashMap<String, Mutex<BankState>>,
+}
+
+impl SandboxState {
+    /// Runs `f` on the bank's state after bringing it up to the clock's "now".
+    pub(crate) fn with_bank<R>(
+        &self,
+        bank: &str,
+        f: impl FnOnce(&mut BankState, &Self) -> Result<R, TppError>,
+    ) -> Result<R, TppError> {
+        let slot = self
+            .banks
+            .get(bank)
+            .ok_or_else(|| TppError::not_found(format!("no bank {bank:?} here")))?;
+        let mut bank_state = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        bank_state.refresh(self.clock.now(), &self.config);
+        f(&mut bank_state, self)
+    }
+
+    pub(crate) fn config(&self) -> &SandboxConfig {
+        &self.config
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+/// A Berlin Group error answer, rendered as `tppMessages` (the fault layer turns it into problem+json for the
+/// banks configured so).
+#[derive(Debug)]
+pub(crate) struct TppError {
+    status: StatusCode,
+    code: &'static str,
+    text: String,
+}
+
+impl TppError {
+    pub(crate) fn new(status: StatusCode, code: &'static str, text: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            text: text.into(),
+        }
+    }
+
+    pub(crate) fn format(text: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "FORMAT_ERROR", text)
+    }
+
+    pub(crate) fn not_found(text: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "RESOURCE_UNKNOWN", text)
+    }
+}
+
+impl IntoResponse for TppError {
+    fn into_response(self) -> Response {
+        let body = json!({ "tppMessages": [{ "category": "ERROR", "code": self.code, "text": self.text }] });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// The bank's base URL as the caller reached it, for the `_links` of answers.
+pub(crate) fn bank_url(headers: &HeaderMap, bank: &str) -> String {
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    format!("http://{host}/{bank}")
+}
+
+/// A header's value, trimmed, when present and not empty.
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// The sandbox, ready to start.
+pub struct Sandbox;
+
+/// A running sandbox; dropping it (or calling [`SandboxHandle::shutdown`]) stops the server.
+pub struct SandboxHandle {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl SandboxHandle {
+    /// `http://127.0.0.1:PORT`; a bank's base URL is this plus `/{bank}`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn bank_url(&self, bank: &str) -> String {
+        format!("{}/{bank}", self.base_url())
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections and waits for the server task to end.
+    pub async fn shutdown(mut self) {
+        self.stop();
+        if let Some(task) = self.task.take() {
+            if let Err(error) = task.await {
+                tracing::warn!(%error, "sandbox task ended abnormally");
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            // The server may already be gone; then there is nothing to stop.
+            let _ = shutdown.send(());
+        }
+    }
+
+    /// Serves until the process is interrupted (Ctrl-C), for `consentry sandbox`.
+    pub async fn serve_until_interrupted(self) -> Result<(), std::io::Error> {
+        tokio::signal::ctrl_c().await?;
+        self.shutdown().await;
+        Ok(())
+    }
+}
+
+impl Drop for SandboxHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Sandbox {
+    /// Starts on 127.0.0.1 with an OS-chosen port and the wall clock.
+    pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
+        Self::start_at(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts on `addr` (port 0: any free port) with the wall clock, for `consentry sandbox`.
+    pub async fn start_at(config: SandboxConfig, addr: SocketAddr) -> Result<SandboxHandle, SandboxError> {
+        Self::start_with_clock(config, Arc::new(crate::SystemClock), addr).await
+    }
+
+    /// Starts on `addr` with the given clock (the demo's simulated clock moves the seeded data and every delay
+    /// measured in clock time).
+    pub async fn start_with_clock(
+        config: SandboxConfig,
+        clock: Arc<dyn Clock>,
+        addr: SocketAddr,
+    ) -> Result<SandboxHandle, SandboxError> {
+        if config.banks.is_empty() {
+            return Err(SandboxError::Config("no banks configured".into()));
+        }
+        if let Some(bad) = config
+            .banks
+            .iter()
+            .find(|b| consentry_domain::BankId::parse(b).is_err())
+        {
+            return Err(SandboxError::Config(format!(
+                "bank name {bad:?} is not a valid bank id"
+            )));
+        }
+        let banks = config
+            .banks
+            .iter()
+            .map(|name| {
+                let faults = config.faults.get(name).cloned().unwrap_or_default();
+                (
+                    name.clone(),
+                    Mutex::new(BankState::new(name, config.auto_approve, faults)),
+                )
+            })
+            .collect();
+        let state = Arc::new(SandboxState { config, clock, banks });
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| SandboxError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| SandboxError::Bind { addr, source })?;
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let app = router(state);
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    // A dropped sender means the handle is gone: stop as well.
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "sandbox server stopped");
+            }
+        });
+        tracing::info!(%addr, "sandbox bank listening");
+        Ok(SandboxHandle {
+            addr,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+}
+
+fn router(state: Arc<SandboxState>) -> Router {
+    let api = Router::new()
+        .route("/{bank}/v1/consents", post(ais::create_consent))
+        .route(
+            "/{bank}/v1/consents/{consent_id}",
+            get(ais::get_consent).delete(ais::delete_consent),
+        )
+        .route("/{bank}/v1/consents/{consent_id}/status", get(ais::consent_status))
+        .route(
+            "/{bank}/v1/consents/{consent_id}/authorisations",
+            post(ais::start_authorisation),
+        )
+        .route(
+            "/{bank}/v1/consents/{consent_id}/authorisations/{authorisation_id}",
+            get(ais::sca_status),
+        )
+        .route("/{bank}/v1/accounts", get(ais::accounts))
+        .route("/{bank}/v1/accounts/{account_id}/balances", get(ais::balances))
+        .route("/{bank}/v1/accounts/{account_id}/transactions", get(ais::transactions))
+        .route("/{bank}/v1/{service}/{product}", post(pis::initiate))
+        .route(
+            "/{bank}/v1/{service}/{product}/{payment_id}",
+            get(pis::get_payment).delete(pis::cancel),
+        )
+        .route("/{bank}/v1/{service}/{product}/{payment_id}/status", get(pis::status))
+        .route(
+            "/{bank}/v1/{service}/{product}/{payment_id}/authorisations",
+            post(pis::start_authorisation),
+        )
+        .route(
+            "/{bank}/v1/{service}/{product}/{payment_id}/authorisations/{authorisation_id}",
+            get(pis::sca_status),
+        )
+        .layer(axum::middleware::from_fn_with_state(state.clone(), faults::inject));
+    Router::new()
+        .merge(api)
+        .route(
+            "/{bank}/sca/{authorisation_id}",
+            get(sca_page::show).post(sca_page::decide),
+        )
+        .route("/{bank}/admin/faults", get(faults::get_faults).put(faults::put_faults))
+        .route("/{bank}/admin/counters", get(faults::counters))
+        .route(
+            "/{bank}/admin/auto-approve",
+            get(faults::get_auto_approve).put(faults::put_auto_approve),
+        )
+        .route(
+            "/{bank}/admin/consents/{consent_id}/revoke",
+            post(faults::revoke_by_psu),
+        )
+        .with_state(state)
+}
