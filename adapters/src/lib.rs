@@ -11,6 +11,7 @@ pub mod config;
 pub mod ecb;
 pub mod migrations;
 pub mod sandbox;
+pub mod sca_states;
 pub mod store;
 
 #[cfg(test)]

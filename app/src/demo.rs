@@ -1,39 +1,59 @@
-//! `consentry demo`: the story of Consentry told on the embedded SQLite store with a simulated clock. Each step
-//! prints what happened and the events it stored.
+//! `consentry demo`: the story of Consentry told on the embedded SQLite store, the in-process sandbox bank and a
+//! simulated clock. Each step prints what happened and the events it stored.
 
+use std::collections::HashMap;
 use std::fmt::Display;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use consentry_adapters::config::sandbox_banks;
+use consentry_adapters::sandbox::{Sandbox, SandboxConfig};
 use consentry_adapters::SimulatedClock;
-use consentry_domain::consent::{ConsentAccess, ConsentCommand, ExpiryCause, RevokedBy};
-use consentry_domain::payment::{BankPayment, PaymentCommand, PaymentProduct, PaymentService, TransactionStatus};
-use consentry_domain::sca::{ScaApproach, ScaLinks};
+use consentry_domain::bank::PsuContext;
+use consentry_domain::consent::{ConsentAccess, ConsentCommand, ExpiryCause};
+use consentry_domain::payment::{PaymentProduct, PaymentService};
 use consentry_domain::{Clock, ConsentId, PaymentId, TenantId, UserId};
+use cqrs_es::DomainEvent;
 use serde::Serialize;
 
-use crate::{ConsentInput, Engine, EngineError, PaymentInput, RecordedEvent, RequestContext};
+use crate::bank_flows::ConnectRequest;
+use crate::banks::Banks;
+use crate::http::HttpServer;
+use crate::{Engine, EngineError, PaymentInput, RecordedEvent, RequestContext};
+
+/// The user's device, as the bank sees it.
+const PSU_IP: &str = "192.0.2.10";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{0}")]
+    Setup(String),
+    #[error("the user's browser: {0}")]
+    Browser(String),
+}
+
+fn setup(error: impl Display) -> DemoError {
+    DemoError::Setup(error.to_string())
+}
 
 /// Prints each event of an aggregate once, as the story goes on.
 #[derive(Default)]
 struct Printed {
-    seen: std::collections::HashMap<String, usize>,
+    seen: HashMap<String, usize>,
 }
 
 impl Printed {
-    fn show<E: Serialize + cqrs_es::DomainEvent>(
-        &mut self,
-        label: &str,
-        id: impl Display,
-        events: &[RecordedEvent<E>],
-    ) {
+    fn show<E: Serialize + DomainEvent>(&mut self, label: &str, id: impl Display, events: &[RecordedEvent<E>]) {
         let seen = self.seen.entry(id.to_string()).or_default();
-        for recorded in &events[*seen..] {
+        for recorded in events.iter().skip(*seen) {
             let payload = serde_json::to_value(&recorded.event)
                 .ok()
                 .and_then(|v| v.as_object().and_then(|o| o.values().next().cloned()))
                 .filter(|v| !v.is_null())
-                .map(|v| format!(" {v}"))
+                .map(|v| format!(" {}", abbreviate(&v.to_string())))
                 .unwrap_or_default();
             println!(
                 "      {label} #{} {}{payload}  [{} by {}]",
@@ -47,98 +67,164 @@ impl Printed {
     }
 }
 
+fn abbreviate(text: &str) -> String {
+    const MAX: usize = 150;
+    match text.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
 fn step(clock: &SimulatedClock, title: &str) {
     println!("\n[{}] {title}", clock.now().format("%Y-%m-%d %H:%M"));
 }
 
-pub async fn run(database_url: Option<&str>) -> Result<(), EngineError> {
-    let start: DateTime<Utc> = DateTime::from_naive_utc_and_offset(
-        chrono::NaiveDate::from_ymd_opt(2026, 1, 5)
-            .and_then(|d| d.and_hms_opt(8, 0, 0))
-            .unwrap_or_default(),
-        Utc,
-    );
+/// What the user's browser does on the bank's SCA page: open it, press Approve, follow the redirect back to
+/// Consentry's callback. Returns where it ended and the HTTP status there.
+async fn approve_in_browser(browser: &reqwest::Client, sca_page: &str) -> Result<(String, u16), DemoError> {
+    let failed = |e: reqwest::Error| DemoError::Browser(e.to_string());
+    let page = browser
+        .get(sca_page)
+        .send()
+        .await
+        .map_err(failed)?
+        .text()
+        .await
+        .map_err(failed)?;
+    if !page.contains("value=\"approve\"") {
+        return Err(DemoError::Browser("the SCA page shows no Approve button".into()));
+    }
+    let landed = browser
+        .post(sca_page)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("decision=approve")
+        .send()
+        .await
+        .map_err(failed)?;
+    Ok((landed.url().to_string(), landed.status().as_u16()))
+}
+
+pub async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
+    let start: DateTime<Utc> = NaiveDate::from_ymd_opt(2026, 1, 5)
+        .and_then(|d| d.and_hms_opt(8, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| setup("bad start date"))?;
     let clock = Arc::new(SimulatedClock::starting_at(start));
-    let engine = Engine::open(database_url, clock.clone()).await?;
+    let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
+    // The user approves on the bank's page, so the sandbox does not approve on its own.
+    let sandbox_config = SandboxConfig {
+        auto_approve: false,
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start_with_clock(sandbox_config, clock.clone(), loopback)
+        .await
+        .map_err(setup)?;
+    let banks = Banks::from_config(&sandbox_banks(&sandbox.base_url()).map_err(setup)?).map_err(setup)?;
+    let engine = Arc::new(Engine::open(database_url, clock.clone()).await?.with_banks(banks));
+    let server = HttpServer::start(engine.clone(), loopback).await.map_err(setup)?;
+    let browser = reqwest::Client::new();
     println!(
-        "Consentry demo on {} with a simulated clock starting {start}",
-        engine.database().kind()
+        "Consentry demo on {}, the sandbox bank at {} and a simulated clock starting {start}",
+        engine.database().kind(),
+        sandbox.base_url()
     );
     let mut printed = Printed::default();
-
     let tenant = TenantId::new();
     let user = UserId::new();
     let as_user = RequestContext::user(tenant, user);
-    let as_system = RequestContext::system(tenant, Some(user));
 
-    step(&clock, "The user asks to connect Swedbank and SEB: one consent per bank for 90 days (through day 89), 4 unattended reads a day");
+    step(
+        &clock,
+        "The user connects Swedbank and SEB: one consent per bank for 90 days, 4 unattended reads a day",
+    );
     let valid_until = clock.today() + Duration::days(89);
-    let mut consents: Vec<(&str, ConsentId)> = Vec::new();
+    let mut consents: Vec<(&str, ConsentId, String)> = Vec::new();
     for bank in ["swedbank", "seb"] {
-        let id = engine
-            .request_consent(
+        let started = engine
+            .connect_bank(
                 &as_user,
-                ConsentInput {
+                ConnectRequest {
                     bank: bank.into(),
+                    psu_ip_address: PSU_IP.into(),
+                    psu_id: None,
                     access: ConsentAccess::AllPsd2,
-                    recurring_indicator: true,
                     valid_until,
                     frequency_per_day: 4,
+                    callback_url: server.callback_url(),
+                    approach: None,
                     renewal_of: None,
                 },
             )
             .await?;
-        printed.show(bank, id, &engine.consent_history(id).await?);
-        consents.push((bank, id));
-    }
-
-    step(&clock, "Each bank answers with its consent id and an SCA redirect link");
-    for (bank, id) in &consents {
-        let sca = ScaLinks {
-            approach: Some(ScaApproach::Redirect),
-            redirect_url: Some(format!("https://sandbox.consentry.invalid/{bank}/sca/{id}")),
-            ..ScaLinks::default()
-        };
-        let command = ConsentCommand::RecordBankConsent {
-            bank_consent_id: format!("{bank}-{}", &id.to_string()[..8]),
-            sca,
-        };
-        engine.execute_consent(&as_system, *id, command).await?;
-        printed.show(bank, id, &engine.consent_history(*id).await?);
+        let link = started
+            .sca_redirect
+            .ok_or_else(|| setup("the sandbox gave no SCA redirect link"))?;
+        println!("    {bank}: send the user to {link}");
+        printed.show(bank, started.consent, &engine.consent_history(started.consent).await?);
+        consents.push((bank, started.consent, link));
     }
 
     clock.advance(Duration::minutes(3));
-    step(
-        &clock,
-        "The user approves both at the banks; Consentry reads the status back: valid",
-    );
-    for (bank, id) in &consents {
-        engine
-            .execute_consent(&as_system, *id, ConsentCommand::Authorise)
-            .await?;
+    step(&clock, "The user approves at each bank; the bank redirects to Consentry's callback, which verifies the state and reads the status back");
+    let mut callbacks = Vec::new();
+    for (bank, id, link) in &consents {
+        let (landed, status) = approve_in_browser(&browser, link).await?;
+        let path = landed.split('?').next().unwrap_or_default();
+        println!("    {bank}: browser landed on {path} (HTTP {status})");
         printed.show(bank, id, &engine.consent_history(*id).await?);
+        callbacks.push(landed);
     }
+    let replayed = browser
+        .get(&callbacks[0])
+        .send()
+        .await
+        .map_err(|e| DemoError::Browser(e.to_string()))?;
+    println!(
+        "    the same callback replayed is refused: HTTP {}",
+        replayed.status().as_u16()
+    );
+    let forged = browser
+        .get(format!("{}?state=forged-state", server.callback_url()))
+        .send()
+        .await
+        .map_err(|e| DemoError::Browser(e.to_string()))?;
+    println!("    a forged callback is refused: HTTP {}", forged.status().as_u16());
 
     clock.advance(Duration::hours(2));
-    let (swedbank, swedbank_id) = consents[0];
-    step(
-        &clock,
-        "A scheduled sync reads Swedbank's account list without the user: 4 reads a day at most",
-    );
+    let (swedbank, swedbank_id, _) = consents[0].clone();
+    let swedbank_consent = engine
+        .consent(swedbank_id)
+        .await?
+        .state
+        .and_then(|s| s.bank_consent_id)
+        .ok_or_else(|| setup("no bank consent"))?;
+    step(&clock, "A scheduled job reads Swedbank's account list without the user: 4 reads a day at most, counted before each call");
     let as_job = RequestContext::job(tenant, Some(user));
-    for _ in 0..5 {
+    let swedbank_port = engine
+        .banks
+        .get(&consentry_domain::BankId::parse("swedbank").map_err(setup)?)
+        .map(|b| b.port.clone());
+    let swedbank_port = swedbank_port.ok_or_else(|| setup("swedbank is not configured"))?;
+    for read in 1..=5 {
         let command = ConsentCommand::CountUnattendedAccess {
             resource: "accounts".into(),
         };
-        if let Err(refused) = engine.execute_consent(&as_job, swedbank_id, command).await {
-            println!("      5th read refused before reaching the bank: {refused}");
+        match engine.execute_consent(&as_job, swedbank_id, command).await {
+            Ok(()) => {
+                let accounts = swedbank_port.accounts(&swedbank_consent, &PsuContext::absent()).await;
+                let summary = accounts
+                    .map(|a| a.iter().map(|a| a.currency.to_string()).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_else(|e| format!("failed: {e}"));
+                println!("    read {read}: accounts in {summary}");
+            }
+            Err(refused) => println!("    read {read} refused before reaching the bank: {refused}"),
         }
     }
     printed.show(swedbank, swedbank_id, &engine.consent_history(swedbank_id).await?);
 
     step(
         &clock,
-        "The user pays 42.50 EUR to Ignitis; the intent and its idempotency key are stored first",
+        "The user pays 42.50 EUR to Ignitis; the intent and its idempotency key are stored before the bank is called",
     );
     let payment = engine
         .request_payment(
@@ -156,42 +242,44 @@ pub async fn run(database_url: Option<&str>) -> Result<(), EngineError> {
             },
         )
         .await?;
+    let as_system = RequestContext::system(tenant, Some(user));
+    engine.send_payment(&as_system, payment, PSU_IP, None).await?;
     show_payment(&engine, &mut printed, payment).await?;
+    let sca = engine.payment(payment).await?.state.and_then(|s| s.sca.redirect_url);
+    if let Some(link) = sca {
+        let (_, status) = approve_in_browser(&browser, &link).await?;
+        println!("    the user approves the payment at the bank (HTTP {status})");
+    }
 
-    step(&clock, "Consentry sends it: the bank answers RCVD");
-    engine
-        .execute_payment(&as_system, payment, PaymentCommand::StartInitiationAttempt)
-        .await?;
-    let bank_payment = BankPayment {
-        bank_payment_id: format!("swedbank-pmt-{}", &payment.to_string()[..8]),
-        status: TransactionStatus::Rcvd,
-        sca: ScaLinks::default(),
-    };
-    engine
-        .execute_payment(&as_system, payment, PaymentCommand::RecordBankPayment(bank_payment))
-        .await?;
-    show_payment(&engine, &mut printed, payment).await?;
-
-    for (minutes, status) in [(1, TransactionStatus::Actc), (4, TransactionStatus::Acsc)] {
-        clock.advance(Duration::minutes(minutes));
-        step(&clock, &format!("Status poll: the bank reports {status}"));
+    for seconds in [2, 4] {
+        clock.advance(Duration::seconds(seconds));
+        step(&clock, "Status poll");
         let as_poller = RequestContext::job(tenant, Some(user));
-        engine
-            .execute_payment(&as_poller, payment, PaymentCommand::ObserveStatus(status))
-            .await?;
-        engine
-            .execute_payment(&as_poller, payment, PaymentCommand::ObserveStatus(status))
-            .await?;
+        engine.poll_payment_status(&as_poller, payment).await?;
+        engine.poll_payment_status(&as_poller, payment).await?;
         show_payment(&engine, &mut printed, payment).await?;
     }
-    println!("      (each status was polled twice; the repeat stored nothing)");
+    println!("    (each poll ran twice; a status seen again stored nothing)");
 
     clock.advance(Duration::days(30));
-    let (seb, seb_id) = consents[1];
-    step(&clock, "Day 30: the user revokes SEB's access");
-    engine
-        .execute_consent(&as_user, seb_id, ConsentCommand::Revoke { by: RevokedBy::Psu })
-        .await?;
+    let (seb, seb_id, _) = consents[1].clone();
+    step(
+        &clock,
+        "Day 30: the user revokes SEB's access in the bank's app; Consentry reads the status back",
+    );
+    let seb_consent = engine
+        .consent(seb_id)
+        .await?
+        .state
+        .and_then(|s| s.bank_consent_id)
+        .ok_or_else(|| setup("no bank consent"))?;
+    let revoke = format!("{}/admin/consents/{seb_consent}/revoke", sandbox.bank_url("seb"));
+    browser
+        .post(revoke)
+        .send()
+        .await
+        .map_err(|e| DemoError::Browser(e.to_string()))?;
+    engine.refresh_consent_status(&as_job, seb_id).await?;
     printed.show(seb, seb_id, &engine.consent_history(seb_id).await?);
 
     clock.set(start + Duration::days(89));
@@ -206,7 +294,7 @@ pub async fn run(database_url: Option<&str>) -> Result<(), EngineError> {
         )
         .await;
     if let Err(refused) = early {
-        println!("      expiry check: {refused}");
+        println!("    expiry check: {refused}");
     }
 
     clock.advance(Duration::days(1));
@@ -233,11 +321,11 @@ pub async fn run(database_url: Option<&str>) -> Result<(), EngineError> {
         .execute_consent(&as_user, swedbank_id, ConsentCommand::Authorise)
         .await
     {
-        println!("      {refused}");
+        println!("    {refused}");
     }
 
     println!("\nSummary:");
-    for (bank, id) in &consents {
+    for (bank, id, _) in &consents {
         let status = engine
             .consent(*id)
             .await?
@@ -253,6 +341,8 @@ pub async fn run(database_url: Option<&str>) -> Result<(), EngineError> {
         .map(|s| s.to_string())
         .unwrap_or_default();
     println!("  payment {payment}: {status}");
+    server.stop();
+    sandbox.shutdown().await;
     engine.database().close().await;
     Ok(())
 }

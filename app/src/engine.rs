@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use consentry_adapters::{AggregateRepository, Database, MigrationSet, StoreError};
+use consentry_domain::bank::BankError;
 use consentry_domain::consent::{
     Consent, ConsentAccess, ConsentCommand, ConsentError, ConsentRequest, ConsentServices,
 };
@@ -18,6 +19,8 @@ use consentry_domain::{
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope};
 use serde::Deserialize;
 use uuid::Uuid;
+
+use crate::banks::Banks;
 
 /// How often a command is retried after losing an optimistic-concurrency race before the conflict is reported.
 const CONFLICT_RETRIES: u32 = 64;
@@ -40,6 +43,10 @@ pub enum EngineError {
     NotFound { aggregate: &'static str, id: String },
     #[error("event store: {0}")]
     Store(String),
+    #[error("bank {bank}: {source}")]
+    Bank { bank: BankId, source: BankError },
+    #[error("SCA callback refused: {0}")]
+    CallbackRefused(String),
 }
 
 impl From<StoreError> for EngineError {
@@ -130,6 +137,7 @@ pub struct RecordedEvent<E> {
 }
 
 pub struct Engine {
+    pub(crate) banks: Banks,
     database: Database,
     clock: Arc<dyn Clock>,
     consents: Arc<dyn AggregateRepository<Consent>>,
@@ -148,11 +156,17 @@ impl Engine {
         let consents = database.repository::<Consent>(ConsentServices { clock: clock.clone() });
         let payments = database.repository::<Payment>(PaymentServices { clock: clock.clone() });
         Ok(Self {
+            banks: Banks::default(),
             database,
             clock,
             consents,
             payments,
         })
+    }
+
+    /// The banks this engine reaches (none until given).
+    pub fn with_banks(self, banks: Banks) -> Self {
+        Self { banks, ..self }
     }
 
     pub fn database(&self) -> &Database {

@@ -2,10 +2,13 @@
 //! binary (`cli_bank` holds the bank-facing ones: the standalone sandbox bank and the bank probe; `bench_*` the
 //! benchmarks). It wires the domain to the adapters and the projections.
 
+pub mod bank_flows;
+pub mod banks;
 pub mod bench_categorize;
 pub mod bench_report;
 pub mod cli_bank;
 pub mod demo;
 pub mod engine;
+pub mod http;
 
 pub use engine::{ConsentInput, Engine, EngineError, PaymentInput, RecordedEvent, RequestContext};

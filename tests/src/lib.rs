@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use consentry::banks::Banks;
+use consentry::http::HttpServer;
 use consentry::Engine;
+use consentry_adapters::config::sandbox_banks;
+use consentry_adapters::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use consentry_adapters::{Database, SimulatedClock};
 use sqlx::Connection;
 
@@ -151,4 +155,53 @@ macro_rules! on_both_stores {
             }
         }
     };
+}
+
+/// An engine on a test database, wired to an in-process sandbox bank and serving its HTTP interface, all on the
+/// same simulated clock.
+pub struct World {
+    pub engine: Arc<Engine>,
+    pub clock: Arc<SimulatedClock>,
+    pub sandbox: SandboxHandle,
+    pub server: HttpServer,
+    pub browser: reqwest::Client,
+    _db: TestDb,
+}
+
+impl World {
+    pub async fn start(store: Store, start: DateTime<Utc>, sandbox: SandboxConfig) -> Self {
+        let db = TestDb::create(store).await;
+        let clock = Arc::new(SimulatedClock::starting_at(start));
+        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let sandbox = Sandbox::start_with_clock(sandbox, clock.clone(), loopback)
+            .await
+            .expect("sandbox starts");
+        let configs = sandbox_banks(&sandbox.base_url()).expect("sandbox banks");
+        let banks = Banks::from_config(&configs).expect("clients");
+        let engine = Engine::open(Some(db.url()), clock.clone())
+            .await
+            .expect("open engine")
+            .with_banks(banks);
+        let engine = Arc::new(engine);
+        let server = HttpServer::start(engine.clone(), loopback).await.expect("http server");
+        Self {
+            engine,
+            clock,
+            sandbox,
+            server,
+            browser: reqwest::Client::new(),
+            _db: db,
+        }
+    }
+
+    /// Opens an SCA page and presses `decision` (approve or deny), following the redirect like a browser.
+    pub async fn decide_on_page(&self, sca_page: &str, decision: &str) -> reqwest::Response {
+        self.browser
+            .post(sca_page)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("decision={decision}"))
+            .send()
+            .await
+            .expect("the SCA page answers")
+    }
 }
