@@ -4,7 +4,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use consentry::bench_report::BenchReport;
 use consentry::cli_bank::{run_probe, run_sandbox};
-use consentry_adapters::config::DEFAULT_SANDBOX_PORT;
+use std::sync::Arc;
+
+use consentry::banks::Banks;
+use consentry::http::HttpServer;
+use consentry::Engine;
+use consentry_adapters::config::{ConsentryConfig, DEFAULT_SANDBOX_PORT};
+use consentry_adapters::SystemClock;
 use tracing_subscriber::EnvFilter;
 
 /// Consentry: an event-sourced open-banking engine.
@@ -19,6 +25,14 @@ struct Cli {
 enum Command {
     /// Runs the whole story on a fresh embedded SQLite store with a simulated clock.
     Demo,
+    /// Serves Consentry's HTTP interface (the SCA callback) on the store DATABASE_URL names, with the banks of
+    /// consentry.toml (default: the four sandbox banks on 127.0.0.1:8090).
+    Serve {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        #[arg(long, default_value = "consentry.toml")]
+        config: PathBuf,
+    },
     /// Runs the sandbox bank (Berlin Group NextGenPSD2) until Ctrl-C.
     Sandbox {
         #[arg(long, default_value_t = DEFAULT_SANDBOX_PORT)]
@@ -74,6 +88,7 @@ async fn main() -> ExitCode {
         .init();
     let outcome = match Cli::parse().command {
         Command::Demo => run_demo().await.map(|()| true),
+        Command::Serve { port, config } => run_serve(port, &config).await.map(|()| true),
         Command::Sandbox { port, config } => run_sandbox(port, config).await.map(|()| true).map_err(Into::into),
         Command::Bank {
             command: BankCommand::Probe { base_url },
@@ -96,6 +111,29 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn run_serve(port: u16, config: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let config = ConsentryConfig::load(config)?;
+    let banks = Banks::from_config(&config.banks)?;
+    let database_url = std::env::var("DATABASE_URL").ok();
+    let engine = Engine::open(database_url.as_deref(), Arc::new(SystemClock))
+        .await?
+        .with_banks(banks);
+    println!(
+        "Consentry on {} with banks {}",
+        engine.database().kind(),
+        config
+            .banks
+            .iter()
+            .map(|b| b.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let server = HttpServer::start(Arc::new(engine), ([0, 0, 0, 0], port).into()).await?;
+    println!("listening on {}", server.base_url());
+    server.wait().await?;
+    Ok(())
 }
 
 /// The demo always starts from an empty store of its own, so it can run any number of times.
