@@ -5,6 +5,7 @@
 //! Nothing here does I/O. Aggregates decide from their own state, the command and the `Clock`; adapters and the
 //! engine in `app` do the rest.
 
+pub mod account_data;
 pub mod bank;
 pub mod clock;
 pub mod consent;
