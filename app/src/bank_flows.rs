@@ -55,7 +55,7 @@ fn unguessable_state() -> String {
 }
 
 impl Engine {
-    fn bank(&self, bank: &BankId) -> Result<&ConnectedBank, EngineError> {
+    pub(crate) fn bank(&self, bank: &BankId) -> Result<&ConnectedBank, EngineError> {
         self.banks.get(bank).ok_or_else(|| {
             EngineError::InvalidInput(FieldError::new("bankId", format!("{bank} is not a configured bank")))
         })

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use consentry_adapters::{AggregateRepository, Database, MigrationSet, StoreError};
+use consentry_domain::account_data::{AccountData, AccountDataError, AccountDataEvent};
 use consentry_domain::bank::BankError;
 use consentry_domain::consent::{
     Consent, ConsentAccess, ConsentCommand, ConsentError, ConsentRequest, ConsentServices,
@@ -47,6 +48,8 @@ pub enum EngineError {
     Bank { bank: BankId, source: BankError },
     #[error("SCA callback refused: {0}")]
     CallbackRefused(String),
+    #[error("account data of consent {id}: {source}")]
+    AccountData { id: ConsentId, source: AccountDataError },
 }
 
 impl From<StoreError> for EngineError {
@@ -142,6 +145,7 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     consents: Arc<dyn AggregateRepository<Consent>>,
     payments: Arc<dyn AggregateRepository<Payment>>,
+    pub(crate) account_data: Arc<dyn AggregateRepository<AccountData>>,
 }
 
 impl Engine {
@@ -155,12 +159,14 @@ impl Engine {
         database.migrate(MigrationSet::default()).await?;
         let consents = database.repository::<Consent>(ConsentServices { clock: clock.clone() });
         let payments = database.repository::<Payment>(PaymentServices { clock: clock.clone() });
+        let account_data = database.repository::<AccountData>(());
         Ok(Self {
             banks: Banks::default(),
             database,
             clock,
             consents,
             payments,
+            account_data,
         })
     }
 
@@ -274,6 +280,39 @@ impl Engine {
         id: ConsentId,
     ) -> Result<Vec<RecordedEvent<consentry_domain::consent::ConsentEvent>>, EngineError> {
         history(self.consents.as_ref(), &id.to_string()).await
+    }
+
+    pub(crate) async fn execute_account_data(
+        &self,
+        ctx: &RequestContext,
+        id: ConsentId,
+        command: consentry_domain::account_data::AccountDataCommand,
+    ) -> Result<(), EngineError> {
+        self.execute(self.account_data.as_ref(), ctx, &id.to_string(), command, |source| {
+            EngineError::AccountData { id, source }
+        })
+        .await
+    }
+
+    /// How many pending transactions of the consent's accounts were matched to their booking so far.
+    pub async fn pending_bookings(&self, id: ConsentId) -> usize {
+        let events = self.account_data.events(&id.to_string()).await.unwrap_or_default();
+        events
+            .iter()
+            .map(|e| match &e.payload {
+                AccountDataEvent::TransactionsObserved { booked_pending, .. } => booked_pending.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// What the bank told Consentry through this consent (empty before the first sync).
+    pub async fn account_data(&self, id: ConsentId) -> Result<AccountData, EngineError> {
+        match history(self.account_data.as_ref(), &id.to_string()).await {
+            Ok(events) => Ok(fold::<AccountData>(events.into_iter().map(|e| e.event))),
+            Err(EngineError::NotFound { .. }) => Ok(AccountData::default()),
+            Err(other) => Err(other),
+        }
     }
 
     // -----------------------------------------------------------------------------------------------------

@@ -10,5 +10,6 @@ pub mod cli_bank;
 pub mod demo;
 pub mod engine;
 pub mod http;
+pub mod sync;
 
 pub use engine::{ConsentInput, Engine, EngineError, PaymentInput, RecordedEvent, RequestContext};

@@ -155,26 +155,27 @@ pub enum AccountDataEvent {
         account: String,
         balances: Vec<ObservedBalance>,
     },
+    /// One transaction report, reduced to what was new in it: booked transactions not seen before, pending ones
+    /// not seen before, pending ones now booked under a different id (`booked_pending`), and pending ones that
+    /// disappeared without being booked (a released card hold, say). A report with nothing new stores nothing.
     #[serde(rename_all = "camelCase")]
-    TransactionBooked {
+    TransactionsObserved {
         account: String,
-        transaction: ObservedTransaction,
+        date_from: NaiveDate,
+        date_to: NaiveDate,
+        booked: Vec<ObservedTransaction>,
+        pending: Vec<ObservedTransaction>,
+        booked_pending: Vec<PendingBooking>,
+        vanished: Vec<String>,
     },
-    #[serde(rename_all = "camelCase")]
-    TransactionPending {
-        account: String,
-        transaction: ObservedTransaction,
-    },
-    /// A pending transaction was booked under a different id: the booked one replaces it.
-    #[serde(rename_all = "camelCase")]
-    PendingTransactionBooked {
-        account: String,
-        pending_id: String,
-        transaction: ObservedTransaction,
-    },
-    /// A pending transaction is no longer reported and was never booked (a released card hold, say).
-    #[serde(rename_all = "camelCase")]
-    PendingTransactionVanished { account: String, pending_id: String },
+}
+
+/// A pending transaction and the booked transaction that replaced it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingBooking {
+    pub pending_id: String,
+    pub booked: ObservedTransaction,
 }
 
 impl DomainEvent for AccountDataEvent {
@@ -182,10 +183,7 @@ impl DomainEvent for AccountDataEvent {
         let name = match self {
             Self::AccountsObserved { .. } => "AccountsObserved",
             Self::BalancesObserved { .. } => "BalancesObserved",
-            Self::TransactionBooked { .. } => "TransactionBooked",
-            Self::TransactionPending { .. } => "TransactionPending",
-            Self::PendingTransactionBooked { .. } => "PendingTransactionBooked",
-            Self::PendingTransactionVanished { .. } => "PendingTransactionVanished",
+            Self::TransactionsObserved { .. } => "TransactionsObserved",
         };
         name.to_owned()
     }
@@ -326,9 +324,9 @@ fn transactions(
     booked: &[BankTransaction],
     pending: &[BankTransaction],
 ) -> Vec<AccountDataEvent> {
-    let mut events = Vec::new();
     let mut open_pending = ledger.pending.clone();
     let mut seen_booked: BTreeSet<String> = ledger.booked.clone();
+    let (mut new_booked, mut booked_pending, mut new_pending, mut vanished) = (vec![], vec![], vec![], vec![]);
     for transaction in booked.iter().map(ObservedTransaction::from_bank) {
         if !seen_booked.insert(transaction.id.clone()) {
             continue;
@@ -343,16 +341,12 @@ fn transactions(
         match matched {
             Some(pending_id) => {
                 open_pending.remove(&pending_id);
-                events.push(AccountDataEvent::PendingTransactionBooked {
-                    account: account.to_owned(),
+                booked_pending.push(PendingBooking {
                     pending_id,
-                    transaction,
+                    booked: transaction,
                 });
             }
-            None => events.push(AccountDataEvent::TransactionBooked {
-                account: account.to_owned(),
-                transaction,
-            }),
+            None => new_booked.push(transaction),
         }
     }
     let reported: BTreeSet<String> = pending.iter().map(|t| ObservedTransaction::from_bank(t).id).collect();
@@ -361,23 +355,28 @@ fn transactions(
             continue;
         }
         open_pending.insert(transaction.id.clone(), transaction.clone());
-        events.push(AccountDataEvent::TransactionPending {
-            account: account.to_owned(),
-            transaction,
-        });
+        new_pending.push(transaction);
     }
     if includes_pending {
         for (pending_id, transaction) in &ledger.pending {
             let in_period = transaction.date().is_some_and(|d| d >= date_from && d <= date_to);
             if in_period && open_pending.contains_key(pending_id) && !reported.contains(pending_id) {
-                events.push(AccountDataEvent::PendingTransactionVanished {
-                    account: account.to_owned(),
-                    pending_id: pending_id.clone(),
-                });
+                vanished.push(pending_id.clone());
             }
         }
     }
-    events
+    if new_booked.is_empty() && booked_pending.is_empty() && new_pending.is_empty() && vanished.is_empty() {
+        return vec![];
+    }
+    vec![AccountDataEvent::TransactionsObserved {
+        account: account.to_owned(),
+        date_from,
+        date_to,
+        booked: new_booked,
+        pending: new_pending,
+        booked_pending,
+        vanished,
+    }]
 }
 
 impl Aggregate for AccountData {
@@ -411,27 +410,28 @@ impl Aggregate for AccountData {
             AccountDataEvent::BalancesObserved { account, balances } => {
                 self.ledgers.entry(account).or_default().balances = balances;
             }
-            AccountDataEvent::TransactionBooked { account, transaction } => {
-                book(self.ledgers.entry(account).or_default(), transaction)
-            }
-            AccountDataEvent::TransactionPending { account, transaction } => {
-                self.ledgers
-                    .entry(account)
-                    .or_default()
-                    .pending
-                    .insert(transaction.id.clone(), transaction);
-            }
-            AccountDataEvent::PendingTransactionBooked {
+            AccountDataEvent::TransactionsObserved {
                 account,
-                pending_id,
-                transaction,
+                booked,
+                pending,
+                booked_pending,
+                vanished,
+                ..
             } => {
                 let ledger = self.ledgers.entry(account).or_default();
-                ledger.pending.remove(&pending_id);
-                book(ledger, transaction);
-            }
-            AccountDataEvent::PendingTransactionVanished { account, pending_id } => {
-                self.ledgers.entry(account).or_default().pending.remove(&pending_id);
+                for transaction in booked {
+                    book(ledger, transaction);
+                }
+                for PendingBooking { pending_id, booked } in booked_pending {
+                    ledger.pending.remove(&pending_id);
+                    book(ledger, booked);
+                }
+                for transaction in pending {
+                    ledger.pending.insert(transaction.id.clone(), transaction);
+                }
+                for pending_id in vanished {
+                    ledger.pending.remove(&pending_id);
+                }
             }
         }
     }
@@ -512,7 +512,9 @@ mod tests {
     fn fetching_the_same_period_again_stores_nothing() {
         let mut data = with_account();
         let booked = vec![tx(Some("t1"), 2, "-10.00", "Rimi"), tx(None, 3, "-4.20", "Wolt")];
-        assert_eq!(record(&mut data, booked.clone(), vec![]).len(), 2);
+        assert!(
+            matches!(&record(&mut data, booked.clone(), vec![])[..], [AccountDataEvent::TransactionsObserved { booked, .. }] if booked.len() == 2)
+        );
         assert!(record(&mut data, booked, vec![]).is_empty());
         assert_eq!(data.ledger("acc-1").expect("ledger").last_booked, Some(day(3)));
     }
@@ -522,9 +524,16 @@ mod tests {
         let mut data = with_account();
         record(&mut data, vec![], vec![tx(Some("p-9"), 5, "-23.10", "MAXIMA LT")]);
         let events = record(&mut data, vec![tx(Some("b-77"), 7, "-23.10", "Maxima LT")], vec![]);
-        assert_eq!(events.len(), 1);
-        assert!(
-            matches!(&events[0], AccountDataEvent::PendingTransactionBooked { pending_id, .. } if pending_id == "p-9")
+        let [AccountDataEvent::TransactionsObserved {
+            booked, booked_pending, ..
+        }] = &events[..]
+        else {
+            panic!("one observation expected: {events:?}");
+        };
+        assert!(booked.is_empty());
+        assert_eq!(
+            booked_pending.iter().map(|b| b.pending_id.as_str()).collect::<Vec<_>>(),
+            ["p-9"]
         );
         assert!(data.ledger("acc-1").expect("ledger").pending.is_empty());
     }
@@ -534,9 +543,10 @@ mod tests {
         let mut data = with_account();
         record(&mut data, vec![], vec![tx(Some("hold-1"), 5, "-50.00", "Hotel")]);
         let events = record(&mut data, vec![], vec![]);
-        assert!(
-            matches!(&events[..], [AccountDataEvent::PendingTransactionVanished { pending_id, .. }] if pending_id == "hold-1")
-        );
+        let [AccountDataEvent::TransactionsObserved { vanished, .. }] = &events[..] else {
+            panic!("one observation expected: {events:?}");
+        };
+        assert_eq!(vanished, &["hold-1"]);
         assert!(record(&mut data, vec![], vec![]).is_empty());
     }
 
@@ -552,13 +562,13 @@ mod tests {
             ],
             vec![tx(Some("p-1"), 1, "-9.99", "Bolt")],
         );
-        assert_eq!(
-            events
-                .iter()
-                .filter(|e| matches!(e, AccountDataEvent::TransactionBooked { .. }))
-                .count(),
-            2
-        );
+        let [AccountDataEvent::TransactionsObserved {
+            booked, booked_pending, ..
+        }] = &events[..]
+        else {
+            panic!("one observation expected: {events:?}");
+        };
+        assert_eq!((booked.len(), booked_pending.len()), (2, 0));
     }
 
     #[test]

@@ -1,0 +1,191 @@
+//! Synchronising a consent's accounts, balances and transactions from its bank. Every unattended call is first
+//! counted against the consent's frequencyPerDay by the Consent aggregate, so a retry storm can never burn the
+//! bank's budget: over budget, the call is not made. A user-present refresh sends PSU-IP-Address and is not
+//! counted. What the bank answered is recorded on the AccountData aggregate, which keeps it free of duplicates.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use consentry_domain::account_data::AccountDataCommand;
+use consentry_domain::bank::{BankError, BookingStatus, PsuContext, TransactionQuery};
+use consentry_domain::consent::{ConsentCommand, ConsentError, ConsentStatus, ExpiryCause};
+use consentry_domain::{BankId, ConsentId};
+
+use crate::{Engine, EngineError, RequestContext};
+
+/// How far back a sync starts when it has never seen a booked transaction of the account.
+pub const FIRST_SYNC_DAYS: i64 = 90;
+/// Re-read this many days before the last booked date, so late bookings and corrections are seen.
+pub const OVERLAP_DAYS: i64 = 7;
+
+/// What one sync of one consent did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncReport {
+    pub consent: ConsentId,
+    pub bank: BankId,
+    pub accounts: usize,
+    /// Booked transactions Consentry had not seen before this sync.
+    pub new_booked: usize,
+    /// Pending transactions still waiting for their booking after it.
+    pub pending: usize,
+}
+
+/// The resources Berlin Group banks count accesses on.
+fn accounts_resource() -> String {
+    "accounts".to_owned()
+}
+
+fn balances_resource(account: &str) -> String {
+    format!("accounts/{account}/balances")
+}
+
+fn transactions_resource(account: &str) -> String {
+    format!("accounts/{account}/transactions")
+}
+
+impl Engine {
+    /// Counts an unattended access before the call; a user-present call is not counted.
+    async fn count_access(
+        &self,
+        ctx: &RequestContext,
+        consent: ConsentId,
+        psu: &PsuContext,
+        resource: String,
+    ) -> Result<(), EngineError> {
+        if psu.ip_address().is_some() {
+            return Ok(());
+        }
+        self.execute_consent(ctx, consent, ConsentCommand::CountUnattendedAccess { resource })
+            .await
+    }
+
+    /// A bank error on a consent's data: CONSENT_EXPIRED expires the consent (the bank knows best).
+    async fn bank_failed(
+        &self,
+        ctx: &RequestContext,
+        consent: ConsentId,
+        bank: &BankId,
+        source: BankError,
+    ) -> EngineError {
+        if matches!(source, BankError::ConsentExpired(_)) {
+            let expire = ConsentCommand::Expire {
+                cause: ExpiryCause::BankReportedExpired,
+            };
+            if let Err(error) = self.execute_consent(ctx, consent, expire).await {
+                tracing::warn!(%consent, %error, "could not record the bank's CONSENT_EXPIRED");
+            }
+        }
+        EngineError::Bank {
+            bank: bank.clone(),
+            source,
+        }
+    }
+
+    /// Fetches accounts, balances and transactions of a valid consent and records what the bank said.
+    /// Transactions are read incrementally: from the account's last booked date less `OVERLAP_DAYS` (or
+    /// `FIRST_SYNC_DAYS` back the first time) to today.
+    pub async fn sync_consent(
+        &self,
+        ctx: &RequestContext,
+        consent: ConsentId,
+        psu: &PsuContext,
+    ) -> Result<SyncReport, EngineError> {
+        let state = self.consent(consent).await?.state.ok_or(EngineError::NotFound {
+            aggregate: "Consent",
+            id: consent.to_string(),
+        })?;
+        if state.status != ConsentStatus::Valid {
+            let source = ConsentError::NotAllowed {
+                command: "Sync",
+                status: state.status,
+            };
+            return Err(EngineError::Consent { id: consent, source });
+        }
+        let bank = state.request.bank.clone();
+        let bank_consent = state.bank_consent_id.clone().unwrap_or_default();
+        let port = self.bank(&bank)?.port.clone();
+        let before = self.account_data(consent).await?;
+
+        self.count_access(ctx, consent, psu, accounts_resource()).await?;
+        let accounts = match port.accounts(&bank_consent, psu).await {
+            Ok(accounts) => accounts,
+            Err(source) => return Err(self.bank_failed(ctx, consent, &bank, source).await),
+        };
+        let ids: Vec<String> = accounts.iter().map(|a| a.resource_id.clone()).collect();
+        self.execute_account_data(ctx, consent, AccountDataCommand::RecordAccounts { consent, accounts })
+            .await?;
+
+        let today = self.now().date_naive();
+        for account in &ids {
+            self.count_access(ctx, consent, psu, balances_resource(account)).await?;
+            let balances = match port.balances(&bank_consent, account, psu).await {
+                Ok(balances) => balances,
+                Err(source) => return Err(self.bank_failed(ctx, consent, &bank, source).await),
+            };
+            let command = AccountDataCommand::RecordBalances {
+                account: account.clone(),
+                balances,
+            };
+            self.execute_account_data(ctx, consent, command).await?;
+
+            let date_from = match before.ledger(account).and_then(|l| l.last_booked) {
+                Some(last) => last - Duration::days(OVERLAP_DAYS),
+                None => today - Duration::days(FIRST_SYNC_DAYS),
+            };
+            self.count_access(ctx, consent, psu, transactions_resource(account))
+                .await?;
+            let query = TransactionQuery {
+                booking_status: BookingStatus::Both,
+                date_from,
+                date_to: Some(today),
+            };
+            let report = match port.transactions(&bank_consent, account, &query, psu).await {
+                Ok(report) => report,
+                Err(source) => return Err(self.bank_failed(ctx, consent, &bank, source).await),
+            };
+            let command = AccountDataCommand::RecordTransactions {
+                account: account.clone(),
+                date_from,
+                date_to: today,
+                includes_pending: true,
+                booked: report.booked,
+                pending: report.pending,
+            };
+            self.execute_account_data(ctx, consent, command).await?;
+        }
+        let after = self.account_data(consent).await?;
+        let booked = |data: &consentry_domain::account_data::AccountData| {
+            data.ledgers.values().map(|l| l.booked.len()).sum::<usize>()
+        };
+        let pending = after.ledgers.values().map(|l| l.pending.len()).sum();
+        Ok(SyncReport {
+            consent,
+            bank,
+            accounts: ids.len(),
+            new_booked: booked(&after) - booked(&before),
+            pending,
+        })
+    }
+
+    /// When the next unattended sync of `consent` can run without exceeding frequencyPerDay: now, if a full sync
+    /// still fits in today's budget, else the start of the next day (UTC).
+    pub async fn next_unattended_sync(&self, consent: ConsentId) -> Result<DateTime<Utc>, EngineError> {
+        let aggregate = self.consent(consent).await?;
+        let state = aggregate.state.as_ref().ok_or(EngineError::NotFound {
+            aggregate: "Consent",
+            id: consent.to_string(),
+        })?;
+        let now = self.now();
+        let today = now.date_naive();
+        let data = self.account_data(consent).await?;
+        let limit = state.request.frequency_per_day;
+        let mut resources = vec![accounts_resource()];
+        for account in &data.accounts {
+            resources.push(balances_resource(&account.resource_id));
+            resources.push(transactions_resource(&account.resource_id));
+        }
+        if resources.iter().all(|r| aggregate.accesses_on(today, r) < limit) {
+            return Ok(now);
+        }
+        let tomorrow: NaiveDate = today + Duration::days(1);
+        Ok(tomorrow.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+    }
+}
