@@ -207,7 +207,7 @@ pub async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
     let swedbank_port = swedbank_port.ok_or_else(|| setup("swedbank is not configured"))?;
     for read in 1..=5 {
         let command = ConsentCommand::CountUnattendedAccess {
-            resource: "accounts".into(),
+            resources: vec!["accounts".into()],
         };
         match engine.execute_consent(&as_job, swedbank_id, command).await {
             Ok(()) => {

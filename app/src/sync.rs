@@ -33,27 +33,28 @@ fn accounts_resource() -> String {
     "accounts".to_owned()
 }
 
-fn balances_resource(account: &str) -> String {
-    format!("accounts/{account}/balances")
-}
-
-fn transactions_resource(account: &str) -> String {
-    format!("accounts/{account}/transactions")
+/// The balances and transactions resources of an account.
+fn account_resources(account: &str) -> [String; 2] {
+    [
+        format!("accounts/{account}/balances"),
+        format!("accounts/{account}/transactions"),
+    ]
 }
 
 impl Engine {
-    /// Counts an unattended access before the call; a user-present call is not counted.
-    async fn count_access(
+    /// Counts one unattended access to each of `resources` before the calls (all or none); a user-present sync
+    /// is not counted.
+    async fn count_accesses(
         &self,
         ctx: &RequestContext,
         consent: ConsentId,
         psu: &PsuContext,
-        resource: String,
+        resources: Vec<String>,
     ) -> Result<(), EngineError> {
-        if psu.ip_address().is_some() {
+        if psu.ip_address().is_some() || resources.is_empty() {
             return Ok(());
         }
-        self.execute_consent(ctx, consent, ConsentCommand::CountUnattendedAccess { resource })
+        self.execute_consent(ctx, consent, ConsentCommand::CountUnattendedAccess { resources })
             .await
     }
 
@@ -104,18 +105,28 @@ impl Engine {
         let port = self.bank(&bank)?.port.clone();
         let before = self.account_data(consent).await?;
 
-        self.count_access(ctx, consent, psu, accounts_resource()).await?;
+        // The whole sync is counted before the first call, for the accounts known from the last sync; accounts
+        // the bank lists for the first time are counted when they appear.
+        let known: Vec<String> = before.accounts.iter().map(|a| a.resource_id.clone()).collect();
+        let mut resources = vec![accounts_resource()];
+        resources.extend(known.iter().flat_map(|a| account_resources(a)));
+        self.count_accesses(ctx, consent, psu, resources).await?;
         let accounts = match port.accounts(&bank_consent, psu).await {
             Ok(accounts) => accounts,
             Err(source) => return Err(self.bank_failed(ctx, consent, &bank, source).await),
         };
         let ids: Vec<String> = accounts.iter().map(|a| a.resource_id.clone()).collect();
+        let appeared = ids
+            .iter()
+            .filter(|id| !known.contains(id))
+            .flat_map(|a| account_resources(a))
+            .collect();
+        self.count_accesses(ctx, consent, psu, appeared).await?;
         self.execute_account_data(ctx, consent, AccountDataCommand::RecordAccounts { consent, accounts })
             .await?;
 
         let today = self.now().date_naive();
         for account in &ids {
-            self.count_access(ctx, consent, psu, balances_resource(account)).await?;
             let balances = match port.balances(&bank_consent, account, psu).await {
                 Ok(balances) => balances,
                 Err(source) => return Err(self.bank_failed(ctx, consent, &bank, source).await),
@@ -130,8 +141,6 @@ impl Engine {
                 Some(last) => last - Duration::days(OVERLAP_DAYS),
                 None => today - Duration::days(FIRST_SYNC_DAYS),
             };
-            self.count_access(ctx, consent, psu, transactions_resource(account))
-                .await?;
             let query = TransactionQuery {
                 booking_status: BookingStatus::Both,
                 date_from,
@@ -178,10 +187,7 @@ impl Engine {
         let data = self.account_data(consent).await?;
         let limit = state.request.frequency_per_day;
         let mut resources = vec![accounts_resource()];
-        for account in &data.accounts {
-            resources.push(balances_resource(&account.resource_id));
-            resources.push(transactions_resource(&account.resource_id));
-        }
+        resources.extend(data.accounts.iter().flat_map(|a| account_resources(&a.resource_id)));
         if resources.iter().all(|r| aggregate.accesses_on(today, r) < limit) {
             return Ok(now);
         }

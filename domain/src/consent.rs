@@ -89,10 +89,11 @@ pub enum ConsentCommand {
     LinkRenewal {
         renewed_by: ConsentId,
     },
-    /// Counts one access without the user present to `resource` (such as `accounts` or
-    /// `accounts/{id}/transactions`) against frequencyPerDay for the clock's calendar day.
+    /// Counts one access without the user present to each of `resources` (such as `accounts` or
+    /// `accounts/{id}/transactions`) against frequencyPerDay for the clock's calendar day: all of them or, when
+    /// one is over budget, none, so a sync never starts that could not finish.
     CountUnattendedAccess {
-        resource: String,
+        resources: Vec<String>,
     },
 }
 
@@ -139,8 +140,7 @@ pub enum ConsentEvent {
     },
     UnattendedAccessCounted {
         day: NaiveDate,
-        resource: String,
-        count: u8,
+        resources: Vec<String>,
     },
 }
 
@@ -374,25 +374,29 @@ impl Consent {
                     renewed_by: *renewed_by,
                 }])
             }
-            (ConsentCommand::CountUnattendedAccess { resource }, Valid) => {
+            (ConsentCommand::CountUnattendedAccess { resources }, Valid) => {
                 let valid_until = state.request.valid_until;
                 if today > valid_until {
                     return Err(ConsentError::ValidUntilPassed { valid_until, today });
                 }
+                let mut resources = resources.clone();
+                resources.sort();
+                resources.dedup();
+                if resources.is_empty() || resources.iter().any(|r| r.trim().is_empty()) {
+                    return Err(ConsentError::InvalidField(FieldError::new(
+                        "resources",
+                        "names no resource",
+                    )));
+                }
                 let limit = state.request.frequency_per_day;
-                let used = self.accesses_on(today, resource);
-                if used >= limit {
+                if let Some(spent) = resources.iter().find(|r| self.accesses_on(today, r) >= limit) {
                     return Err(ConsentError::AccessBudgetExhausted {
-                        resource: resource.clone(),
+                        resource: spent.clone(),
                         day: today,
                         limit,
                     });
                 }
-                Ok(vec![ConsentEvent::UnattendedAccessCounted {
-                    day: today,
-                    resource: resource.clone(),
-                    count: used + 1,
-                }])
+                Ok(vec![ConsentEvent::UnattendedAccessCounted { day: today, resources }])
             }
             _ => Err(not_allowed(&command)),
         }
@@ -454,12 +458,14 @@ impl Aggregate for Consent {
             ConsentEvent::ConsentRevokedByPsu => state.status = ConsentStatus::RevokedByPsu,
             ConsentEvent::ConsentTerminatedByTpp => state.status = ConsentStatus::TerminatedByTpp,
             ConsentEvent::RenewalLinked { renewed_by } => state.renewed_by = Some(renewed_by),
-            ConsentEvent::UnattendedAccessCounted { day, resource, count } => {
+            ConsentEvent::UnattendedAccessCounted { day, resources } => {
                 if state.access_day != Some(day) {
                     state.access_day = Some(day);
                     state.accesses.clear();
                 }
-                state.accesses.insert(resource, count);
+                for resource in resources {
+                    *state.accesses.entry(resource).or_default() += 1;
+                }
             }
         }
     }

@@ -116,7 +116,7 @@ pub fn consent_command(name: &str) -> ConsentCommand {
             renewed_by: ConsentId::new(),
         },
         "CountUnattendedAccess" => ConsentCommand::CountUnattendedAccess {
-            resource: "accounts".into(),
+            resources: vec!["accounts".into()],
         },
         other => panic!("docs/events.md names an unknown consent command {other:?}"),
     }

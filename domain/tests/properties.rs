@@ -45,7 +45,7 @@ fn consent_step() -> impl Strategy<Value = ConsentStep> {
         1 => Just(ConsentStep::Command(ConsentCommand::Revoke { by: RevokedBy::Tpp })),
         1 => Just(ConsentStep::Command(ConsentCommand::LinkRenewal { renewed_by: ConsentId::new() })),
         3 => prop::sample::select(vec!["accounts", "balances", "transactions"])
-            .prop_map(|r| ConsentStep::Command(ConsentCommand::CountUnattendedAccess { resource: r.into() })),
+            .prop_map(|r| ConsentStep::Command(ConsentCommand::CountUnattendedAccess { resources: vec![r.into()] })),
         1 => prop::sample::select(vec![0i64, 1, 30]).prop_map(ConsentStep::AdvanceDays),
     ]
 }

@@ -60,7 +60,7 @@ async fn thirty_two_writers_lose_and_duplicate_nothing(store: Store) {
             let engine = engine.clone();
             tokio::spawn(async move {
                 let command = ConsentCommand::CountUnattendedAccess {
-                    resource: format!("accounts/{n}/balances"),
+                    resources: vec![format!("accounts/{n}/balances")],
                 };
                 engine.execute_consent(&ctx, id, command).await
             })
@@ -79,7 +79,9 @@ async fn thirty_two_writers_lose_and_duplicate_nothing(store: Store) {
     let mut resources: Vec<String> = history
         .iter()
         .filter_map(|e| match &e.event {
-            ConsentEvent::UnattendedAccessCounted { resource, count: 1, .. } => Some(resource.clone()),
+            ConsentEvent::UnattendedAccessCounted { resources, .. } if resources.len() == 1 => {
+                Some(resources[0].clone())
+            }
             _ => None,
         })
         .collect();
