@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use consentry_adapters::{AggregateRepository, Database, MigrationSet, StoreError};
+use consentry_adapters::{AggregateRepository, Database, StoreError};
 use consentry_domain::consent::{
     Consent, ConsentAccess, ConsentCommand, ConsentError, ConsentRequest, ConsentServices,
 };
@@ -144,7 +144,7 @@ impl Engine {
     }
 
     pub async fn with_database(database: Database, clock: Arc<dyn Clock>) -> Result<Self, EngineError> {
-        database.migrate(MigrationSet::default()).await?;
+        database.migrate(crate::read_side::migrations()).await?;
         let consents = database.repository::<Consent>(ConsentServices { clock: clock.clone() });
         let payments = database.repository::<Payment>(PaymentServices { clock: clock.clone() });
         Ok(Self {

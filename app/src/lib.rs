@@ -3,5 +3,6 @@
 
 pub mod demo;
 pub mod engine;
+pub mod read_side;
 
 pub use engine::{ConsentInput, Engine, EngineError, PaymentInput, RecordedEvent, RequestContext};

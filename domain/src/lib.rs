@@ -14,6 +14,7 @@ pub mod metadata;
 pub mod money;
 pub mod payment;
 pub mod sca;
+pub mod versioning;
 
 pub use clock::Clock;
 pub use error::FieldError;

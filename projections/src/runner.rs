@@ -1,0 +1,509 @@
+//! The checkpointed projection runner.
+//!
+//! Each projection has a checkpoint row. A batch is one transaction: lock the checkpoint row, read the next
+//! events of the feed after it, write the read-model rows they change, move the checkpoint. A crash anywhere
+//! rolls the whole batch back, so an event is applied exactly once. The lock (`FOR UPDATE` on PostgreSQL,
+//! `BEGIN IMMEDIATE` on SQLite) makes a second runner of the same projection wait and then read the moved
+//! checkpoint, so N engine instances can all run the runner and no batch is ever applied twice.
+//!
+//! A runner catches up in full batches, then follows the log: on PostgreSQL a trigger on `events` sends a
+//! notification that wakes it (with a short poll as a safety net), on SQLite it polls. A batch that fails is
+//! logged, recorded in the checkpoint row (`last_error`, `failures`) and retried with back-off; the runner
+//! never moves past an event it could not apply.
+//!
+//! A rebuild empties a projection's tables and replays the whole feed in one transaction, so readers see the
+//! old tables until the new ones are complete.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgListener;
+use sqlx::{PgConnection, SqliteConnection};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::feed::{read_postgres, read_sqlite};
+use crate::read_models::Write;
+use crate::{Feed, FeedEvent, FeedPosition, Projection, ProjectionError, Store};
+
+/// The channel the `events` trigger notifies (migration `0003_event_feed_notify.sql`).
+const EVENTS_CHANNEL: &str = "consentry_events";
+
+/// The same statement on both stores.
+const REGISTER: &str =
+    "INSERT INTO projection_checkpoints (projection) VALUES ($1) ON CONFLICT (projection) DO NOTHING";
+
+/// Locks the checkpoint for the batch: a concurrent runner waits here, then sees the moved checkpoint.
+const LOCK_CHECKPOINT_POSTGRES: &str =
+    "SELECT transaction_id, position FROM projection_checkpoints WHERE projection = $1 FOR UPDATE";
+/// SQLite has no row locks; the batch's `BEGIN IMMEDIATE` already holds the database's write lock.
+const READ_CHECKPOINT_SQLITE: &str =
+    "SELECT transaction_id, position FROM projection_checkpoints WHERE projection = $1";
+
+const ADVANCE_POSTGRES: &str = "
+UPDATE projection_checkpoints
+SET transaction_id = $2, position = $3, events_applied = events_applied + $4, updated_at = now(),
+    last_error = NULL, failures = 0
+WHERE projection = $1";
+const ADVANCE_SQLITE: &str = "
+UPDATE projection_checkpoints
+SET transaction_id = $2, position = $3, events_applied = events_applied + $4,
+    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), last_error = NULL, failures = 0
+WHERE projection = $1";
+
+/// After a rebuild the checkpoint counts exactly the events the new tables hold.
+const RESET_POSTGRES: &str = "
+UPDATE projection_checkpoints
+SET transaction_id = $2, position = $3, events_applied = $4, updated_at = now(), last_error = NULL, failures = 0
+WHERE projection = $1";
+const RESET_SQLITE: &str = "
+UPDATE projection_checkpoints
+SET transaction_id = $2, position = $3, events_applied = $4, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+    last_error = NULL, failures = 0
+WHERE projection = $1";
+
+const RECORD_FAILURE_POSTGRES: &str = "
+UPDATE projection_checkpoints
+SET last_error = $2, last_error_at = now(), failures = failures + 1
+WHERE projection = $1";
+const RECORD_FAILURE_SQLITE: &str = "
+UPDATE projection_checkpoints
+SET last_error = $2, last_error_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), failures = failures + 1
+WHERE projection = $1";
+
+const STATUS_POSTGRES: &str = "
+SELECT projection, transaction_id, position, events_applied, updated_at::text AS updated_at, last_error,
+       last_error_at::text AS last_error_at, failures::bigint AS failures
+FROM projection_checkpoints
+ORDER BY projection";
+const STATUS_SQLITE: &str = "
+SELECT projection, transaction_id, position, events_applied, updated_at, last_error, last_error_at, failures
+FROM projection_checkpoints
+ORDER BY projection";
+
+/// Events per live batch: small enough to keep transactions short, large enough to amortise them.
+const LIVE_BATCH: i64 = 1_000;
+/// Events per rebuild batch: bounds memory (a batch is held decoded) while keeping statements few.
+const REBUILD_BATCH: i64 = 20_000;
+/// The longest a live runner waits before looking at the feed again without being woken.
+const POSTGRES_POLL: Duration = Duration::from_millis(250);
+const SQLITE_POLL: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// A projection's checkpoint and health, as the status table shows it.
+#[derive(Debug, Clone)]
+pub struct ProjectionStatus {
+    pub projection: String,
+    pub transaction_id: i64,
+    pub position: i64,
+    pub events_applied: i64,
+    pub updated_at: String,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub failures: i64,
+    /// Events stored after the checkpoint.
+    pub lag: i64,
+}
+
+/// A status row as the queries return it, in their column order.
+type StatusRow = (String, i64, i64, i64, String, Option<String>, Option<String>, i64);
+
+/// How far a rebuild has come, reported after every batch.
+#[derive(Debug, Clone, Copy)]
+pub struct RebuildProgress {
+    pub events_done: u64,
+    pub events_total: u64,
+    pub elapsed: Duration,
+}
+
+/// Runs projections on one store: single batches, catching up, following live, and rebuilding.
+#[derive(Clone, Debug)]
+pub struct ProjectionRunner {
+    store: Store,
+    projections: Vec<Projection>,
+    batch_size: i64,
+}
+
+/// The live runner's tasks; dropping the handle (or [`RunnerHandle::stop`]) ends them. A batch in flight is
+/// rolled back, which is safe: its events are applied again by the next runner.
+#[derive(Debug)]
+pub struct RunnerHandle {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunnerHandle {
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for RunnerHandle {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl ProjectionRunner {
+    /// A runner of every projection.
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            projections: Projection::ALL.to_vec(),
+            batch_size: LIVE_BATCH,
+        }
+    }
+
+    /// Runs only `projections`.
+    pub fn with_projections(self, projections: Vec<Projection>) -> Self {
+        Self { projections, ..self }
+    }
+
+    /// Events per live batch.
+    pub fn with_batch_size(self, batch_size: i64) -> Self {
+        Self {
+            batch_size: batch_size.max(1),
+            ..self
+        }
+    }
+
+    pub fn projections(&self) -> &[Projection] {
+        &self.projections
+    }
+
+    /// Applies the next batch of `projection`, and returns how many events it applied (0 when caught up).
+    pub async fn run_batch(&self, projection: Projection) -> Result<usize, ProjectionError> {
+        let applied = match &self.store {
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let after = lock_checkpoint_postgres(&mut tx, projection).await?;
+                let events = read_postgres(&mut tx, after, self.batch_size).await?;
+                let Some(last) = events.last().map(FeedEvent::feed_position) else {
+                    return Ok(0);
+                };
+                for write in projection.plan(&events)? {
+                    execute_postgres(&mut tx, &write).await?;
+                }
+                advance(&mut *tx, ADVANCE_POSTGRES, projection, last, events.len()).await?;
+                tx.commit().await?;
+                events.len()
+            }
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let after = checkpoint_sqlite(&mut tx, projection).await?;
+                let events = read_sqlite(&mut tx, after, self.batch_size).await?;
+                let Some(last) = events.last().map(FeedEvent::feed_position) else {
+                    return Ok(0);
+                };
+                for write in projection.plan(&events)? {
+                    execute_sqlite(&mut tx, &write).await?;
+                }
+                advance_sqlite(&mut tx, ADVANCE_SQLITE, projection, last, events.len()).await?;
+                tx.commit().await?;
+                events.len()
+            }
+        };
+        Ok(applied)
+    }
+
+    /// Runs batches of every projection until none is left; returns the events applied. A failure is recorded
+    /// in the projection's status and returned.
+    pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
+        let mut total = 0;
+        for &projection in &self.projections {
+            loop {
+                match self.run_batch(projection).await {
+                    Ok(0) => break,
+                    Ok(applied) => total += applied as u64,
+                    Err(error) => {
+                        self.record_failure(projection, &error).await;
+                        return Err(error);
+                    }
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// Starts one task per projection that catches up and then follows the log until the handle is dropped.
+    pub fn start(&self) -> RunnerHandle {
+        let wake = Arc::new(Notify::new());
+        let mut tasks = Vec::new();
+        if let Store::Postgres(pool) = &self.store {
+            tasks.push(tokio::spawn(listen(pool.clone(), wake.clone())));
+        }
+        for &projection in &self.projections {
+            tasks.push(tokio::spawn(self.clone().follow(projection, wake.clone())));
+        }
+        RunnerHandle { tasks }
+    }
+
+    async fn follow(self, projection: Projection, wake: Arc<Notify>) {
+        let poll = match self.store {
+            Store::Postgres(_) => POSTGRES_POLL,
+            Store::Sqlite(_) => SQLITE_POLL,
+        };
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            // Registered before the batch runs, so a notification arriving during the batch is not lost.
+            let woken = wake.notified();
+            match self.run_batch(projection).await {
+                Ok(applied) => {
+                    backoff = Duration::from_millis(100);
+                    if applied as i64 >= self.batch_size {
+                        continue;
+                    }
+                    tracing::trace!(%projection, applied, "caught up");
+                    let _ = tokio::time::timeout(poll, woken).await;
+                }
+                Err(error) => {
+                    tracing::error!(%projection, %error, retry_in_ms = backoff.as_millis() as u64, "projection batch failed");
+                    self.record_failure(projection, &error).await;
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Makes a failure visible in the status table; if even that fails, the log is all there is.
+    async fn record_failure(&self, projection: Projection, error: &ProjectionError) {
+        let message = error.to_string();
+        let recorded = match &self.store {
+            Store::Postgres(pool) => sqlx::query(RECORD_FAILURE_POSTGRES)
+                .bind(projection.name())
+                .bind(&message)
+                .execute(pool)
+                .await
+                .map(|_| ()),
+            Store::Sqlite(pool) => sqlx::query(RECORD_FAILURE_SQLITE)
+                .bind(projection.name())
+                .bind(&message)
+                .execute(pool)
+                .await
+                .map(|_| ()),
+        };
+        if let Err(db_error) = recorded {
+            tracing::error!(%projection, %db_error, "could not record the projection's failure");
+        }
+    }
+
+    /// Every projection's checkpoint, health and lag (events stored after its checkpoint).
+    pub async fn status(&self) -> Result<Vec<ProjectionStatus>, ProjectionError> {
+        self.register_all().await?;
+        let rows: Vec<StatusRow> = match &self.store {
+            Store::Postgres(pool) => sqlx::query_as(STATUS_POSTGRES).fetch_all(pool).await?,
+            Store::Sqlite(pool) => sqlx::query_as(STATUS_SQLITE).fetch_all(pool).await?,
+        };
+        let feed = Feed::new(self.store.clone());
+        let mut statuses = Vec::with_capacity(rows.len());
+        for (projection, transaction_id, position, events_applied, updated_at, last_error, last_error_at, failures) in
+            rows
+        {
+            let lag = feed.count_after(FeedPosition::from((transaction_id, position))).await?;
+            statuses.push(ProjectionStatus {
+                projection,
+                transaction_id,
+                position,
+                events_applied,
+                updated_at,
+                last_error,
+                last_error_at,
+                failures,
+                lag,
+            });
+        }
+        Ok(statuses)
+    }
+
+    async fn register_all(&self) -> Result<(), ProjectionError> {
+        for projection in Projection::ALL {
+            match &self.store {
+                Store::Postgres(pool) => {
+                    sqlx::query(REGISTER).bind(projection.name()).execute(pool).await?;
+                }
+                Store::Sqlite(pool) => {
+                    sqlx::query(REGISTER).bind(projection.name()).execute(pool).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rebuilds this runner's projections from the first event in one transaction: their tables are emptied
+    /// and refilled and their checkpoints reset, all committed at once. Live runners of these projections
+    /// wait on the checkpoint lock meanwhile and continue from the rebuilt checkpoint. Returns the events
+    /// replayed.
+    pub async fn rebuild(&self, mut progress: impl FnMut(RebuildProgress)) -> Result<u64, ProjectionError> {
+        self.register_all().await?;
+        let started = Instant::now();
+        let events_total = Feed::new(self.store.clone()).count_after(FeedPosition::START).await? as u64;
+        let mut report = |events_done| {
+            progress(RebuildProgress {
+                events_done,
+                events_total,
+                elapsed: started.elapsed(),
+            })
+        };
+        let mut done = 0u64;
+        let mut after = FeedPosition::START;
+        match &self.store {
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                for &projection in &self.projections {
+                    lock_checkpoint_postgres(&mut tx, projection).await?;
+                    for statement in projection.clear_statements() {
+                        sqlx::query(statement).execute(&mut *tx).await?;
+                    }
+                }
+                loop {
+                    let events = read_postgres(&mut tx, after, REBUILD_BATCH).await?;
+                    let Some(last) = events.last().map(FeedEvent::feed_position) else {
+                        break;
+                    };
+                    for &projection in &self.projections {
+                        for write in projection.plan(&events)? {
+                            execute_postgres(&mut tx, &write).await?;
+                        }
+                    }
+                    after = last;
+                    done += events.len() as u64;
+                    report(done);
+                }
+                for &projection in &self.projections {
+                    advance(&mut *tx, RESET_POSTGRES, projection, after, done as usize).await?;
+                }
+                tx.commit().await?;
+            }
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                for &projection in &self.projections {
+                    for statement in projection.clear_statements() {
+                        sqlx::query(statement).execute(&mut *tx).await?;
+                    }
+                }
+                loop {
+                    let events = read_sqlite(&mut tx, after, REBUILD_BATCH).await?;
+                    let Some(last) = events.last().map(FeedEvent::feed_position) else {
+                        break;
+                    };
+                    for &projection in &self.projections {
+                        for write in projection.plan(&events)? {
+                            execute_sqlite(&mut tx, &write).await?;
+                        }
+                    }
+                    after = last;
+                    done += events.len() as u64;
+                    report(done);
+                }
+                for &projection in &self.projections {
+                    advance_sqlite(&mut tx, RESET_SQLITE, projection, after, done as usize).await?;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(done)
+    }
+}
+
+/// Forwards the `events` trigger's notifications to the runners; reconnects after a lost connection (the
+/// runners poll meanwhile).
+async fn listen(pool: sqlx::PgPool, wake: Arc<Notify>) {
+    loop {
+        let listening = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(EVENTS_CHANNEL).await?;
+            loop {
+                listener.recv().await?;
+                wake.notify_waiters();
+            }
+        };
+        let result: Result<(), sqlx::Error> = listening.await;
+        if let Err(error) = result {
+            tracing::warn!(%error, "event notifications lost; reconnecting");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn lock_checkpoint_postgres(
+    conn: &mut PgConnection,
+    projection: Projection,
+) -> Result<FeedPosition, ProjectionError> {
+    let locked: Option<(i64, i64)> = sqlx::query_as(LOCK_CHECKPOINT_POSTGRES)
+        .bind(projection.name())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(position) = locked {
+        return Ok(position.into());
+    }
+    sqlx::query(REGISTER)
+        .bind(projection.name())
+        .execute(&mut *conn)
+        .await?;
+    let locked: (i64, i64) = sqlx::query_as(LOCK_CHECKPOINT_POSTGRES)
+        .bind(projection.name())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(locked.into())
+}
+
+async fn checkpoint_sqlite(
+    conn: &mut SqliteConnection,
+    projection: Projection,
+) -> Result<FeedPosition, ProjectionError> {
+    sqlx::query(REGISTER)
+        .bind(projection.name())
+        .execute(&mut *conn)
+        .await?;
+    let position: (i64, i64) = sqlx::query_as(READ_CHECKPOINT_SQLITE)
+        .bind(projection.name())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(position.into())
+}
+
+async fn execute_postgres(conn: &mut PgConnection, write: &Write) -> Result<(), sqlx::Error> {
+    sqlx::query(write.postgres).bind(&write.rows).execute(conn).await?;
+    Ok(())
+}
+
+async fn execute_sqlite(conn: &mut SqliteConnection, write: &Write) -> Result<(), sqlx::Error> {
+    sqlx::query(write.sqlite).bind(&write.rows).execute(conn).await?;
+    Ok(())
+}
+
+async fn advance(
+    conn: &mut PgConnection,
+    statement: &'static str,
+    projection: Projection,
+    to: FeedPosition,
+    events: usize,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(statement)
+        .bind(projection.name())
+        .bind(to.transaction_id)
+        .bind(to.position)
+        .bind(events as i64)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn advance_sqlite(
+    conn: &mut SqliteConnection,
+    statement: &'static str,
+    projection: Projection,
+    to: FeedPosition,
+    events: usize,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(statement)
+        .bind(projection.name())
+        .bind(to.transaction_id)
+        .bind(to.position)
+        .bind(events as i64)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
