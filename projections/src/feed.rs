@@ -1,10 +1,11 @@
 //! The globally ordered event feed over both stores.
 //!
 //! Every committed event has a [`FeedPosition`]. On PostgreSQL it is the pair (id of the writing transaction,
-//! sequence number drawn at insert), and a reader only sees transactions older than the oldest one still
-//! running (`pg_snapshot_xmin`): a transaction that is still open, or that starts later, always has a larger id,
-//! so once a reader has seen position P no event can later appear below P, even when concurrent writers commit
-//! out of order. On SQLite writers are serialised, so the position a trigger draws at insert is commit order
+//! sequence number drawn at insert), and a reader only sees transactions older than the oldest one of this
+//! database still running (like `pg_snapshot_xmin`, but ignoring other databases' transactions, which cannot
+//! write here): a transaction that is still open, or that starts later, always has a larger id, so once a
+//! reader has seen position P no event can later appear below P, even when concurrent writers commit out of
+//! order. On SQLite writers are serialised, so the position a trigger draws at insert is commit order
 //! (the transaction part is always 0).
 
 use std::fmt;
@@ -22,13 +23,27 @@ use crate::{ProjectionError, Store};
 pub const CONSENT: &str = "Consent";
 pub const PAYMENT: &str = "Payment";
 
-/// Reads a batch after a position, oldest first, up to the oldest transaction still running.
+/// Reads a batch after a position, oldest first, up to the feed's horizon: the oldest transaction that was
+/// still running when the statement's snapshot was taken and may write events. Transactions of other
+/// databases on the server (identified through `pg_stat_activity`) cannot write this `events` table, so they
+/// do not hold the feed back; an unidentified one (finished meanwhile, or hidden from this role) counts as
+/// running, which only delays the read. With none running, the horizon is the snapshot's `xmax`.
 const READ_POSTGRES: &str = "
+WITH horizon AS (
+    SELECT coalesce(
+        (SELECT min(running)
+         FROM pg_snapshot_xip(pg_current_snapshot()) AS running
+         WHERE running::text::bigint % 4294967296 NOT IN (
+             SELECT backend_xid::text::bigint
+             FROM pg_stat_activity
+             WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database())),
+        pg_snapshot_xmax(pg_current_snapshot())) AS bound
+)
 SELECT transaction_id::text::bigint AS transaction_id, position, aggregate_type, aggregate_id, sequence,
        event_type, event_version, payload::text AS payload, metadata::text AS metadata
-FROM events
+FROM events, horizon
 WHERE (transaction_id, position) > ($1::text::xid8, $2)
-  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  AND transaction_id < horizon.bound
 ORDER BY transaction_id, position
 LIMIT $3";
 
@@ -40,11 +55,21 @@ WHERE position > $1
 ORDER BY position
 LIMIT $2";
 
-/// The last position a reader can see now.
+/// The last position a reader can see now (the same horizon as `READ_POSTGRES`).
 const HEAD_POSTGRES: &str = "
+WITH horizon AS (
+    SELECT coalesce(
+        (SELECT min(running)
+         FROM pg_snapshot_xip(pg_current_snapshot()) AS running
+         WHERE running::text::bigint % 4294967296 NOT IN (
+             SELECT backend_xid::text::bigint
+             FROM pg_stat_activity
+             WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database())),
+        pg_snapshot_xmax(pg_current_snapshot())) AS bound
+)
 SELECT transaction_id::text::bigint AS transaction_id, position
-FROM events
-WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+FROM events, horizon
+WHERE transaction_id < horizon.bound
 ORDER BY transaction_id DESC, position DESC
 LIMIT 1";
 

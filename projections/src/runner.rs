@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgListener;
-use sqlx::{PgConnection, SqliteConnection};
+use sqlx::{Connection as _, PgConnection, SqliteConnection};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -116,6 +116,12 @@ pub struct RebuildProgress {
     pub elapsed: Duration,
 }
 
+/// A dedicated connection to the store.
+enum Connection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
 /// Runs projections on one store: single batches, catching up, following live, and rebuilding.
 #[derive(Clone, Debug)]
 pub struct ProjectionRunner {
@@ -172,48 +178,46 @@ impl ProjectionRunner {
         &self.projections
     }
 
+    /// A connection of the runner's own, taken out of the pool: if the task using it is dropped mid-batch,
+    /// the connection closes and the database rolls the batch back, exactly as if the process had died.
+    /// The checkpoint rows are registered first, outside any batch, so a failed batch can be recorded on them.
+    async fn connect(&self) -> Result<Connection, ProjectionError> {
+        self.register_all().await?;
+        Ok(match &self.store {
+            Store::Postgres(pool) => Connection::Postgres(pool.acquire().await?.detach()),
+            Store::Sqlite(pool) => Connection::Sqlite(pool.acquire().await?.detach()),
+        })
+    }
+
     /// Applies the next batch of `projection`, and returns how many events it applied (0 when caught up).
     pub async fn run_batch(&self, projection: Projection) -> Result<usize, ProjectionError> {
-        let applied = match &self.store {
-            Store::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let after = lock_checkpoint_postgres(&mut tx, projection).await?;
-                let events = read_postgres(&mut tx, after, self.batch_size).await?;
-                let Some(last) = events.last().map(FeedEvent::feed_position) else {
-                    return Ok(0);
-                };
-                for write in projection.plan(&events)? {
-                    execute_postgres(&mut tx, &write).await?;
-                }
-                advance(&mut *tx, ADVANCE_POSTGRES, projection, last, events.len()).await?;
-                tx.commit().await?;
-                events.len()
+        let mut conn = self.connect().await?;
+        self.batch_on(&mut conn, projection).await
+    }
+
+    async fn batch_on(&self, conn: &mut Connection, projection: Projection) -> Result<usize, ProjectionError> {
+        match conn {
+            Connection::Postgres(conn) => {
+                let mut tx = conn.begin().await?;
+                let outcome = batch_postgres(&mut tx, projection, self.batch_size).await;
+                finish(tx, outcome).await
             }
-            Store::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let after = checkpoint_sqlite(&mut tx, projection).await?;
-                let events = read_sqlite(&mut tx, after, self.batch_size).await?;
-                let Some(last) = events.last().map(FeedEvent::feed_position) else {
-                    return Ok(0);
-                };
-                for write in projection.plan(&events)? {
-                    execute_sqlite(&mut tx, &write).await?;
-                }
-                advance_sqlite(&mut tx, ADVANCE_SQLITE, projection, last, events.len()).await?;
-                tx.commit().await?;
-                events.len()
+            Connection::Sqlite(conn) => {
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                let outcome = batch_sqlite(&mut tx, projection, self.batch_size).await;
+                finish(tx, outcome).await
             }
-        };
-        Ok(applied)
+        }
     }
 
     /// Runs batches of every projection until none is left; returns the events applied. A failure is recorded
     /// in the projection's status and returned.
     pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
+        let mut conn = self.connect().await?;
         let mut total = 0;
         for &projection in &self.projections {
             loop {
-                match self.run_batch(projection).await {
+                match self.batch_on(&mut conn, projection).await {
                     Ok(0) => break,
                     Ok(applied) => total += applied as u64,
                     Err(error) => {
@@ -245,10 +249,18 @@ impl ProjectionRunner {
             Store::Sqlite(_) => SQLITE_POLL,
         };
         let mut backoff = Duration::from_millis(100);
+        let mut connection = None;
         loop {
             // Registered before the batch runs, so a notification arriving during the batch is not lost.
             let woken = wake.notified();
-            match self.run_batch(projection).await {
+            let batch = async {
+                let conn = match &mut connection {
+                    Some(conn) => conn,
+                    None => connection.insert(self.connect().await?),
+                };
+                self.batch_on(conn, projection).await
+            };
+            match batch.await {
                 Ok(applied) => {
                     backoff = Duration::from_millis(100);
                     if applied as i64 >= self.batch_size {
@@ -260,6 +272,8 @@ impl ProjectionRunner {
                 Err(error) => {
                     tracing::error!(%projection, %error, retry_in_ms = backoff.as_millis() as u64, "projection batch failed");
                     self.record_failure(projection, &error).await;
+                    // The connection may be what failed; the next try starts on a fresh one.
+                    connection = None;
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
@@ -346,64 +360,135 @@ impl ProjectionRunner {
                 elapsed: started.elapsed(),
             })
         };
-        let mut done = 0u64;
-        let mut after = FeedPosition::START;
         match &self.store {
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                for &projection in &self.projections {
-                    lock_checkpoint_postgres(&mut tx, projection).await?;
-                    for statement in projection.clear_statements() {
-                        sqlx::query(statement).execute(&mut *tx).await?;
-                    }
-                }
-                loop {
-                    let events = read_postgres(&mut tx, after, REBUILD_BATCH).await?;
-                    let Some(last) = events.last().map(FeedEvent::feed_position) else {
-                        break;
-                    };
-                    for &projection in &self.projections {
-                        for write in projection.plan(&events)? {
-                            execute_postgres(&mut tx, &write).await?;
-                        }
-                    }
-                    after = last;
-                    done += events.len() as u64;
-                    report(done);
-                }
-                for &projection in &self.projections {
-                    advance(&mut *tx, RESET_POSTGRES, projection, after, done as usize).await?;
-                }
-                tx.commit().await?;
+                let outcome = rebuild_postgres(&mut tx, &self.projections, &mut report).await;
+                finish(tx, outcome).await
             }
             Store::Sqlite(pool) => {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                for &projection in &self.projections {
-                    for statement in projection.clear_statements() {
-                        sqlx::query(statement).execute(&mut *tx).await?;
-                    }
-                }
-                loop {
-                    let events = read_sqlite(&mut tx, after, REBUILD_BATCH).await?;
-                    let Some(last) = events.last().map(FeedEvent::feed_position) else {
-                        break;
-                    };
-                    for &projection in &self.projections {
-                        for write in projection.plan(&events)? {
-                            execute_sqlite(&mut tx, &write).await?;
-                        }
-                    }
-                    after = last;
-                    done += events.len() as u64;
-                    report(done);
-                }
-                for &projection in &self.projections {
-                    advance_sqlite(&mut tx, RESET_SQLITE, projection, after, done as usize).await?;
-                }
-                tx.commit().await?;
+                let outcome = rebuild_sqlite(&mut tx, &self.projections, &mut report).await;
+                finish(tx, outcome).await
             }
         }
-        Ok(done)
+    }
+}
+
+async fn rebuild_postgres(
+    conn: &mut PgConnection,
+    projections: &[Projection],
+    report: &mut impl FnMut(u64),
+) -> Result<u64, ProjectionError> {
+    for &projection in projections {
+        lock_checkpoint_postgres(conn, projection).await?;
+        for statement in projection.clear_statements() {
+            sqlx::query(statement).execute(&mut *conn).await?;
+        }
+    }
+    let mut done = 0u64;
+    let mut after = FeedPosition::START;
+    loop {
+        let events = read_postgres(conn, after, REBUILD_BATCH).await?;
+        let Some(last) = events.last().map(FeedEvent::feed_position) else {
+            break;
+        };
+        for &projection in projections {
+            for write in projection.plan(&events)? {
+                execute_postgres(conn, &write).await?;
+            }
+        }
+        after = last;
+        done += events.len() as u64;
+        report(done);
+    }
+    for &projection in projections {
+        advance(conn, RESET_POSTGRES, projection, after, done as usize).await?;
+    }
+    Ok(done)
+}
+
+async fn rebuild_sqlite(
+    conn: &mut SqliteConnection,
+    projections: &[Projection],
+    report: &mut impl FnMut(u64),
+) -> Result<u64, ProjectionError> {
+    for &projection in projections {
+        for statement in projection.clear_statements() {
+            sqlx::query(statement).execute(&mut *conn).await?;
+        }
+    }
+    let mut done = 0u64;
+    let mut after = FeedPosition::START;
+    loop {
+        let events = read_sqlite(conn, after, REBUILD_BATCH).await?;
+        let Some(last) = events.last().map(FeedEvent::feed_position) else {
+            break;
+        };
+        for &projection in projections {
+            for write in projection.plan(&events)? {
+                execute_sqlite(conn, &write).await?;
+            }
+        }
+        after = last;
+        done += events.len() as u64;
+        report(done);
+    }
+    for &projection in projections {
+        advance_sqlite(conn, RESET_SQLITE, projection, after, done as usize).await?;
+    }
+    Ok(done)
+}
+
+/// One batch on PostgreSQL, inside the caller's transaction.
+async fn batch_postgres(conn: &mut PgConnection, projection: Projection, limit: i64) -> Result<usize, ProjectionError> {
+    let after = lock_checkpoint_postgres(conn, projection).await?;
+    let events = read_postgres(conn, after, limit).await?;
+    let Some(last) = events.last().map(FeedEvent::feed_position) else {
+        return Ok(0);
+    };
+    for write in projection.plan(&events)? {
+        execute_postgres(conn, &write).await?;
+    }
+    advance(conn, ADVANCE_POSTGRES, projection, last, events.len()).await?;
+    Ok(events.len())
+}
+
+/// One batch on SQLite, inside the caller's (immediate) transaction.
+async fn batch_sqlite(
+    conn: &mut SqliteConnection,
+    projection: Projection,
+    limit: i64,
+) -> Result<usize, ProjectionError> {
+    let after = checkpoint_sqlite(conn, projection).await?;
+    let events = read_sqlite(conn, after, limit).await?;
+    let Some(last) = events.last().map(FeedEvent::feed_position) else {
+        return Ok(0);
+    };
+    for write in projection.plan(&events)? {
+        execute_sqlite(conn, &write).await?;
+    }
+    advance_sqlite(conn, ADVANCE_SQLITE, projection, last, events.len()).await?;
+    Ok(events.len())
+}
+
+/// Commits a batch that worked and rolls back one that did not, before anything else uses the connection:
+/// a rollback merely queued on drop would keep the checkpoint row locked meanwhile.
+async fn finish<DB: sqlx::Database, T>(
+    tx: sqlx::Transaction<'_, DB>,
+    outcome: Result<T, ProjectionError>,
+) -> Result<T, ProjectionError> {
+    match outcome {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            if let Err(rollback) = tx.rollback().await {
+                tracing::warn!(%rollback, "rolling back a failed projection batch failed");
+            }
+            Err(error)
+        }
     }
 }
 
@@ -431,17 +516,6 @@ async fn lock_checkpoint_postgres(
     conn: &mut PgConnection,
     projection: Projection,
 ) -> Result<FeedPosition, ProjectionError> {
-    let locked: Option<(i64, i64)> = sqlx::query_as(LOCK_CHECKPOINT_POSTGRES)
-        .bind(projection.name())
-        .fetch_optional(&mut *conn)
-        .await?;
-    if let Some(position) = locked {
-        return Ok(position.into());
-    }
-    sqlx::query(REGISTER)
-        .bind(projection.name())
-        .execute(&mut *conn)
-        .await?;
     let locked: (i64, i64) = sqlx::query_as(LOCK_CHECKPOINT_POSTGRES)
         .bind(projection.name())
         .fetch_one(&mut *conn)
@@ -453,10 +527,6 @@ async fn checkpoint_sqlite(
     conn: &mut SqliteConnection,
     projection: Projection,
 ) -> Result<FeedPosition, ProjectionError> {
-    sqlx::query(REGISTER)
-        .bind(projection.name())
-        .execute(&mut *conn)
-        .await?;
     let position: (i64, i64) = sqlx::query_as(READ_CHECKPOINT_SQLITE)
         .bind(projection.name())
         .fetch_one(&mut *conn)
