@@ -15,6 +15,10 @@ struct Cli {
 enum Command {
     /// Runs the whole story on a fresh embedded SQLite store with a simulated clock.
     Demo,
+    /// Rebuilds read models from the first event, atomically.
+    Replay(consentry::cli_projections::ReplayArgs),
+    /// Prints an aggregate's events with their metadata and its state as of a time.
+    Audit(consentry::cli_projections::AuditArgs),
 }
 
 #[tokio::main]
@@ -25,6 +29,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo => run_demo().await,
+        Command::Replay(args) => consentry::cli_projections::replay(args).await,
+        Command::Audit(args) => consentry::cli_projections::audit(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -69,10 +69,15 @@ impl TestStore {
 
     /// An engine on this store with a simulated clock at 2026-01-05 08:00 UTC.
     pub async fn engine(&self) -> Engine {
+        self.engine_with_clock().await.0
+    }
+
+    /// An engine and the simulated clock it runs on.
+    pub async fn engine_with_clock(&self) -> (Engine, Arc<SimulatedClock>) {
         let start = Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap();
-        Engine::open(Some(&self.url()), Arc::new(SimulatedClock::starting_at(start)))
-            .await
-            .expect("engine")
+        let clock = Arc::new(SimulatedClock::starting_at(start));
+        let engine = Engine::open(Some(&self.url()), clock.clone()).await.expect("engine");
+        (engine, clock)
     }
 }
 
