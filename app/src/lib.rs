@@ -2,6 +2,7 @@
 //! (`consentry demo`, ...). It wires the domain to the adapters and the projections.
 
 pub mod audit;
+pub mod bench;
 pub mod cli_projections;
 pub mod demo;
 pub mod engine;

@@ -19,6 +19,8 @@ enum Command {
     Replay(consentry::cli_projections::ReplayArgs),
     /// Prints an aggregate's events with their metadata and its state as of a time.
     Audit(consentry::cli_projections::AuditArgs),
+    /// Runs a store benchmark against its cqrs-es baseline.
+    Bench(consentry::bench::BenchArgs),
 }
 
 #[tokio::main]
@@ -31,6 +33,7 @@ async fn main() -> ExitCode {
         Command::Demo => run_demo().await,
         Command::Replay(args) => consentry::cli_projections::replay(args).await,
         Command::Audit(args) => consentry::cli_projections::audit(args).await,
+        Command::Bench(args) => consentry::bench::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
