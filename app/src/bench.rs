@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use clap::{Args, ValueEnum};
 use consentry_adapters::{Database, SystemClock};
-use consentry_domain::consent::{Consent, ConsentAccess, ConsentCommand, ConsentEvent, ConsentRequest, ConsentServices};
+use consentry_domain::consent::{
+    Consent, ConsentAccess, ConsentCommand, ConsentEvent, ConsentRequest, ConsentServices,
+};
 use consentry_domain::payment::{
     BankPayment, Payment, PaymentEvent, PaymentProduct, PaymentRequest, PaymentService, TransactionStatus,
 };
@@ -53,6 +55,7 @@ FROM events ORDER BY position LIMIT $1";
 
 const COPY_EVENTS: &str = "COPY events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, \
                            metadata) FROM STDIN";
+const ANALYZE_EVENTS: &str = "ANALYZE events";
 const INSERT_EVENT_SQLITE: &str = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
                                    event_version, payload, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
@@ -131,8 +134,14 @@ fn peak_rss_mb() -> f64 {
 
 /// A database of the benchmark's own, removed by [`Scratch::remove`].
 enum Scratch {
-    Postgres { admin_url: String, name: String, url: String },
-    Sqlite { path: std::path::PathBuf },
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
+    Sqlite {
+        path: std::path::PathBuf,
+    },
 }
 
 /// `url` with its database name replaced.
@@ -401,6 +410,8 @@ async fn seed(database: &Database, events: u64) -> BenchResult<()> {
                 written += rows.len() as u64;
             }
             copy.finish().await?;
+            // A bulk load leaves no planner statistics until autovacuum comes by; a real log has them.
+            sqlx::query(ANALYZE_EVENTS).execute(pool).await?;
         }
         Database::Sqlite(pool) => {
             let mut tx = pool.begin().await?;
@@ -464,7 +475,8 @@ where
     R: PersistedEventRepository,
     VR: ViewRepository<V, A>,
 {
-    let replay = QueryReplay::new(repository, GenericQuery::<VR, V, A>::new(Arc::new(views))).with_upcasters(upcasters());
+    let replay =
+        QueryReplay::new(repository, GenericQuery::<VR, V, A>::new(Arc::new(views))).with_upcasters(upcasters());
     replay.replay_all().await.map_err(|e| e.to_string())?;
     Ok(())
 }
@@ -476,7 +488,8 @@ async fn baseline_replay(database: &Database, sample: u64) -> BenchResult<f64> {
             sqlx::raw_sql(BASELINE_POSTGRES).execute(pool).await?;
             sqlx::query(SAMPLE_POSTGRES).bind(sample as i64).execute(pool).await?;
             let started = Instant::now();
-            let events = || PostgresEventRepository::new(pool.clone()).with_tables("baseline_events", "baseline_snapshots");
+            let events =
+                || PostgresEventRepository::new(pool.clone()).with_tables("baseline_events", "baseline_snapshots");
             query_replay::<Consent, ConsentView, _, _>(
                 events(),
                 PostgresViewRepository::new("baseline_consent_view", pool.clone()),
@@ -493,7 +506,8 @@ async fn baseline_replay(database: &Database, sample: u64) -> BenchResult<f64> {
             sqlx::raw_sql(BASELINE_SQLITE).execute(pool).await?;
             sqlx::query(SAMPLE_SQLITE).bind(sample as i64).execute(pool).await?;
             let started = Instant::now();
-            let events = || SqliteEventRepository::new(pool.clone()).with_tables("baseline_events", "baseline_snapshots");
+            let events =
+                || SqliteEventRepository::new(pool.clone()).with_tables("baseline_events", "baseline_snapshots");
             query_replay::<Consent, ConsentView, _, _>(
                 events(),
                 SqliteViewRepository::new("baseline_consent_view", pool.clone()),
@@ -517,7 +531,11 @@ async fn replay(args: &BenchArgs, url: Option<&str>) -> BenchResult<(f64, f64, &
     let scratch = Scratch::for_url(url, "replay").await?;
     let outcome = async {
         let engine = Engine::open(Some(&scratch.url()), Arc::new(SystemClock)).await?;
-        eprintln!("replay benchmark on {}: {} events", engine.database().kind(), args.events);
+        eprintln!(
+            "replay benchmark on {}: {} events",
+            engine.database().kind(),
+            args.events
+        );
         seed(engine.database(), args.events).await?;
         let started = Instant::now();
         let replayed = engine.rebuild_projections(Vec::new(), draw_progress).await?;
@@ -616,7 +634,11 @@ async fn append(args: &BenchArgs, url: Option<&str>) -> BenchResult<(f64, f64, &
                         frequency_per_day: 4,
                         renewal_of: None,
                     };
-                    engine.request_consent(&ctx, input).await.map(|_| ()).map_err(|e| e.to_string())
+                    engine
+                        .request_consent(&ctx, input)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
                 }
             }
         };

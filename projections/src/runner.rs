@@ -360,24 +360,82 @@ impl ProjectionRunner {
                 elapsed: started.elapsed(),
             })
         };
+        let mut batches = spawn_planner(self.store.clone(), self.projections.clone());
         match &self.store {
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                let outcome = rebuild_postgres(&mut tx, &self.projections, &mut report).await;
+                let outcome = rebuild_postgres(&mut tx, &self.projections, &mut batches, &mut report).await;
                 finish(tx, outcome).await
             }
             Store::Sqlite(pool) => {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let outcome = rebuild_sqlite(&mut tx, &self.projections, &mut report).await;
+                let outcome = rebuild_sqlite(&mut tx, &self.projections, &mut batches, &mut report).await;
                 finish(tx, outcome).await
             }
         }
     }
 }
 
+/// A rebuild batch, read and planned, waiting to be written.
+struct PlannedBatch {
+    writes: Vec<Write>,
+    last: FeedPosition,
+    events: usize,
+}
+
+/// Reads the feed from the start on a connection of its own and plans each batch for every projection, a
+/// couple of batches ahead of the writer: reading and folding overlap with writing. Reading outside the
+/// rebuild's transaction is safe: the feed only grows after a position, and the rebuild ends where the reader
+/// found no more events.
+fn spawn_planner(
+    store: Store,
+    projections: Vec<Projection>,
+) -> tokio::sync::mpsc::Receiver<Result<PlannedBatch, ProjectionError>> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(2);
+    tokio::spawn(async move {
+        let mut after = FeedPosition::START;
+        let planned = async {
+            let mut conn = match &store {
+                Store::Postgres(pool) => Connection::Postgres(pool.acquire().await?.detach()),
+                Store::Sqlite(pool) => Connection::Sqlite(pool.acquire().await?.detach()),
+            };
+            loop {
+                let events = match &mut conn {
+                    Connection::Postgres(conn) => read_postgres(conn, after, REBUILD_BATCH).await?,
+                    Connection::Sqlite(conn) => read_sqlite(conn, after, REBUILD_BATCH).await?,
+                };
+                let Some(last) = events.last().map(FeedEvent::feed_position) else {
+                    return Ok(());
+                };
+                let mut writes = Vec::new();
+                for projection in &projections {
+                    writes.extend(projection.plan(&events)?);
+                }
+                after = last;
+                let batch = PlannedBatch {
+                    writes,
+                    last,
+                    events: events.len(),
+                };
+                if sender.send(Ok(batch)).await.is_err() {
+                    // The rebuild gave up; nobody needs the rest.
+                    return Ok(());
+                }
+            }
+        };
+        if let Err(error) = planned.await {
+            let _ = sender.send(Err(error)).await;
+        }
+    });
+    receiver
+}
+
+type Planned = tokio::sync::mpsc::Receiver<Result<PlannedBatch, ProjectionError>>;
+
 async fn rebuild_postgres(
     conn: &mut PgConnection,
     projections: &[Projection],
+    batches: &mut Planned,
     report: &mut impl FnMut(u64),
 ) -> Result<u64, ProjectionError> {
     for &projection in projections {
@@ -388,18 +446,13 @@ async fn rebuild_postgres(
     }
     let mut done = 0u64;
     let mut after = FeedPosition::START;
-    loop {
-        let events = read_postgres(conn, after, REBUILD_BATCH).await?;
-        let Some(last) = events.last().map(FeedEvent::feed_position) else {
-            break;
-        };
-        for &projection in projections {
-            for write in projection.plan(&events)? {
-                execute_postgres(conn, &write).await?;
-            }
+    while let Some(batch) = batches.recv().await {
+        let batch = batch?;
+        for write in &batch.writes {
+            execute_postgres(conn, write).await?;
         }
-        after = last;
-        done += events.len() as u64;
+        after = batch.last;
+        done += batch.events as u64;
         report(done);
     }
     for &projection in projections {
@@ -411,6 +464,7 @@ async fn rebuild_postgres(
 async fn rebuild_sqlite(
     conn: &mut SqliteConnection,
     projections: &[Projection],
+    batches: &mut Planned,
     report: &mut impl FnMut(u64),
 ) -> Result<u64, ProjectionError> {
     for &projection in projections {
@@ -420,18 +474,13 @@ async fn rebuild_sqlite(
     }
     let mut done = 0u64;
     let mut after = FeedPosition::START;
-    loop {
-        let events = read_sqlite(conn, after, REBUILD_BATCH).await?;
-        let Some(last) = events.last().map(FeedEvent::feed_position) else {
-            break;
-        };
-        for &projection in projections {
-            for write in projection.plan(&events)? {
-                execute_sqlite(conn, &write).await?;
-            }
+    while let Some(batch) = batches.recv().await {
+        let batch = batch?;
+        for write in &batch.writes {
+            execute_sqlite(conn, write).await?;
         }
-        after = last;
-        done += events.len() as u64;
+        after = batch.last;
+        done += batch.events as u64;
         report(done);
     }
     for &projection in projections {
