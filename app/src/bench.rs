@@ -309,7 +309,7 @@ impl Story {
                 debtor: self.debtor.clone(),
                 creditor: self.creditor.clone(),
                 creditor_name: "Ignitis UAB".into(),
-                instructed_amount: self.amount.clone(),
+                instructed_amount: self.amount,
                 remittance_information: Some("Electricity".into()),
                 idempotency_key: Uuid::new_v4(),
             }),

@@ -181,11 +181,10 @@ impl FeedEvent {
 
     fn undecodable(&self, reason: impl fmt::Display) -> ProjectionError {
         ProjectionError::Undecodable {
-            aggregate_type: self.aggregate_type.clone(),
-            aggregate_id: self.aggregate_id.clone(),
-            sequence: self.sequence,
-            event_type: self.event_type.clone(),
-            event_version: self.event_version.clone(),
+            event: format!(
+                "{} {} #{} ({} {})",
+                self.aggregate_type, self.aggregate_id, self.sequence, self.event_type, self.event_version
+            ),
             reason: reason.to_string(),
         }
     }

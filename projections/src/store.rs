@@ -14,17 +14,9 @@ pub enum Store {
 pub enum ProjectionError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    #[error(
-        "event {aggregate_type} {aggregate_id} #{sequence} ({event_type} {event_version}) cannot be read: {reason}"
-    )]
-    Undecodable {
-        aggregate_type: String,
-        aggregate_id: String,
-        sequence: i64,
-        event_type: String,
-        event_version: String,
-        reason: String,
-    },
+    /// `event` names it: aggregate type and id, sequence, event type and version.
+    #[error("event {event} cannot be read: {reason}")]
+    Undecodable { event: String, reason: String },
     #[error("read model rows cannot be encoded: {0}")]
     Encoding(#[from] serde_json::Error),
     #[error("no projection is named {0:?}; known: consents, payments, accounts, transactions, spending")]
