@@ -18,8 +18,7 @@ macro_rules! migrations {
     };
 }
 
-pub const POSTGRES: &[Migration] =
-    migrations!("postgres": "0001_events.sql", "0002_event_feed.sql", "0003_event_feed_notify.sql");
+pub const POSTGRES: &[Migration] = migrations!("postgres": "0001_events.sql", "0002_event_feed.sql");
 pub const SQLITE: &[Migration] = migrations!("sqlite": "0001_events.sql", "0002_event_feed.sql");
 
 /// An arbitrary fixed key for `pg_advisory_xact_lock`, so that concurrent starters migrate one at a time.

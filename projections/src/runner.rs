@@ -6,39 +6,37 @@
 //! `BEGIN IMMEDIATE` on SQLite) makes a second runner of the same projection wait and then read the moved
 //! checkpoint, so N engine instances can all run the runner and no batch is ever applied twice.
 //!
-//! A runner catches up in full batches, then follows the log: on PostgreSQL a trigger on `events` sends a
-//! notification that wakes it (with a short poll as a safety net), on SQLite it polls. A batch that fails is
+//! A runner catches up in full batches, then follows the log by polling: after a batch that was not full it
+//! waits a short interval, so live events are applied in batches rather than one transaction each. (A
+//! LISTEN/NOTIFY trigger was measured and dropped: PostgreSQL serialises every committing transaction that
+//! notifies on one global lock, which halved command throughput.) Between batches it first peeks at the feed
+//! without a transaction, so an idle runner costs one light query per interval. A batch that fails is
 //! logged, recorded in the checkpoint row (`last_error`, `failures`) and retried with back-off; the runner
 //! never moves past an event it could not apply.
 //!
 //! A rebuild empties a projection's tables and replays the whole feed in one transaction, so readers see the
 //! old tables until the new ones are complete.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sqlx::postgres::PgListener;
 use sqlx::{Connection as _, PgConnection, SqliteConnection};
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::feed::{read_postgres, read_sqlite};
 use crate::read_models::Write;
 use crate::{Feed, FeedEvent, FeedPosition, Projection, ProjectionError, Store};
 
-/// The channel the `events` trigger notifies (migration `0003_event_feed_notify.sql`).
-const EVENTS_CHANNEL: &str = "consentry_events";
-
 /// The same statement on both stores.
 const REGISTER: &str =
     "INSERT INTO projection_checkpoints (projection) VALUES ($1) ON CONFLICT (projection) DO NOTHING";
 
+/// The checkpoint without a lock: to peek at the feed between batches, and on SQLite, where the batch's
+/// `BEGIN IMMEDIATE` already holds the database's write lock.
+const CHECKPOINT: &str = "SELECT transaction_id, position FROM projection_checkpoints WHERE projection = $1";
+
 /// Locks the checkpoint for the batch: a concurrent runner waits here, then sees the moved checkpoint.
 const LOCK_CHECKPOINT_POSTGRES: &str =
     "SELECT transaction_id, position FROM projection_checkpoints WHERE projection = $1 FOR UPDATE";
-/// SQLite has no row locks; the batch's `BEGIN IMMEDIATE` already holds the database's write lock.
-const READ_CHECKPOINT_SQLITE: &str =
-    "SELECT transaction_id, position FROM projection_checkpoints WHERE projection = $1";
 
 const ADVANCE_POSTGRES: &str = "
 UPDATE projection_checkpoints
@@ -85,9 +83,8 @@ ORDER BY projection";
 const LIVE_BATCH: i64 = 1_000;
 /// Events per rebuild batch: bounds memory (a batch is held decoded) while keeping statements few.
 const REBUILD_BATCH: i64 = 20_000;
-/// The longest a live runner waits before looking at the feed again without being woken.
-const POSTGRES_POLL: Duration = Duration::from_millis(250);
-const SQLITE_POLL: Duration = Duration::from_millis(50);
+/// How long a live runner waits after a batch that was not full: the latency of read models behind the log.
+const POLL: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// A projection's checkpoint and health, as the status table shows it.
@@ -232,53 +229,68 @@ impl ProjectionRunner {
 
     /// Starts one task per projection that catches up and then follows the log until the handle is dropped.
     pub fn start(&self) -> RunnerHandle {
-        let wake = Arc::new(Notify::new());
-        let mut tasks = Vec::new();
-        if let Store::Postgres(pool) = &self.store {
-            tasks.push(tokio::spawn(listen(pool.clone(), wake.clone())));
-        }
-        for &projection in &self.projections {
-            tasks.push(tokio::spawn(self.clone().follow(projection, wake.clone())));
-        }
+        let tasks = self
+            .projections
+            .iter()
+            .map(|&projection| tokio::spawn(self.clone().follow(projection)))
+            .collect();
         RunnerHandle { tasks }
     }
 
-    async fn follow(self, projection: Projection, wake: Arc<Notify>) {
-        let poll = match self.store {
-            Store::Postgres(_) => POSTGRES_POLL,
-            Store::Sqlite(_) => SQLITE_POLL,
-        };
+    async fn follow(self, projection: Projection) {
         let mut backoff = Duration::from_millis(100);
         let mut connection = None;
+        let mut idle = false;
         loop {
-            // Registered before the batch runs, so a notification arriving during the batch is not lost.
-            let woken = wake.notified();
             let batch = async {
                 let conn = match &mut connection {
                     Some(conn) => conn,
                     None => connection.insert(self.connect().await?),
                 };
+                if idle && !self.has_news(conn, projection).await? {
+                    return Ok(0);
+                }
                 self.batch_on(conn, projection).await
             };
             match batch.await {
                 Ok(applied) => {
                     backoff = Duration::from_millis(100);
-                    if applied as i64 >= self.batch_size {
-                        continue;
+                    idle = (applied as i64) < self.batch_size;
+                    if idle {
+                        tokio::time::sleep(POLL).await;
                     }
-                    tracing::trace!(%projection, applied, "caught up");
-                    let _ = tokio::time::timeout(poll, woken).await;
                 }
                 Err(error) => {
                     tracing::error!(%projection, %error, retry_in_ms = backoff.as_millis() as u64, "projection batch failed");
                     self.record_failure(projection, &error).await;
                     // The connection may be what failed; the next try starts on a fresh one.
                     connection = None;
+                    idle = false;
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }
+    }
+
+    /// Whether the feed has an event after the projection's checkpoint, without taking any lock.
+    async fn has_news(&self, conn: &mut Connection, projection: Projection) -> Result<bool, ProjectionError> {
+        Ok(match conn {
+            Connection::Postgres(conn) => {
+                let at: (i64, i64) = sqlx::query_as(CHECKPOINT)
+                    .bind(projection.name())
+                    .fetch_one(&mut *conn)
+                    .await?;
+                !read_postgres(conn, at.into(), 1).await?.is_empty()
+            }
+            Connection::Sqlite(conn) => {
+                let at: (i64, i64) = sqlx::query_as(CHECKPOINT)
+                    .bind(projection.name())
+                    .fetch_one(&mut *conn)
+                    .await?;
+                !read_sqlite(conn, at.into(), 1).await?.is_empty()
+            }
+        })
     }
 
     /// Makes a failure visible in the status table; if even that fails, the log is all there is.
@@ -541,26 +553,6 @@ async fn finish<DB: sqlx::Database, T>(
     }
 }
 
-/// Forwards the `events` trigger's notifications to the runners; reconnects after a lost connection (the
-/// runners poll meanwhile).
-async fn listen(pool: sqlx::PgPool, wake: Arc<Notify>) {
-    loop {
-        let listening = async {
-            let mut listener = PgListener::connect_with(&pool).await?;
-            listener.listen(EVENTS_CHANNEL).await?;
-            loop {
-                listener.recv().await?;
-                wake.notify_waiters();
-            }
-        };
-        let result: Result<(), sqlx::Error> = listening.await;
-        if let Err(error) = result {
-            tracing::warn!(%error, "event notifications lost; reconnecting");
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
 async fn lock_checkpoint_postgres(
     conn: &mut PgConnection,
     projection: Projection,
@@ -576,7 +568,7 @@ async fn checkpoint_sqlite(
     conn: &mut SqliteConnection,
     projection: Projection,
 ) -> Result<FeedPosition, ProjectionError> {
-    let position: (i64, i64) = sqlx::query_as(READ_CHECKPOINT_SQLITE)
+    let position: (i64, i64) = sqlx::query_as(CHECKPOINT)
         .bind(projection.name())
         .fetch_one(&mut *conn)
         .await?;
