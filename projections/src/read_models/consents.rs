@@ -50,6 +50,22 @@ ON CONFLICT (consent_id) DO UPDATE SET
     updated_at        = coalesce(excluded.updated_at, consents.updated_at),
     event_count       = consents.event_count + excluded.event_count";
 
+/// Inserts the consents a batch created: they cannot exist yet, so no conflict handling (which costs as much
+/// as the insert itself); a duplicate would fail the batch loudly.
+const INSERT_POSTGRES: &str = "
+INSERT INTO consents (consent_id, tenant_id, user_id, bank, access, recurring, frequency_per_day, valid_until,
+                      status, status_reason, bank_consent_id, sca_approach, sca_redirect_url, renewal_of,
+                      renewed_by, requested_at, authorised_at, status_changed_at, updated_at, event_count)
+SELECT consent_id, tenant_id, user_id, bank, access, recurring, frequency_per_day, valid_until,
+       status, status_reason, bank_consent_id, sca_approach, sca_redirect_url, renewal_of,
+       renewed_by, requested_at, authorised_at, status_changed_at, updated_at, event_count
+FROM json_to_recordset($1::json) AS r(consent_id uuid, tenant_id uuid, user_id uuid, bank text, access text,
+                                      recurring boolean, frequency_per_day integer, valid_until date,
+                                      status text, status_reason text, bank_consent_id text, sca_approach text,
+                                      sca_redirect_url text, renewal_of uuid, renewed_by uuid,
+                                      requested_at timestamptz, authorised_at timestamptz,
+                                      status_changed_at timestamptz, updated_at timestamptz, event_count bigint)";
+
 const UPSERT_SQLITE: &str = "
 INSERT INTO consents (consent_id, tenant_id, user_id, bank, access, recurring, frequency_per_day, valid_until,
                       status, status_reason, bank_consent_id, sca_approach, sca_redirect_url, renewal_of,
@@ -82,9 +98,25 @@ ON CONFLICT (consent_id) DO UPDATE SET
     updated_at        = coalesce(excluded.updated_at, consents.updated_at),
     event_count       = consents.event_count + excluded.event_count";
 
+/// Inserts the consents a batch created: they cannot exist yet, so no conflict handling (which costs as much
+/// as the insert itself); a duplicate would fail the batch loudly.
+const INSERT_SQLITE: &str = "
+INSERT INTO consents (consent_id, tenant_id, user_id, bank, access, recurring, frequency_per_day, valid_until,
+                      status, status_reason, bank_consent_id, sca_approach, sca_redirect_url, renewal_of,
+                      renewed_by, requested_at, authorised_at, status_changed_at, updated_at, event_count)
+SELECT value ->> 'consent_id', value ->> 'tenant_id', value ->> 'user_id', value ->> 'bank', value ->> 'access',
+       value ->> 'recurring', value ->> 'frequency_per_day', value ->> 'valid_until', value ->> 'status',
+       value ->> 'status_reason', value ->> 'bank_consent_id', value ->> 'sca_approach',
+       value ->> 'sca_redirect_url', value ->> 'renewal_of', value ->> 'renewed_by', value ->> 'requested_at',
+       value ->> 'authorised_at', value ->> 'status_changed_at', value ->> 'updated_at', value ->> 'event_count'
+FROM json_each($1)";
+
 /// What a batch changed about one consent; `None` leaves the stored column as it is.
 #[derive(Debug, Default, Serialize)]
 struct ConsentRow {
+    /// The batch holds the consent's first event: the row is new and is inserted rather than upserted.
+    #[serde(skip)]
+    created: bool,
     consent_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     tenant_id: Option<TenantId>,
@@ -173,6 +205,7 @@ pub(super) fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> 
         row.updated_at = Some(at);
         match event {
             ConsentEvent::ConsentRequested(request) => {
+                row.created = true;
                 row.tenant_id = Some(request.tenant);
                 row.user_id = Some(request.user);
                 row.bank = Some(request.bank.to_string());
@@ -207,8 +240,10 @@ pub(super) fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> 
             ConsentEvent::UnattendedAccessCounted { .. } => {}
         }
     }
-    let rows: Vec<ConsentRow> = rows.into_values().collect();
-    Ok(Write::rows(UPSERT_POSTGRES, UPSERT_SQLITE, &rows)?
-        .into_iter()
-        .collect())
+    let (created, updated): (Vec<ConsentRow>, Vec<ConsentRow>) = rows.into_values().partition(|row| row.created);
+    let writes = [
+        Write::rows(INSERT_POSTGRES, INSERT_SQLITE, &created)?,
+        Write::rows(UPSERT_POSTGRES, UPSERT_SQLITE, &updated)?,
+    ];
+    Ok(writes.into_iter().flatten().collect())
 }

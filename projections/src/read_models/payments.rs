@@ -49,6 +49,22 @@ ON CONFLICT (payment_id) DO UPDATE SET
     updated_at             = coalesce(excluded.updated_at, payments.updated_at),
     event_count            = payments.event_count + excluded.event_count";
 
+/// Inserts the payments a batch created: they cannot exist yet, so no conflict handling (which costs as much
+/// as the insert itself); a duplicate would fail the batch loudly.
+const INSERT_POSTGRES: &str = "
+INSERT INTO payments (payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
+                      idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
+                      cancellation_requested, requested_at, status_changed_at, updated_at, event_count)
+SELECT payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
+       idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
+       cancellation_requested, requested_at, status_changed_at, updated_at, event_count
+FROM json_to_recordset($1::json) AS r(payment_id uuid, tenant_id uuid, user_id uuid, bank text, service text,
+                                      product text, creditor_name text, amount numeric, currency text,
+                                      idempotency_key uuid, phase text, status text, bank_payment_id text,
+                                      sca_redirect_url text, attempts integer, cancellation_requested boolean,
+                                      requested_at timestamptz, status_changed_at timestamptz,
+                                      updated_at timestamptz, event_count bigint)";
+
 const UPSERT_SQLITE: &str = "
 INSERT INTO payments (payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
                       idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
@@ -81,23 +97,37 @@ ON CONFLICT (payment_id) DO UPDATE SET
     updated_at             = coalesce(excluded.updated_at, payments.updated_at),
     event_count            = payments.event_count + excluded.event_count";
 
-/// Status changes are keyed by the event's sequence, so a row can only ever be written once.
+/// Inserts the payments a batch created: they cannot exist yet, so no conflict handling (which costs as much
+/// as the insert itself); a duplicate would fail the batch loudly.
+const INSERT_SQLITE: &str = "
+INSERT INTO payments (payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
+                      idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
+                      cancellation_requested, requested_at, status_changed_at, updated_at, event_count)
+SELECT value ->> 'payment_id', value ->> 'tenant_id', value ->> 'user_id', value ->> 'bank', value ->> 'service',
+       value ->> 'product', value ->> 'creditor_name', value ->> 'amount', value ->> 'currency',
+       value ->> 'idempotency_key', value ->> 'phase', value ->> 'status', value ->> 'bank_payment_id',
+       value ->> 'sca_redirect_url', value ->> 'attempts', value ->> 'cancellation_requested',
+       value ->> 'requested_at', value ->> 'status_changed_at', value ->> 'updated_at', value ->> 'event_count'
+FROM json_each($1)";
+
+/// Status changes are keyed by the event's sequence: each event is applied once, so a row is written once,
+/// and a second write of it would fail the batch loudly rather than be ignored.
 const INSERT_CHANGES_POSTGRES: &str = "
 INSERT INTO payment_status_changes (payment_id, sequence, status, changed_at)
 SELECT payment_id, sequence, status, changed_at
-FROM json_to_recordset($1::json) AS r(payment_id uuid, sequence bigint, status text, changed_at timestamptz)
-ON CONFLICT (payment_id, sequence) DO NOTHING";
+FROM json_to_recordset($1::json) AS r(payment_id uuid, sequence bigint, status text, changed_at timestamptz)";
 
 const INSERT_CHANGES_SQLITE: &str = "
 INSERT INTO payment_status_changes (payment_id, sequence, status, changed_at)
 SELECT value ->> 'payment_id', value ->> 'sequence', value ->> 'status', value ->> 'changed_at'
-FROM json_each($1)
-WHERE true
-ON CONFLICT (payment_id, sequence) DO NOTHING";
+FROM json_each($1)";
 
 /// What a batch changed about one payment; `None` leaves the stored column as it is.
 #[derive(Debug, Default, Serialize)]
 struct PaymentRow {
+    /// The batch holds the payment's first event: the row is new and is inserted rather than upserted.
+    #[serde(skip)]
+    created: bool,
     payment_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     tenant_id: Option<TenantId>,
@@ -186,6 +216,7 @@ pub(super) fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> 
         row.updated_at = Some(at);
         let new_status = match event {
             PaymentEvent::PaymentInitiationRequested(request) => {
+                row.created = true;
                 row.tenant_id = Some(request.tenant);
                 row.user_id = Some(request.user);
                 row.bank = Some(request.bank.to_string());
@@ -243,9 +274,10 @@ pub(super) fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> 
             });
         }
     }
-    let rows: Vec<PaymentRow> = rows.into_values().collect();
+    let (created, updated): (Vec<PaymentRow>, Vec<PaymentRow>) = rows.into_values().partition(|row| row.created);
     let writes = [
-        Write::rows(UPSERT_POSTGRES, UPSERT_SQLITE, &rows)?,
+        Write::rows(INSERT_POSTGRES, INSERT_SQLITE, &created)?,
+        Write::rows(UPSERT_POSTGRES, UPSERT_SQLITE, &updated)?,
         Write::rows(INSERT_CHANGES_POSTGRES, INSERT_CHANGES_SQLITE, &changes)?,
     ];
     Ok(writes.into_iter().flatten().collect())
