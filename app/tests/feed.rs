@@ -41,7 +41,7 @@ async fn feed_sees_each_event_once_in_order(store: TestStore, per_writer: usize)
                 }
                 if batch.is_empty() {
                     if finished {
-                        return seen;
+                        return (seen, last);
                     }
                     tokio::task::yield_now().await;
                 }
@@ -83,7 +83,12 @@ async fn feed_sees_each_event_once_in_order(store: TestStore, per_writer: usize)
     // On PostgreSQL the last writers' transactions must leave the horizon before the feed shows them; the
     // reader keeps reading until a read after this point comes back empty.
     done.store(true, Ordering::SeqCst);
-    let seen = reader.await.expect("reader");
+    let (seen, last) = reader.await.expect("reader");
+    assert_eq!(
+        engine.feed().head().await.expect("head"),
+        last,
+        "the reader ended at the head"
+    );
     assert_eq!(written.len(), WRITERS * per_writer);
     assert_eq!(seen, written, "the reader saw exactly the events written");
 }

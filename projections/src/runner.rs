@@ -171,10 +171,6 @@ impl ProjectionRunner {
         }
     }
 
-    pub fn projections(&self) -> &[Projection] {
-        &self.projections
-    }
-
     /// A connection of the runner's own, taken out of the pool: if the task using it is dropped mid-batch,
     /// the connection closes and the database rolls the batch back, exactly as if the process had died.
     /// The checkpoint rows are registered first, outside any batch, so a failed batch can be recorded on them.

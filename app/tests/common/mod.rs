@@ -1,6 +1,7 @@
 //! Throw-away stores for tests: a PostgreSQL database of its own (created on the server of `DATABASE_URL`, or
 //! the local one, and dropped with FORCE when the guard goes, also on panic) or a temporary SQLite file.
 
+// Each test binary compiles this module and uses part of it.
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -61,10 +62,6 @@ impl TestStore {
             TestStore::Postgres { url, .. } => url.clone(),
             TestStore::Sqlite { path } => format!("sqlite://{}", path.display()),
         }
-    }
-
-    pub fn is_postgres(&self) -> bool {
-        matches!(self, TestStore::Postgres { .. })
     }
 
     /// An engine on this store with a simulated clock at 2026-01-05 08:00 UTC.

@@ -240,7 +240,11 @@ pub(super) fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> 
             ConsentEvent::UnattendedAccessCounted { .. } => {}
         }
     }
-    let (created, updated): (Vec<ConsentRow>, Vec<ConsentRow>) = rows.into_values().partition(|row| row.created);
+    let (mut created, mut updated): (Vec<ConsentRow>, Vec<ConsentRow>) =
+        rows.into_values().partition(|row| row.created);
+    // Key order makes the inserts walk the primary-key index in order instead of at random.
+    created.sort_unstable_by(|a, b| a.consent_id.cmp(&b.consent_id));
+    updated.sort_unstable_by(|a, b| a.consent_id.cmp(&b.consent_id));
     let writes = [
         Write::rows(INSERT_POSTGRES, INSERT_SQLITE, &created)?,
         Write::rows(UPSERT_POSTGRES, UPSERT_SQLITE, &updated)?,

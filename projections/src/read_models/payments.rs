@@ -274,7 +274,12 @@ pub(super) fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> 
             });
         }
     }
-    let (created, updated): (Vec<PaymentRow>, Vec<PaymentRow>) = rows.into_values().partition(|row| row.created);
+    let (mut created, mut updated): (Vec<PaymentRow>, Vec<PaymentRow>) =
+        rows.into_values().partition(|row| row.created);
+    // Key order makes the inserts walk the primary-key index in order instead of at random.
+    created.sort_unstable_by(|a, b| a.payment_id.cmp(&b.payment_id));
+    updated.sort_unstable_by(|a, b| a.payment_id.cmp(&b.payment_id));
+    changes.sort_unstable_by(|a, b| (a.payment_id, a.sequence).cmp(&(b.payment_id, b.sequence)));
     let writes = [
         Write::rows(INSERT_POSTGRES, INSERT_SQLITE, &created)?,
         Write::rows(UPSERT_POSTGRES, UPSERT_SQLITE, &updated)?,
