@@ -23,6 +23,9 @@ pub struct ReplayArgs {
     /// Rebuild only this projection (consents, payments, accounts, transactions, spending); all by default.
     #[arg(long)]
     pub projection: Option<String>,
+    /// Print each projection's checkpoint, lag and last error instead of rebuilding.
+    #[arg(long, conflicts_with = "projection")]
+    pub status: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -71,6 +74,26 @@ pub(crate) fn draw_progress(progress: RebuildProgress) {
 }
 
 pub async fn replay(args: ReplayArgs) -> CliResult {
+    if args.status {
+        let engine = open_engine().await?;
+        println!(
+            "{:<13} {:>22} {:>14} {:>8} {:>8}  last error",
+            "projection", "position", "applied", "lag", "failures"
+        );
+        for status in engine.projection_status().await? {
+            println!(
+                "{:<13} {:>22} {:>14} {:>8} {:>8}  {}",
+                status.projection,
+                format!("{}/{}", status.transaction_id, status.position),
+                status.events_applied,
+                status.lag,
+                status.failures,
+                status.last_error.as_deref().unwrap_or("-"),
+            );
+        }
+        engine.database().close().await;
+        return Ok(());
+    }
     let projections = match &args.projection {
         Some(name) => vec![name.parse::<Projection>()?],
         None => Vec::new(),
