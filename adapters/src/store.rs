@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use consentry_domain::versioning::upcasters;
 use cqrs_es::persist::{PersistedEventRepository, PersistedEventStore};
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, EventEnvelope, EventStore};
 use postgres_es::PostgresEventRepository;
@@ -149,8 +150,12 @@ struct EventSourced<A: Aggregate, R: PersistedEventRepository> {
 impl<A: Aggregate, R: PersistedEventRepository> EventSourced<A, R> {
     fn new(services: A::Services, repository: impl Fn() -> R) -> Self {
         Self {
-            commands: CqrsFramework::new(PersistedEventStore::new_event_store(repository()), vec![], services),
-            reads: PersistedEventStore::new_event_store(repository()),
+            commands: CqrsFramework::new(
+                PersistedEventStore::new_event_store(repository()).with_upcasters(upcasters()),
+                vec![],
+                services,
+            ),
+            reads: PersistedEventStore::new_event_store(repository()).with_upcasters(upcasters()),
         }
     }
 }

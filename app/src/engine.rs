@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use consentry_adapters::{AggregateRepository, Database, MigrationSet, StoreError};
+use consentry_adapters::{AggregateRepository, Database, StoreError};
 use consentry_domain::account_data::{AccountData, AccountDataError, AccountDataEvent};
 use consentry_domain::bank::BankError;
 use consentry_domain::consent::{
@@ -156,7 +156,7 @@ impl Engine {
     }
 
     pub async fn with_database(database: Database, clock: Arc<dyn Clock>) -> Result<Self, EngineError> {
-        database.migrate(MigrationSet::default()).await?;
+        database.migrate(crate::read_side::migrations()).await?;
         let consents = database.repository::<Consent>(ConsentServices { clock: clock.clone() });
         let payments = database.repository::<Payment>(PaymentServices { clock: clock.clone() });
         let account_data = database.repository::<AccountData>(());

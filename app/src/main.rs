@@ -2,7 +2,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use consentry::bench_report::BenchReport;
 use consentry::cli_bank::{run_probe, run_sandbox};
 use std::sync::Arc;
 
@@ -46,11 +45,12 @@ enum Command {
         #[command(subcommand)]
         command: BankCommand,
     },
-    /// Runs a benchmark that prints Consentry's figure, a baseline's, and the ratio.
-    Bench {
-        #[command(subcommand)]
-        bench: Bench,
-    },
+    /// Rebuilds read models from the first event, atomically.
+    Replay(consentry::cli_projections::ReplayArgs),
+    /// Prints an aggregate's events with their metadata and its state as of a time.
+    Audit(consentry::cli_projections::AuditArgs),
+    /// Runs a store benchmark against its cqrs-es baseline.
+    Bench(consentry::bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -60,23 +60,6 @@ enum BankCommand {
         /// Everything before /v1, such as http://127.0.0.1:8090/swedbank.
         #[arg(long)]
         base_url: String,
-    },
-}
-
-#[derive(Subcommand)]
-enum Bench {
-    /// Categorises transactions with many rules on one core, against a naive per-rule loop.
-    Categorize {
-        #[arg(long, default_value_t = 1_000_000)]
-        transactions: usize,
-        #[arg(long, default_value_t = 1_000)]
-        rules: usize,
-        /// Transactions the naive loop categorises (it is much slower).
-        #[arg(long, default_value_t = 20_000)]
-        baseline_sample: usize,
-        /// Ends the output with one JSON line.
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -93,15 +76,9 @@ async fn main() -> ExitCode {
         Command::Bank {
             command: BankCommand::Probe { base_url },
         } => run_probe(&base_url).await.map_err(Into::into),
-        Command::Bench {
-            bench:
-                Bench::Categorize {
-                    transactions,
-                    rules,
-                    baseline_sample,
-                    json,
-                },
-        } => run_bench_categorize(transactions, rules, baseline_sample, json).map(|()| true),
+        Command::Replay(args) => consentry::cli_projections::replay(args).await.map(|()| true),
+        Command::Audit(args) => consentry::cli_projections::audit(args).await.map(|()| true),
+        Command::Bench(args) => consentry::bench::run(args).await.map(|()| true),
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
@@ -145,26 +122,4 @@ async fn run_demo() -> Result<(), Box<dyn std::error::Error>> {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
     Ok(result?)
-}
-
-fn run_bench_categorize(
-    transactions: usize,
-    rules: usize,
-    baseline_sample: usize,
-    json: bool,
-) -> Result<(), Box<dyn std::error::Error>> {
-    println!("categorising {transactions} transactions with {rules} rules on one core");
-    let figures = consentry::bench_categorize::run(transactions, rules, baseline_sample)?;
-    println!(
-        "compiled rules: {} transactions; naive per-rule loop: {} transactions; both agree",
-        figures.consentry_transactions, figures.baseline_transactions
-    );
-    let report = BenchReport::new(
-        "categorize",
-        figures.consentry_per_second,
-        figures.baseline_per_second,
-        "transactions/s",
-    );
-    report.print(json);
-    Ok(())
 }

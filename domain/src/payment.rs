@@ -147,8 +147,11 @@ pub enum PaymentEvent {
     InitiationOutcomeReconciled {
         found: Option<BankPayment>,
     },
+    /// Version 1.1 added `is_final`; see `versioning`.
+    #[serde(rename_all = "camelCase")]
     PaymentStatusObserved {
         status: TransactionStatus,
+        is_final: bool,
     },
     CancellationRequested,
     /// Cancelled before any attempt reached the bank: status CANC without a bank call.
@@ -172,7 +175,10 @@ impl DomainEvent for PaymentEvent {
     }
 
     fn event_version(&self) -> String {
-        "1.0".to_owned()
+        match self {
+            PaymentEvent::PaymentStatusObserved { .. } => crate::versioning::PAYMENT_STATUS_OBSERVED_VERSION.to_owned(),
+            _ => "1.0".to_owned(),
+        }
     }
 }
 
@@ -456,7 +462,10 @@ impl Payment {
                     Some(current) if !current.may_move_to(next) => {
                         Err(PaymentError::StatusRegression { current, next })
                     }
-                    _ => Ok(vec![PaymentEvent::PaymentStatusObserved { status: next }]),
+                    _ => Ok(vec![PaymentEvent::PaymentStatusObserved {
+                        status: next,
+                        is_final: next.is_final(),
+                    }]),
                 }
             }
             (PaymentCommand::RequestCancellation, Ready) => Ok(vec![PaymentEvent::PaymentCancelledBeforeSending]),
@@ -537,7 +546,7 @@ impl Aggregate for Payment {
             PaymentEvent::InitiationOutcomeUnknown { .. } => state.phase = InitiationPhase::OutcomeUnknown,
             PaymentEvent::InitiationOutcomeReconciled { found: Some(bank) } => record(state, bank),
             PaymentEvent::InitiationOutcomeReconciled { found: None } => state.phase = InitiationPhase::Ready,
-            PaymentEvent::PaymentStatusObserved { status } => state.status = Some(status),
+            PaymentEvent::PaymentStatusObserved { status, .. } => state.status = Some(status),
             PaymentEvent::CancellationRequested => state.cancellation_requested = true,
             PaymentEvent::PaymentCancelledBeforeSending => {
                 state.phase = InitiationPhase::Submitted;

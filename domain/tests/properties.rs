@@ -146,7 +146,7 @@ proptest! {
                             assert!(may_send, "an initiation was sent again without reconciling: {events:?}");
                             may_send = false;
                         }
-                        PaymentEvent::PaymentStatusObserved { status: TransactionStatus::Part } => {
+                        PaymentEvent::PaymentStatusObserved { status: TransactionStatus::Part, .. } => {
                             assert!(matches!(previous.state.as_ref().map(|s| s.request.service), Some(PaymentService::BulkPayments)));
                         }
                         _ => {}

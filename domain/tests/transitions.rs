@@ -116,7 +116,10 @@ async fn check_observed(from: &str, to: &str) {
     match (row[column].as_str(), result) {
         ("✓", Ok(events)) => assert_eq!(
             events,
-            vec![consentry_domain::payment::PaymentEvent::PaymentStatusObserved { status: target }]
+            vec![consentry_domain::payment::PaymentEvent::PaymentStatusObserved {
+                status: target,
+                is_final: target.is_final()
+            }]
         ),
         ("=", Ok(events)) => assert!(events.is_empty(), "{from} observed again stored {events:?}"),
         ("✗", Err(_)) => {}

@@ -1,0 +1,66 @@
+//! Audits read the event log: every event with its metadata, and the state as of any time.
+
+mod common;
+
+use chrono::{Duration, NaiveDate};
+use common::TestStore;
+use consentry::{ConsentInput, RequestContext};
+use consentry_domain::consent::{ConsentAccess, ConsentCommand, ConsentStatus, RevokedBy};
+use consentry_domain::sca::ScaLinks;
+use consentry_domain::{Actor, TenantId, UserId};
+
+async fn audit_as_of(store: TestStore) {
+    let (engine, clock) = store.engine_with_clock().await;
+    let tenant = TenantId::new();
+    let user = RequestContext::user(tenant, UserId::new());
+    let system = RequestContext::system(tenant, user.user);
+    let id = engine
+        .request_consent(
+            &user,
+            ConsentInput {
+                bank: "seb".into(),
+                access: ConsentAccess::AllPsd2,
+                recurring_indicator: true,
+                valid_until: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+                frequency_per_day: 4,
+                renewal_of: None,
+            },
+        )
+        .await
+        .unwrap();
+    let record = ConsentCommand::RecordBankConsent {
+        bank_consent_id: "seb-1".into(),
+        sca: ScaLinks::default(),
+    };
+    engine.execute_consent(&system, id, record).await.unwrap();
+    clock.advance(Duration::minutes(5));
+    engine
+        .execute_consent(&system, id, ConsentCommand::Authorise)
+        .await
+        .unwrap();
+    let while_valid = consentry_domain::Clock::now(clock.as_ref());
+    clock.advance(Duration::days(10));
+    let revoke = ConsentCommand::Revoke { by: RevokedBy::Psu };
+    engine.execute_consent(&user, id, revoke).await.unwrap();
+
+    let trail = engine.audit_consent(id, Some(while_valid)).await.unwrap();
+    assert_eq!(trail.events.len(), 4, "every event is listed");
+    assert_eq!(trail.state.status(), Some(ConsentStatus::Valid));
+    assert!(!trail.is_known(&trail.events[3]));
+    assert_eq!(trail.events[3].metadata.actor, Actor::User);
+    assert_eq!(trail.events[0].metadata.correlation_id, user.correlation_id);
+
+    let now = engine.audit_consent(id, None).await.unwrap();
+    assert_eq!(now.state.status(), Some(ConsentStatus::RevokedByPsu));
+    assert_eq!(engine.consent_ids().await.unwrap(), vec![id.to_string()]);
+}
+
+#[tokio::test]
+async fn postgres_audit_as_of() {
+    audit_as_of(TestStore::postgres().await).await;
+}
+
+#[tokio::test]
+async fn sqlite_audit_as_of() {
+    audit_as_of(TestStore::sqlite()).await;
+}

@@ -1,0 +1,326 @@
+//! The projection runner on both stores: after a random interleaving of commands every read model equals a
+//! fresh rebuild; a runner killed mid-batch or failing on an event resumes to the same tables; two runners
+//! started at once never both apply a batch.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use common::{Rng, TestStore};
+use consentry::{ConsentInput, Engine, PaymentInput, RequestContext};
+use consentry_domain::consent::{ConsentAccess, ConsentCommand, ExpiryCause, RevokedBy};
+use consentry_domain::payment::{BankPayment, PaymentCommand, PaymentProduct, PaymentService, TransactionStatus};
+use consentry_domain::sca::ScaLinks;
+use consentry_domain::{TenantId, UserId};
+use consentry_projections::{Projection, ProjectionRunner, Store};
+
+/// Every read-model table as sorted text rows, for comparing two states of the read side.
+async fn dump(store: &Store) -> Vec<String> {
+    let mut rows = Vec::new();
+    for projection in Projection::ALL {
+        for table in projection.tables() {
+            let mut table_rows: Vec<String> = match store {
+                Store::Postgres(pool) => sqlx::query_scalar(&format!("SELECT t::text FROM {table} t"))
+                    .fetch_all(pool)
+                    .await
+                    .expect("dump"),
+                Store::Sqlite(pool) => {
+                    let columns: Vec<String> =
+                        sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                            .fetch_all(pool)
+                            .await
+                            .expect("columns");
+                    let row = columns
+                        .iter()
+                        .map(|c| format!("quote({c})"))
+                        .collect::<Vec<_>>()
+                        .join("||','||");
+                    sqlx::query_scalar(&format!("SELECT {row} FROM {table}"))
+                        .fetch_all(pool)
+                        .await
+                        .expect("dump")
+                }
+            };
+            table_rows.sort();
+            rows.extend(table_rows.into_iter().map(|r| format!("{table}: {r}")));
+        }
+    }
+    rows
+}
+
+async fn execute(store: &Store, sql: &str) {
+    match store {
+        Store::Postgres(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
+        Store::Sqlite(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
+    }
+    .expect("statement");
+}
+
+fn store_of(engine: &Engine) -> Store {
+    consentry::read_side::store(engine.database())
+}
+
+/// Runs `tasks` concurrent clients, each creating a consent and a payment and then pushing them through
+/// random commands (some refused by the aggregates, which is part of the mix).
+async fn random_commands(engine: Arc<Engine>, seed: u64, tasks: usize, steps: usize) {
+    let tenant = TenantId::new();
+    let mut handles = Vec::new();
+    for task in 0..tasks {
+        let engine = engine.clone();
+        handles.push(tokio::spawn(async move {
+            let mut rng = Rng::new(seed.wrapping_mul(31).wrapping_add(task as u64 + 1));
+            let user = UserId::new();
+            let ctx = RequestContext::user(tenant, user);
+            let system = RequestContext::system(tenant, Some(user));
+            let consent = engine
+                .request_consent(
+                    &ctx,
+                    ConsentInput {
+                        bank: ["swedbank", "seb", "luminor"][rng.below(3) as usize].into(),
+                        access: ConsentAccess::AllPsd2,
+                        recurring_indicator: true,
+                        valid_until: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+                        frequency_per_day: 4,
+                        renewal_of: None,
+                    },
+                )
+                .await
+                .expect("consent");
+            let payment = engine
+                .request_payment(
+                    &ctx,
+                    PaymentInput {
+                        bank: "swedbank".into(),
+                        service: PaymentService::Payments,
+                        product: PaymentProduct::SepaCreditTransfers,
+                        debtor_iban: "LT12 1000 0111 0100 1000".into(),
+                        creditor_iban: "LT73 7300 0100 0000 0003".into(),
+                        creditor_name: "Ignitis UAB".into(),
+                        amount: format!("{}.{:02}", 1 + rng.below(500), rng.below(100)),
+                        currency: "EUR".into(),
+                        remittance_information: None,
+                    },
+                )
+                .await
+                .expect("payment");
+            for _ in 0..steps {
+                let outcome = match rng.below(9) {
+                    0 => {
+                        let sca = ScaLinks {
+                            redirect_url: Some(format!("https://bank.invalid/sca/{consent}")),
+                            ..ScaLinks::default()
+                        };
+                        let command = ConsentCommand::RecordBankConsent {
+                            bank_consent_id: format!("bank-{consent}"),
+                            sca,
+                        };
+                        engine.execute_consent(&system, consent, command).await
+                    }
+                    1 => {
+                        engine
+                            .execute_consent(&system, consent, ConsentCommand::Authorise)
+                            .await
+                    }
+                    2 => {
+                        let command = ConsentCommand::CountUnattendedAccess {
+                            resources: vec!["accounts".into()],
+                        };
+                        engine.execute_consent(&system, consent, command).await
+                    }
+                    3 if rng.below(4) == 0 => {
+                        let command = ConsentCommand::Revoke { by: RevokedBy::Psu };
+                        engine.execute_consent(&ctx, consent, command).await
+                    }
+                    4 if rng.below(6) == 0 => {
+                        let command = ConsentCommand::Expire {
+                            cause: ExpiryCause::BankReportedExpired,
+                        };
+                        engine.execute_consent(&system, consent, command).await
+                    }
+                    5 => {
+                        engine
+                            .execute_payment(&system, payment, PaymentCommand::StartInitiationAttempt)
+                            .await
+                    }
+                    6 => {
+                        let bank = BankPayment {
+                            bank_payment_id: format!("pmt-{payment}"),
+                            status: TransactionStatus::Rcvd,
+                            sca: ScaLinks::default(),
+                        };
+                        engine
+                            .execute_payment(&system, payment, PaymentCommand::RecordBankPayment(bank))
+                            .await
+                    }
+                    7 => {
+                        let status = [
+                            TransactionStatus::Actc,
+                            TransactionStatus::Acsp,
+                            TransactionStatus::Acsc,
+                        ][rng.below(3) as usize];
+                        engine
+                            .execute_payment(&system, payment, PaymentCommand::ObserveStatus(status))
+                            .await
+                    }
+                    _ => {
+                        let command = PaymentCommand::RecordUnknownOutcome {
+                            reason: "timeout".into(),
+                        };
+                        engine.execute_payment(&system, payment, command).await
+                    }
+                };
+                // Refusals are expected (a random command is often not allowed in the current state).
+                drop(outcome);
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.expect("client task");
+    }
+}
+
+/// Applies whatever is left, then checks the live tables against a rebuild from the first event.
+async fn assert_equals_rebuild(engine: &Engine) {
+    let store = store_of(engine);
+    let runner = ProjectionRunner::new(store.clone());
+    // Wait until every stored event is past the feed's horizon and applied.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            runner.catch_up().await.expect("catch up");
+            let statuses = runner.status().await.expect("status");
+            if statuses.iter().all(|s| s.lag == 0) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("projections catch up");
+    let live = dump(&store).await;
+    assert!(live.iter().any(|r| r.starts_with("payment_status_changes")) || live.len() > 1);
+    let total = engine
+        .feed()
+        .count_after(consentry_projections::FeedPosition::START)
+        .await
+        .expect("count");
+    let replayed = engine.rebuild_projections(Vec::new(), |_| {}).await.expect("rebuild");
+    assert_eq!(replayed as i64, total);
+    assert_eq!(dump(&store).await, live, "live read models differ from a rebuild");
+    for status in engine.projection_status().await.expect("status") {
+        assert_eq!(status.lag, 0, "{} lags", status.projection);
+        assert_eq!(status.events_applied, total, "{} applied count", status.projection);
+    }
+}
+
+async fn live_runner_matches_rebuild(store: TestStore, seed: u64) {
+    let engine = Arc::new(store.engine().await);
+    let runner = engine.start_projections();
+    random_commands(engine.clone(), seed, 8, 25).await;
+    // Give the live runner a moment to follow, so most events went through it rather than the final catch-up.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    drop(runner);
+    assert_equals_rebuild(&engine).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_live_projections_equal_a_rebuild() {
+    live_runner_matches_rebuild(TestStore::postgres().await, 7).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_live_projections_equal_a_rebuild() {
+    live_runner_matches_rebuild(TestStore::sqlite(), 11).await;
+}
+
+async fn killed_and_failing_runner_resumes(store: TestStore) {
+    let engine = Arc::new(store.engine().await);
+    let db = store_of(&engine);
+    random_commands(engine.clone(), 3, 6, 20).await;
+
+    // Kill runners at random moments, mid-batch, several times over (batches of 3 keep many in flight).
+    for delay in [1, 3, 7, 15] {
+        let handle = ProjectionRunner::new(db.clone()).with_batch_size(3).start();
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        drop(handle);
+    }
+
+    // An event that no longer decodes stops its projection, visibly, without being skipped.
+    let insert = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, \
+                  metadata) VALUES ('Consent', '00000000-0000-4000-8000-00000000b0e1', 1, 'ConsentBogus', '1.0', '{\"consentBogus\":{}}', '{}')";
+    execute(&db, insert).await;
+    let runner = ProjectionRunner::new(db.clone());
+    // The killed runners' transactions may still be rolling back and hold the feed's horizon for a moment.
+    let failure = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Err(error) = runner.catch_up().await {
+                return error;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let failure = failure.expect("the broken event must stop the runner");
+    assert!(failure.to_string().contains("ConsentBogus"), "{failure}");
+    let statuses = runner.status().await.expect("status");
+    let consents = statuses
+        .iter()
+        .find(|s| s.projection == "consents")
+        .expect("consents status");
+    assert!(consents.failures >= 1, "{statuses:?}");
+    assert!(consents
+        .last_error
+        .as_deref()
+        .unwrap_or_default()
+        .contains("ConsentBogus"));
+    assert!(consents.lag >= 1, "the broken event is still ahead of the checkpoint");
+
+    // Repaired (here: replaced by a valid event), the runner goes on from where it stopped.
+    let repair = "UPDATE events SET event_type = 'ConsentRevokedByPsu', payload = '\"consentRevokedByPsu\"', \
+                  metadata = '{\"occurred_at\":\"2026-01-05T08:00:00Z\"}' WHERE aggregate_id = '00000000-0000-4000-8000-00000000b0e1'";
+    execute(&db, repair).await;
+    assert_equals_rebuild(&engine).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_killed_or_failing_runner_resumes_to_the_same_tables() {
+    killed_and_failing_runner_resumes(TestStore::postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_killed_or_failing_runner_resumes_to_the_same_tables() {
+    killed_and_failing_runner_resumes(TestStore::sqlite()).await;
+}
+
+async fn two_runners_never_apply_a_batch_twice(store: TestStore) {
+    let first = Arc::new(store.engine().await);
+    // A second engine instance: its own pool on the same database.
+    let second = store.engine().await;
+    random_commands(first.clone(), 5, 8, 20).await;
+    let a = ProjectionRunner::new(store_of(&first)).with_batch_size(5);
+    let b = ProjectionRunner::new(store_of(&second)).with_batch_size(5);
+    let (applied_a, applied_b) = tokio::join!(a.catch_up(), b.catch_up());
+    let applied = applied_a.expect("runner a") + applied_b.expect("runner b");
+    let total = first
+        .feed()
+        .count_after(consentry_projections::FeedPosition::START)
+        .await
+        .expect("count");
+    assert_eq!(
+        applied as i64,
+        total * Projection::ALL.len() as i64,
+        "each event applied once per projection, by one runner or the other"
+    );
+    assert_equals_rebuild(&first).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_two_runners_never_both_apply_a_batch() {
+    two_runners_never_apply_a_batch_twice(TestStore::postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_two_runners_never_both_apply_a_batch() {
+    two_runners_never_apply_a_batch_twice(TestStore::sqlite()).await;
+}

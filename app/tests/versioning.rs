@@ -1,0 +1,121 @@
+//! Event versioning: a `PaymentStatusObserved` stored in its 1.0 shape (without `isFinal`) reads as 1.1 through
+//! the cqrs-es upcaster, both when the aggregate is loaded and when the projections replay it.
+
+mod common;
+
+use common::TestStore;
+use consentry::{PaymentInput, RequestContext};
+use consentry_domain::payment::{
+    BankPayment, PaymentCommand, PaymentEvent, PaymentProduct, PaymentService, TransactionStatus,
+};
+use consentry_domain::sca::ScaLinks;
+use consentry_domain::{TenantId, UserId};
+use consentry_projections::Store;
+
+/// Appends a 1.0 event the way an older Consentry stored it, reusing the metadata of the event before it.
+const APPEND_1_0_POSTGRES: &str = "
+INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+SELECT aggregate_type, aggregate_id, sequence + 1, 'PaymentStatusObserved', '1.0',
+       '{\"paymentStatusObserved\":{\"status\":\"ACSC\"}}'::json, metadata
+FROM events WHERE aggregate_id = $1 ORDER BY sequence DESC LIMIT 1";
+const APPEND_1_0_SQLITE: &str = "
+INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+SELECT aggregate_type, aggregate_id, sequence + 1, 'PaymentStatusObserved', '1.0',
+       '{\"paymentStatusObserved\":{\"status\":\"ACSC\"}}', metadata
+FROM events WHERE aggregate_id = $1 ORDER BY sequence DESC LIMIT 1";
+
+async fn old_events_read_in_the_current_shape(store: TestStore) {
+    let engine = store.engine().await;
+    let ctx = RequestContext::system(TenantId::new(), Some(UserId::new()));
+    let user = RequestContext::user(ctx.tenant, ctx.user.unwrap());
+    let payment = engine
+        .request_payment(
+            &user,
+            PaymentInput {
+                bank: "swedbank".into(),
+                service: PaymentService::Payments,
+                product: PaymentProduct::SepaCreditTransfers,
+                debtor_iban: "LT12 1000 0111 0100 1000".into(),
+                creditor_iban: "LT73 7300 0100 0000 0003".into(),
+                creditor_name: "Telia".into(),
+                amount: "19.99".into(),
+                currency: "EUR".into(),
+                remittance_information: None,
+            },
+        )
+        .await
+        .unwrap();
+    engine
+        .execute_payment(&ctx, payment, PaymentCommand::StartInitiationAttempt)
+        .await
+        .unwrap();
+    let bank = BankPayment {
+        bank_payment_id: "p-1".into(),
+        status: TransactionStatus::Rcvd,
+        sca: ScaLinks::default(),
+    };
+    engine
+        .execute_payment(&ctx, payment, PaymentCommand::RecordBankPayment(bank))
+        .await
+        .unwrap();
+    let db = consentry::read_side::store(engine.database());
+    match &db {
+        Store::Postgres(pool) => sqlx::query(APPEND_1_0_POSTGRES)
+            .bind(payment.to_string())
+            .execute(pool)
+            .await
+            .map(|_| ()),
+        Store::Sqlite(pool) => sqlx::query(APPEND_1_0_SQLITE)
+            .bind(payment.to_string())
+            .execute(pool)
+            .await
+            .map(|_| ()),
+    }
+    .unwrap();
+
+    // The aggregate loads through cqrs-es with the upcasters.
+    let history = engine.payment_history(payment).await.unwrap();
+    assert_eq!(
+        history.last().map(|e| e.event.clone()),
+        Some(PaymentEvent::PaymentStatusObserved {
+            status: TransactionStatus::Acsc,
+            is_final: true
+        })
+    );
+    assert!(engine.payment(payment).await.unwrap().is_final());
+
+    // The projections read the same event through the feed.
+    engine.rebuild_projections(Vec::new(), |_| {}).await.unwrap();
+    let status: (String,) = match &db {
+        Store::Postgres(pool) => sqlx::query_as("SELECT status FROM payments").fetch_one(pool).await,
+        Store::Sqlite(pool) => sqlx::query_as("SELECT status FROM payments").fetch_one(pool).await,
+    }
+    .unwrap();
+    assert_eq!(status.0, "ACSC");
+
+    // The stored event keeps its 1.0 shape: upcasting happens on every read, never by rewriting the log.
+    let stored: (String,) = match &db {
+        Store::Postgres(pool) => {
+            sqlx::query_as("SELECT max(event_version) FROM events WHERE event_type = 'PaymentStatusObserved'")
+                .fetch_one(pool)
+                .await
+        }
+        Store::Sqlite(pool) => {
+            sqlx::query_as("SELECT max(event_version) FROM events WHERE event_type = 'PaymentStatusObserved'")
+                .fetch_one(pool)
+                .await
+        }
+    }
+    .unwrap();
+    assert_eq!(stored.0, "1.0", "the old event is never rewritten");
+}
+
+#[tokio::test]
+async fn postgres_old_event_shape_is_upcast() {
+    old_events_read_in_the_current_shape(TestStore::postgres().await).await;
+}
+
+#[tokio::test]
+async fn sqlite_old_event_shape_is_upcast() {
+    old_events_read_in_the_current_shape(TestStore::sqlite()).await;
+}

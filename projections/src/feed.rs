@@ -1,0 +1,321 @@
+//! The globally ordered event feed over both stores.
+//!
+//! Every committed event has a [`FeedPosition`]. On PostgreSQL it is the pair (id of the writing transaction,
+//! sequence number drawn at insert), and a reader only sees transactions older than the oldest one of this
+//! database still running (like `pg_snapshot_xmin`, but ignoring other databases' transactions, which cannot
+//! write here): a transaction that is still open, or that starts later, always has a larger id, so once a
+//! reader has seen position P no event can later appear below P, even when concurrent writers commit out of
+//! order. On SQLite writers are serialised, so the position a trigger draws at insert is commit order
+//! (the transaction part is always 0).
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use consentry_domain::consent::ConsentEvent;
+use consentry_domain::payment::PaymentEvent;
+use consentry_domain::versioning;
+use sqlx::{PgConnection, SqliteConnection};
+
+use crate::{ProjectionError, Store};
+
+/// The aggregate types of the domain (`Aggregate::TYPE`), as stored in `events.aggregate_type`.
+pub const CONSENT: &str = "Consent";
+pub const PAYMENT: &str = "Payment";
+
+/// Reads a batch after a position, oldest first (ordered by the columns, not the casts, so the index serves it), up to the feed's horizon: the oldest transaction that was
+/// still running when the statement's snapshot was taken and may write events. Transactions of other
+/// databases on the server (identified through `pg_stat_activity`) cannot write this `events` table, so they
+/// do not hold the feed back; an unidentified one (finished meanwhile, or hidden from this role) counts as
+/// running, which only delays the read. With none running, the horizon is the snapshot's `xmax`.
+const READ_POSTGRES: &str = "
+WITH horizon AS (
+    SELECT coalesce(
+        (SELECT min(running)
+         FROM pg_snapshot_xip(pg_current_snapshot()) AS running
+         WHERE running::text::bigint % 4294967296 NOT IN (
+             SELECT backend_xid::text::bigint
+             FROM pg_stat_activity
+             WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database())),
+        pg_snapshot_xmax(pg_current_snapshot())) AS bound
+)
+SELECT e.transaction_id::text::bigint, e.position, e.aggregate_type, e.aggregate_id, e.sequence,
+       e.event_type, e.event_version, e.payload::text, e.metadata ->> 'occurred_at'
+FROM events e, horizon
+WHERE (e.transaction_id, e.position) > ($1::text::xid8, $2)
+  AND e.transaction_id < horizon.bound
+ORDER BY e.transaction_id, e.position
+LIMIT $3";
+
+const READ_SQLITE: &str = "
+SELECT 0 AS transaction_id, position, aggregate_type, aggregate_id, sequence,
+       event_type, event_version, payload, json_extract(metadata, '$.occurred_at')
+FROM events
+WHERE position > $1
+ORDER BY position
+LIMIT $2";
+
+/// The last position a reader can see now (the same horizon as `READ_POSTGRES`).
+const HEAD_POSTGRES: &str = "
+WITH horizon AS (
+    SELECT coalesce(
+        (SELECT min(running)
+         FROM pg_snapshot_xip(pg_current_snapshot()) AS running
+         WHERE running::text::bigint % 4294967296 NOT IN (
+             SELECT backend_xid::text::bigint
+             FROM pg_stat_activity
+             WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database())),
+        pg_snapshot_xmax(pg_current_snapshot())) AS bound
+)
+SELECT e.transaction_id::text::bigint, e.position
+FROM events e, horizon
+WHERE e.transaction_id < horizon.bound
+ORDER BY e.transaction_id DESC, e.position DESC
+LIMIT 1";
+
+const HEAD_SQLITE: &str = "SELECT 0 AS transaction_id, position FROM events ORDER BY position DESC LIMIT 1";
+
+/// How many events lie beyond a position (including ones whose transaction is still below the horizon).
+const COUNT_AFTER_POSTGRES: &str =
+    "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2)";
+const COUNT_AFTER_SQLITE: &str = "SELECT count(*) FROM events WHERE position > $1";
+
+const AGGREGATE_IDS_POSTGRES: &str =
+    "SELECT aggregate_id FROM events WHERE aggregate_type = $1 AND sequence = 1 ORDER BY transaction_id, position";
+const AGGREGATE_IDS_SQLITE: &str =
+    "SELECT aggregate_id FROM events WHERE aggregate_type = $1 AND sequence = 1 ORDER BY position";
+
+/// Where an event sits in the feed; positions compare in feed order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FeedPosition {
+    /// The writing transaction's id on PostgreSQL; 0 on SQLite.
+    pub transaction_id: i64,
+    pub position: i64,
+}
+
+impl FeedPosition {
+    /// Before the first event.
+    pub const START: FeedPosition = FeedPosition {
+        transaction_id: 0,
+        position: 0,
+    };
+}
+
+impl From<(i64, i64)> for FeedPosition {
+    fn from((transaction_id, position): (i64, i64)) -> Self {
+        Self {
+            transaction_id,
+            position,
+        }
+    }
+}
+
+impl fmt::Display for FeedPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.transaction_id, self.position)
+    }
+}
+
+/// One event as stored, with its feed position. The payload stays JSON text until a projection decodes it, so
+/// readers that skip an event do not pay for it; of the metadata, the feed carries the time the event occurred
+/// (the rest is for audits, which read the aggregate's history).
+#[derive(Debug, Clone)]
+pub struct FeedEvent {
+    pub transaction_id: i64,
+    pub position: i64,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: String,
+    /// `occurred_at` of the metadata, as stored (RFC 3339).
+    pub occurred_at: Option<String>,
+}
+
+/// A domain event the read models know, decoded (and upcast to its current shape).
+#[derive(Debug, Clone)]
+pub enum DomainEvent {
+    Consent(ConsentEvent),
+    Payment(PaymentEvent),
+    /// An aggregate this version of the read models does not follow.
+    Other,
+}
+
+/// A feed row as the queries return it, in their column order.
+type FeedRow = (i64, i64, String, String, i64, String, String, String, Option<String>);
+
+impl From<FeedRow> for FeedEvent {
+    fn from(row: FeedRow) -> Self {
+        let (
+            transaction_id,
+            position,
+            aggregate_type,
+            aggregate_id,
+            sequence,
+            event_type,
+            event_version,
+            payload,
+            occurred_at,
+        ) = row;
+        Self {
+            transaction_id,
+            position,
+            aggregate_type,
+            aggregate_id,
+            sequence,
+            event_type,
+            event_version,
+            payload,
+            occurred_at,
+        }
+    }
+}
+
+impl FeedEvent {
+    pub fn feed_position(&self) -> FeedPosition {
+        FeedPosition {
+            transaction_id: self.transaction_id,
+            position: self.position,
+        }
+    }
+
+    fn undecodable(&self, reason: impl fmt::Display) -> ProjectionError {
+        ProjectionError::Undecodable {
+            event: format!(
+                "{} {} #{} ({} {})",
+                self.aggregate_type, self.aggregate_id, self.sequence, self.event_type, self.event_version
+            ),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// The domain event, upcast to its current version. An event of a known aggregate that does not decode is
+    /// an error: a read model must never skip it silently.
+    pub fn decode(&self) -> Result<DomainEvent, ProjectionError> {
+        match self.aggregate_type.as_str() {
+            CONSENT => self.decode_payload().map(DomainEvent::Consent),
+            PAYMENT => self.decode_payload().map(DomainEvent::Payment),
+            _ => Ok(DomainEvent::Other),
+        }
+    }
+
+    fn decode_payload<E: serde::de::DeserializeOwned>(&self) -> Result<E, ProjectionError> {
+        let decoded = if versioning::needs_upcast(&self.event_type, &self.event_version) {
+            let stored: serde_json::Value = serde_json::from_str(&self.payload).map_err(|e| self.undecodable(e))?;
+            let current = versioning::upcast(&self.aggregate_type, &self.event_type, &self.event_version, stored);
+            serde_json::from_value(current)
+        } else {
+            serde_json::from_str(&self.payload)
+        };
+        decoded.map_err(|e| self.undecodable(e))
+    }
+
+    /// When the event happened, by the engine's clock (the `occurred_at` of its metadata).
+    pub fn occurred_at(&self) -> Result<DateTime<Utc>, ProjectionError> {
+        let stored = self
+            .occurred_at
+            .as_deref()
+            .ok_or_else(|| self.undecodable("metadata.occurred_at is missing"))?;
+        DateTime::parse_from_rfc3339(stored)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(|e| self.undecodable(format!("metadata.occurred_at: {e}")))
+    }
+}
+
+/// Reads up to `limit` events after `after` on an open PostgreSQL connection or transaction.
+pub(crate) async fn read_postgres(
+    conn: &mut PgConnection,
+    after: FeedPosition,
+    limit: i64,
+) -> Result<Vec<FeedEvent>, sqlx::Error> {
+    let rows: Vec<FeedRow> = sqlx::query_as(READ_POSTGRES)
+        .bind(after.transaction_id.to_string())
+        .bind(after.position)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(FeedEvent::from).collect())
+}
+
+/// Reads up to `limit` events after `after` on an open SQLite connection or transaction.
+pub(crate) async fn read_sqlite(
+    conn: &mut SqliteConnection,
+    after: FeedPosition,
+    limit: i64,
+) -> Result<Vec<FeedEvent>, sqlx::Error> {
+    let rows: Vec<FeedRow> = sqlx::query_as(READ_SQLITE)
+        .bind(after.position)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(FeedEvent::from).collect())
+}
+
+/// A reader of the feed for anyone outside a projection (tests, audits, tools).
+#[derive(Clone, Debug)]
+pub struct Feed {
+    store: Store,
+}
+
+impl Feed {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Up to `limit` events after `after`, in feed order.
+    pub async fn read_after(&self, after: FeedPosition, limit: i64) -> Result<Vec<FeedEvent>, ProjectionError> {
+        let events = match &self.store {
+            Store::Postgres(pool) => read_postgres(&mut *pool.acquire().await?, after, limit).await?,
+            Store::Sqlite(pool) => read_sqlite(&mut *pool.acquire().await?, after, limit).await?,
+        };
+        Ok(events)
+    }
+
+    /// The position of the last event a reader can see now ([`FeedPosition::START`] on an empty log).
+    pub async fn head(&self) -> Result<FeedPosition, ProjectionError> {
+        let head: Option<(i64, i64)> = match &self.store {
+            Store::Postgres(pool) => sqlx::query_as(HEAD_POSTGRES).fetch_optional(pool).await?,
+            Store::Sqlite(pool) => sqlx::query_as(HEAD_SQLITE).fetch_optional(pool).await?,
+        };
+        Ok(head.map(FeedPosition::from).unwrap_or(FeedPosition::START))
+    }
+
+    /// How many events are stored beyond `after`.
+    pub async fn count_after(&self, after: FeedPosition) -> Result<i64, ProjectionError> {
+        let (count,): (i64,) = match &self.store {
+            Store::Postgres(pool) => {
+                sqlx::query_as(COUNT_AFTER_POSTGRES)
+                    .bind(after.transaction_id.to_string())
+                    .bind(after.position)
+                    .fetch_one(pool)
+                    .await?
+            }
+            Store::Sqlite(pool) => {
+                sqlx::query_as(COUNT_AFTER_SQLITE)
+                    .bind(after.position)
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        Ok(count)
+    }
+
+    /// The ids of every aggregate of `aggregate_type` in the log, oldest first.
+    pub async fn aggregate_ids(&self, aggregate_type: &str) -> Result<Vec<String>, ProjectionError> {
+        let ids: Vec<(String,)> = match &self.store {
+            Store::Postgres(pool) => {
+                sqlx::query_as(AGGREGATE_IDS_POSTGRES)
+                    .bind(aggregate_type)
+                    .fetch_all(pool)
+                    .await?
+            }
+            Store::Sqlite(pool) => {
+                sqlx::query_as(AGGREGATE_IDS_SQLITE)
+                    .bind(aggregate_type)
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+}

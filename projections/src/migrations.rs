@@ -1,0 +1,41 @@
+//! The read models' SQL migrations, one concern per file, in the order they run. The application passes them
+//! to the event store's migration runner (as its `MigrationSet`), which applies each once. Names carry a
+//! `projections/` prefix so they cannot collide with the event log's own migrations in the shared ledger.
+
+/// One migration file: its ledger name and its SQL.
+#[derive(Debug, Clone, Copy)]
+pub struct SqlMigration {
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! migrations {
+    ($dir:literal: $($file:literal),* $(,)?) => {
+        &[$(SqlMigration {
+            name: concat!("projections/", $file),
+            sql: include_str!(concat!("../migrations/", $dir, "/", $file)),
+        }),*]
+    };
+}
+
+pub const POSTGRES: &[SqlMigration] = migrations!("postgres":
+    "0001_projection_checkpoints.sql",
+    "0002_consents.sql",
+    "0003_payments.sql",
+    "0004_payment_status_changes.sql",
+    "0005_accounts.sql",
+    "0006_balances.sql",
+    "0007_transactions.sql",
+    "0008_spending.sql",
+);
+
+pub const SQLITE: &[SqlMigration] = migrations!("sqlite":
+    "0001_projection_checkpoints.sql",
+    "0002_consents.sql",
+    "0003_payments.sql",
+    "0004_payment_status_changes.sql",
+    "0005_accounts.sql",
+    "0006_balances.sql",
+    "0007_transactions.sql",
+    "0008_spending.sql",
+);

@@ -1,0 +1,616 @@
+//! The checkpointed projection runner.
+//!
+//! Each projection has a checkpoint row. A batch is one transaction: lock the checkpoint row, read the next
+//! events of the feed after it, write the read-model rows they change, move the checkpoint. A crash anywhere
+//! rolls the whole batch back, so an event is applied exactly once. The lock (`FOR UPDATE` on PostgreSQL,
+//! `BEGIN IMMEDIATE` on SQLite) makes a second runner of the same projection wait and then read the moved
+//! checkpoint, so N engine instances can all run the runner and no batch is ever applied twice.
+//!
+//! A runner catches up in full batches, then follows the log by polling: after a batch that was not full it
+//! waits a short interval, so live events are applied in batches rather than one transaction each. (A
+//! LISTEN/NOTIFY trigger was measured and dropped: PostgreSQL serialises every committing transaction that
+//! notifies on one global lock, which halved command throughput.) Between batches it first peeks at the feed
+//! without a transaction, so an idle runner costs one light query per interval. A batch that fails is
+//! logged, recorded in the checkpoint row (`last_error`, `failures`) and retried with back-off; the runner
+//! never moves past an event it could not apply.
+//!
+//! A rebuild empties a projection's tables and replays the whole feed in one transaction, so readers see the
+//! old tables until the new ones are complete.
+
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection as _, PgConnection, SqliteConnection};
+use tokio::task::JoinHandle;
+
+use crate::feed::{read_postgres, read_sqlite};
+use crate::read_models::Write;
+use crate::{Feed, FeedEvent, FeedPosition, Projection, ProjectionError, Store};
+
+/// The same statement on both stores.
+const REGISTER: &str =
+    "INSERT INTO projection_checkpoints (projection) VALUES ($1) ON CONFLICT (projection) DO NOTHING";
+
+/// The checkpoint without a lock: to peek at the feed between batches, and on SQLite, where the batch's
+/// `BEGIN IMMEDIATE` already holds the database's write lock.
+const CHECKPOINT: &str = "SELECT transaction_id, position FROM projection_checkpoints WHERE projection = $1";
+
+/// Locks the checkpoint for the batch: a concurrent runner waits here, then sees the moved checkpoint.
+const LOCK_CHECKPOINT_POSTGRES: &str =
+    "SELECT transaction_id, position FROM projection_checkpoints WHERE projection = $1 FOR UPDATE";
+
+const ADVANCE_POSTGRES: &str = "
+UPDATE projection_checkpoints
+SET transaction_id = $2, position = $3, events_applied = events_applied + $4, updated_at = now(),
+    last_error = NULL, failures = 0
+WHERE projection = $1";
+const ADVANCE_SQLITE: &str = "
+UPDATE projection_checkpoints
+SET transaction_id = $2, position = $3, events_applied = events_applied + $4,
+    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), last_error = NULL, failures = 0
+WHERE projection = $1";
+
+/// After a rebuild the checkpoint counts exactly the events the new tables hold.
+const RESET_POSTGRES: &str = "
+UPDATE projection_checkpoints
+SET transaction_id = $2, position = $3, events_applied = $4, updated_at = now(), last_error = NULL, failures = 0
+WHERE projection = $1";
+const RESET_SQLITE: &str = "
+UPDATE projection_checkpoints
+SET transaction_id = $2, position = $3, events_applied = $4, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+    last_error = NULL, failures = 0
+WHERE projection = $1";
+
+const RECORD_FAILURE_POSTGRES: &str = "
+UPDATE projection_checkpoints
+SET last_error = $2, last_error_at = now(), failures = failures + 1
+WHERE projection = $1";
+const RECORD_FAILURE_SQLITE: &str = "
+UPDATE projection_checkpoints
+SET last_error = $2, last_error_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), failures = failures + 1
+WHERE projection = $1";
+
+const STATUS_POSTGRES: &str = "
+SELECT projection, transaction_id, position, events_applied, updated_at::text AS updated_at, last_error,
+       last_error_at::text AS last_error_at, failures::bigint AS failures
+FROM projection_checkpoints
+ORDER BY projection";
+const STATUS_SQLITE: &str = "
+SELECT projection, transaction_id, position, events_applied, updated_at, last_error, last_error_at, failures
+FROM projection_checkpoints
+ORDER BY projection";
+
+/// Events per live batch: small enough to keep transactions short, large enough to amortise them.
+const LIVE_BATCH: i64 = 1_000;
+/// Events per rebuild batch: bounds memory (a batch is held decoded) while keeping statements few.
+const REBUILD_BATCH: i64 = 20_000;
+/// How long a live runner waits after a batch that was not full: the latency of read models behind the log.
+const POLL: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// A projection's checkpoint and health, as the status table shows it.
+#[derive(Debug, Clone)]
+pub struct ProjectionStatus {
+    pub projection: String,
+    pub transaction_id: i64,
+    pub position: i64,
+    pub events_applied: i64,
+    pub updated_at: String,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub failures: i64,
+    /// Events stored after the checkpoint.
+    pub lag: i64,
+}
+
+/// A status row as the queries return it, in their column order.
+type StatusRow = (String, i64, i64, i64, String, Option<String>, Option<String>, i64);
+
+/// How far a rebuild has come, reported after every batch.
+#[derive(Debug, Clone, Copy)]
+pub struct RebuildProgress {
+    pub events_done: u64,
+    pub events_total: u64,
+    pub elapsed: Duration,
+}
+
+/// A dedicated connection to the store.
+enum Connection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Runs projections on one store: single batches, catching up, following live, and rebuilding.
+#[derive(Clone, Debug)]
+pub struct ProjectionRunner {
+    store: Store,
+    projections: Vec<Projection>,
+    batch_size: i64,
+}
+
+/// The live runner's tasks; dropping the handle (or [`RunnerHandle::stop`]) ends them. A batch in flight is
+/// rolled back, which is safe: its events are applied again by the next runner.
+#[derive(Debug)]
+pub struct RunnerHandle {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunnerHandle {
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for RunnerHandle {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl ProjectionRunner {
+    /// A runner of every projection.
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            projections: Projection::ALL.to_vec(),
+            batch_size: LIVE_BATCH,
+        }
+    }
+
+    /// Runs only `projections`.
+    pub fn with_projections(self, projections: Vec<Projection>) -> Self {
+        Self { projections, ..self }
+    }
+
+    /// Events per live batch.
+    pub fn with_batch_size(self, batch_size: i64) -> Self {
+        Self {
+            batch_size: batch_size.max(1),
+            ..self
+        }
+    }
+
+    /// A connection of the runner's own, taken out of the pool: if the task using it is dropped mid-batch,
+    /// the connection closes and the database rolls the batch back, exactly as if the process had died.
+    /// The checkpoint rows are registered first, outside any batch, so a failed batch can be recorded on them.
+    async fn connect(&self) -> Result<Connection, ProjectionError> {
+        self.register_all().await?;
+        Ok(match &self.store {
+            Store::Postgres(pool) => Connection::Postgres(pool.acquire().await?.detach()),
+            Store::Sqlite(pool) => Connection::Sqlite(pool.acquire().await?.detach()),
+        })
+    }
+
+    /// Applies the next batch of `projection`, and returns how many events it applied (0 when caught up).
+    pub async fn run_batch(&self, projection: Projection) -> Result<usize, ProjectionError> {
+        let mut conn = self.connect().await?;
+        self.batch_on(&mut conn, projection).await
+    }
+
+    async fn batch_on(&self, conn: &mut Connection, projection: Projection) -> Result<usize, ProjectionError> {
+        match conn {
+            Connection::Postgres(conn) => {
+                let mut tx = conn.begin().await?;
+                let outcome = batch_postgres(&mut tx, projection, self.batch_size).await;
+                finish(tx, outcome).await
+            }
+            Connection::Sqlite(conn) => {
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                let outcome = batch_sqlite(&mut tx, projection, self.batch_size).await;
+                finish(tx, outcome).await
+            }
+        }
+    }
+
+    /// Runs batches of every projection until none is left; returns the events applied. A failure is recorded
+    /// in the projection's status and returned.
+    pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
+        let mut conn = self.connect().await?;
+        let mut total = 0;
+        for &projection in &self.projections {
+            loop {
+                match self.batch_on(&mut conn, projection).await {
+                    Ok(0) => break,
+                    Ok(applied) => total += applied as u64,
+                    Err(error) => {
+                        self.record_failure(projection, &error).await;
+                        return Err(error);
+                    }
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// Starts one task per projection that catches up and then follows the log until the handle is dropped.
+    pub fn start(&self) -> RunnerHandle {
+        let tasks = self
+            .projections
+            .iter()
+            .map(|&projection| tokio::spawn(self.clone().follow(projection)))
+            .collect();
+        RunnerHandle { tasks }
+    }
+
+    async fn follow(self, projection: Projection) {
+        let mut backoff = Duration::from_millis(100);
+        let mut connection = None;
+        let mut idle = false;
+        loop {
+            let batch = async {
+                let conn = match &mut connection {
+                    Some(conn) => conn,
+                    None => connection.insert(self.connect().await?),
+                };
+                if idle && !self.has_news(conn, projection).await? {
+                    return Ok(0);
+                }
+                self.batch_on(conn, projection).await
+            };
+            match batch.await {
+                Ok(applied) => {
+                    backoff = Duration::from_millis(100);
+                    idle = (applied as i64) < self.batch_size;
+                    if idle {
+                        tokio::time::sleep(POLL).await;
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%projection, %error, retry_in_ms = backoff.as_millis() as u64, "projection batch failed");
+                    self.record_failure(projection, &error).await;
+                    // The connection may be what failed; the next try starts on a fresh one.
+                    connection = None;
+                    idle = false;
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Whether the feed has an event after the projection's checkpoint, without taking any lock.
+    async fn has_news(&self, conn: &mut Connection, projection: Projection) -> Result<bool, ProjectionError> {
+        Ok(match conn {
+            Connection::Postgres(conn) => {
+                let at: (i64, i64) = sqlx::query_as(CHECKPOINT)
+                    .bind(projection.name())
+                    .fetch_one(&mut *conn)
+                    .await?;
+                !read_postgres(conn, at.into(), 1).await?.is_empty()
+            }
+            Connection::Sqlite(conn) => {
+                let at: (i64, i64) = sqlx::query_as(CHECKPOINT)
+                    .bind(projection.name())
+                    .fetch_one(&mut *conn)
+                    .await?;
+                !read_sqlite(conn, at.into(), 1).await?.is_empty()
+            }
+        })
+    }
+
+    /// Makes a failure visible in the status table; if even that fails, the log is all there is.
+    async fn record_failure(&self, projection: Projection, error: &ProjectionError) {
+        let message = error.to_string();
+        let recorded = match &self.store {
+            Store::Postgres(pool) => sqlx::query(RECORD_FAILURE_POSTGRES)
+                .bind(projection.name())
+                .bind(&message)
+                .execute(pool)
+                .await
+                .map(|_| ()),
+            Store::Sqlite(pool) => sqlx::query(RECORD_FAILURE_SQLITE)
+                .bind(projection.name())
+                .bind(&message)
+                .execute(pool)
+                .await
+                .map(|_| ()),
+        };
+        if let Err(db_error) = recorded {
+            tracing::error!(%projection, %db_error, "could not record the projection's failure");
+        }
+    }
+
+    /// Every projection's checkpoint, health and lag (events stored after its checkpoint).
+    pub async fn status(&self) -> Result<Vec<ProjectionStatus>, ProjectionError> {
+        self.register_all().await?;
+        let rows: Vec<StatusRow> = match &self.store {
+            Store::Postgres(pool) => sqlx::query_as(STATUS_POSTGRES).fetch_all(pool).await?,
+            Store::Sqlite(pool) => sqlx::query_as(STATUS_SQLITE).fetch_all(pool).await?,
+        };
+        let feed = Feed::new(self.store.clone());
+        let mut statuses = Vec::with_capacity(rows.len());
+        for (projection, transaction_id, position, events_applied, updated_at, last_error, last_error_at, failures) in
+            rows
+        {
+            let lag = feed.count_after(FeedPosition::from((transaction_id, position))).await?;
+            statuses.push(ProjectionStatus {
+                projection,
+                transaction_id,
+                position,
+                events_applied,
+                updated_at,
+                last_error,
+                last_error_at,
+                failures,
+                lag,
+            });
+        }
+        Ok(statuses)
+    }
+
+    async fn register_all(&self) -> Result<(), ProjectionError> {
+        for projection in Projection::ALL {
+            match &self.store {
+                Store::Postgres(pool) => {
+                    sqlx::query(REGISTER).bind(projection.name()).execute(pool).await?;
+                }
+                Store::Sqlite(pool) => {
+                    sqlx::query(REGISTER).bind(projection.name()).execute(pool).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rebuilds this runner's projections from the first event in one transaction: their tables are emptied
+    /// and refilled and their checkpoints reset, all committed at once. Live runners of these projections
+    /// wait on the checkpoint lock meanwhile and continue from the rebuilt checkpoint. Returns the events
+    /// replayed.
+    pub async fn rebuild(&self, mut progress: impl FnMut(RebuildProgress)) -> Result<u64, ProjectionError> {
+        self.register_all().await?;
+        let started = Instant::now();
+        let events_total = Feed::new(self.store.clone()).count_after(FeedPosition::START).await? as u64;
+        let mut report = |events_done| {
+            progress(RebuildProgress {
+                events_done,
+                events_total,
+                elapsed: started.elapsed(),
+            })
+        };
+        let mut batches = spawn_planner(self.store.clone(), self.projections.clone());
+        match &self.store {
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let outcome = rebuild_postgres(&mut tx, &self.projections, &mut batches, &mut report).await;
+                finish(tx, outcome).await
+            }
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let outcome = rebuild_sqlite(&mut tx, &self.projections, &mut batches, &mut report).await;
+                finish(tx, outcome).await
+            }
+        }
+    }
+}
+
+/// A rebuild batch, read and planned, waiting to be written.
+struct PlannedBatch {
+    writes: Vec<Write>,
+    last: FeedPosition,
+    events: usize,
+}
+
+/// Reads the feed from the start on a connection of its own and plans each batch for every projection, a
+/// couple of batches ahead of the writer: reading and folding overlap with writing. Reading outside the
+/// rebuild's transaction is safe: the feed only grows after a position, and the rebuild ends where the reader
+/// found no more events.
+fn spawn_planner(
+    store: Store,
+    projections: Vec<Projection>,
+) -> tokio::sync::mpsc::Receiver<Result<PlannedBatch, ProjectionError>> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(2);
+    tokio::spawn(async move {
+        let mut after = FeedPosition::START;
+        let planned = async {
+            let mut conn = match &store {
+                Store::Postgres(pool) => Connection::Postgres(pool.acquire().await?.detach()),
+                Store::Sqlite(pool) => Connection::Sqlite(pool.acquire().await?.detach()),
+            };
+            loop {
+                let events = match &mut conn {
+                    Connection::Postgres(conn) => read_postgres(conn, after, REBUILD_BATCH).await?,
+                    Connection::Sqlite(conn) => read_sqlite(conn, after, REBUILD_BATCH).await?,
+                };
+                let Some(last) = events.last().map(FeedEvent::feed_position) else {
+                    return Ok(());
+                };
+                let mut writes = Vec::new();
+                for projection in &projections {
+                    writes.extend(projection.plan(&events)?);
+                }
+                after = last;
+                let batch = PlannedBatch {
+                    writes,
+                    last,
+                    events: events.len(),
+                };
+                if sender.send(Ok(batch)).await.is_err() {
+                    // The rebuild gave up; nobody needs the rest.
+                    return Ok(());
+                }
+            }
+        };
+        if let Err(error) = planned.await {
+            let _ = sender.send(Err(error)).await;
+        }
+    });
+    receiver
+}
+
+type Planned = tokio::sync::mpsc::Receiver<Result<PlannedBatch, ProjectionError>>;
+
+async fn rebuild_postgres(
+    conn: &mut PgConnection,
+    projections: &[Projection],
+    batches: &mut Planned,
+    report: &mut impl FnMut(u64),
+) -> Result<u64, ProjectionError> {
+    for &projection in projections {
+        lock_checkpoint_postgres(conn, projection).await?;
+        for statement in projection.clear_statements() {
+            sqlx::query(statement).execute(&mut *conn).await?;
+        }
+    }
+    let mut done = 0u64;
+    let mut after = FeedPosition::START;
+    while let Some(batch) = batches.recv().await {
+        let batch = batch?;
+        for write in &batch.writes {
+            execute_postgres(conn, write).await?;
+        }
+        after = batch.last;
+        done += batch.events as u64;
+        report(done);
+    }
+    for &projection in projections {
+        advance(conn, RESET_POSTGRES, projection, after, done as usize).await?;
+    }
+    Ok(done)
+}
+
+async fn rebuild_sqlite(
+    conn: &mut SqliteConnection,
+    projections: &[Projection],
+    batches: &mut Planned,
+    report: &mut impl FnMut(u64),
+) -> Result<u64, ProjectionError> {
+    for &projection in projections {
+        for statement in projection.clear_statements() {
+            sqlx::query(statement).execute(&mut *conn).await?;
+        }
+    }
+    let mut done = 0u64;
+    let mut after = FeedPosition::START;
+    while let Some(batch) = batches.recv().await {
+        let batch = batch?;
+        for write in &batch.writes {
+            execute_sqlite(conn, write).await?;
+        }
+        after = batch.last;
+        done += batch.events as u64;
+        report(done);
+    }
+    for &projection in projections {
+        advance_sqlite(conn, RESET_SQLITE, projection, after, done as usize).await?;
+    }
+    Ok(done)
+}
+
+/// One batch on PostgreSQL, inside the caller's transaction.
+async fn batch_postgres(conn: &mut PgConnection, projection: Projection, limit: i64) -> Result<usize, ProjectionError> {
+    let after = lock_checkpoint_postgres(conn, projection).await?;
+    let events = read_postgres(conn, after, limit).await?;
+    let Some(last) = events.last().map(FeedEvent::feed_position) else {
+        return Ok(0);
+    };
+    for write in projection.plan(&events)? {
+        execute_postgres(conn, &write).await?;
+    }
+    advance(conn, ADVANCE_POSTGRES, projection, last, events.len()).await?;
+    Ok(events.len())
+}
+
+/// One batch on SQLite, inside the caller's (immediate) transaction.
+async fn batch_sqlite(
+    conn: &mut SqliteConnection,
+    projection: Projection,
+    limit: i64,
+) -> Result<usize, ProjectionError> {
+    let after = checkpoint_sqlite(conn, projection).await?;
+    let events = read_sqlite(conn, after, limit).await?;
+    let Some(last) = events.last().map(FeedEvent::feed_position) else {
+        return Ok(0);
+    };
+    for write in projection.plan(&events)? {
+        execute_sqlite(conn, &write).await?;
+    }
+    advance_sqlite(conn, ADVANCE_SQLITE, projection, last, events.len()).await?;
+    Ok(events.len())
+}
+
+/// Commits a batch that worked and rolls back one that did not, before anything else uses the connection:
+/// a rollback merely queued on drop would keep the checkpoint row locked meanwhile.
+async fn finish<DB: sqlx::Database, T>(
+    tx: sqlx::Transaction<'_, DB>,
+    outcome: Result<T, ProjectionError>,
+) -> Result<T, ProjectionError> {
+    match outcome {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            if let Err(rollback) = tx.rollback().await {
+                tracing::warn!(%rollback, "rolling back a failed projection batch failed");
+            }
+            Err(error)
+        }
+    }
+}
+
+async fn lock_checkpoint_postgres(
+    conn: &mut PgConnection,
+    projection: Projection,
+) -> Result<FeedPosition, ProjectionError> {
+    let locked: (i64, i64) = sqlx::query_as(LOCK_CHECKPOINT_POSTGRES)
+        .bind(projection.name())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(locked.into())
+}
+
+async fn checkpoint_sqlite(
+    conn: &mut SqliteConnection,
+    projection: Projection,
+) -> Result<FeedPosition, ProjectionError> {
+    let position: (i64, i64) = sqlx::query_as(CHECKPOINT)
+        .bind(projection.name())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(position.into())
+}
+
+async fn execute_postgres(conn: &mut PgConnection, write: &Write) -> Result<(), sqlx::Error> {
+    sqlx::query(write.postgres).bind(&write.rows).execute(conn).await?;
+    Ok(())
+}
+
+async fn execute_sqlite(conn: &mut SqliteConnection, write: &Write) -> Result<(), sqlx::Error> {
+    sqlx::query(write.sqlite).bind(&write.rows).execute(conn).await?;
+    Ok(())
+}
+
+async fn advance(
+    conn: &mut PgConnection,
+    statement: &'static str,
+    projection: Projection,
+    to: FeedPosition,
+    events: usize,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(statement)
+        .bind(projection.name())
+        .bind(to.transaction_id)
+        .bind(to.position)
+        .bind(events as i64)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn advance_sqlite(
+    conn: &mut SqliteConnection,
+    statement: &'static str,
+    projection: Projection,
+    to: FeedPosition,
+    events: usize,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(statement)
+        .bind(projection.name())
+        .bind(to.transaction_id)
+        .bind(to.position)
+        .bind(events as i64)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! The database the projections read the feed from and write their read models to: the event store's own
+//! database, as a pool of either kind. Errors of this crate are typed here.
+
+use sqlx::{PgPool, SqlitePool};
+
+/// A connection pool to the event store's database.
+#[derive(Clone, Debug)]
+pub enum Store {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// `event` names it: aggregate type and id, sequence, event type and version.
+    #[error("event {event} cannot be read: {reason}")]
+    Undecodable { event: String, reason: String },
+    #[error("read model rows cannot be encoded: {0}")]
+    Encoding(#[from] serde_json::Error),
+    #[error("no projection is named {0:?}; known: consents, payments, accounts, transactions, spending")]
+    UnknownProjection(String),
+}
