@@ -19,8 +19,9 @@ macro_rules! migrations {
 }
 
 pub const POSTGRES: &[Migration] =
-    migrations!("postgres": "0001_events.sql", "0002_event_feed.sql", "0004_sca_states.sql");
-pub const SQLITE: &[Migration] = migrations!("sqlite": "0001_events.sql", "0002_event_feed.sql", "0004_sca_states.sql");
+    migrations!("postgres": "0001_events.sql", "0002_event_feed.sql", "0004_sca_states.sql", "0005_tenants.sql");
+pub const SQLITE: &[Migration] =
+    migrations!("sqlite": "0001_events.sql", "0002_event_feed.sql", "0004_sca_states.sql", "0005_tenants.sql");
 
 /// An arbitrary fixed key for `pg_advisory_xact_lock`, so that concurrent starters migrate one at a time.
 const MIGRATION_LOCK_KEY: i64 = 0x636f_6e73_656e_7472;

@@ -16,6 +16,8 @@ pub struct ConnectedBank {
     pub port: Arc<dyn BankPort>,
     pub display_name: String,
     pub sca_approach: ScaApproach,
+    /// How long a whole exchange with this bank may take.
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Clone, Default)]
@@ -35,6 +37,7 @@ impl Banks {
                     port: Arc::new(client),
                     display_name: config.display_name.clone(),
                     sca_approach: config.sca_approach,
+                    timeout: config.timeout(),
                 },
             );
         }

@@ -32,8 +32,8 @@ impl BenchReport {
     }
 
     pub fn print(&self, json: bool) {
-        println!("consentry: {:.0} {}", self.consentry, self.unit);
-        println!("baseline:  {:.0} {}", self.baseline, self.unit);
+        println!("consentry: {} {}", readable(self.consentry), self.unit);
+        println!("baseline:  {} {}", readable(self.baseline), self.unit);
         println!(
             "ratio:     {:.1}x   peak memory: {:.1} MB",
             self.ratio, self.peak_rss_mb
@@ -41,6 +41,15 @@ impl BenchReport {
         if json {
             println!("{}", serde_json::to_string(self).unwrap_or_default());
         }
+    }
+}
+
+/// Large figures without decimals, small ones with enough to compare.
+fn readable(value: f64) -> String {
+    if value.abs() >= 100.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.3}")
     }
 }
 

@@ -8,11 +8,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry_adapters::config::sandbox_banks;
+use consentry_adapters::ecb::SnapshotRates;
 use consentry_adapters::sandbox::{Sandbox, SandboxConfig};
 use consentry_adapters::SimulatedClock;
 use consentry_domain::bank::PsuContext;
 use consentry_domain::consent::{ConsentAccess, ConsentCommand, ExpiryCause};
 use consentry_domain::payment::{PaymentProduct, PaymentService};
+use consentry_domain::rates::RatesPort;
 use consentry_domain::{Clock, ConsentId, PaymentId, TenantId, UserId};
 use cqrs_es::DomainEvent;
 use serde::Serialize;
@@ -121,7 +123,10 @@ pub async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
         .map_err(setup)?;
     let banks = Banks::from_config(&sandbox_banks(&sandbox.base_url()).map_err(setup)?).map_err(setup)?;
     let engine = Arc::new(Engine::open(database_url, clock.clone()).await?.with_banks(banks));
-    let server = HttpServer::start(engine.clone(), loopback).await.map_err(setup)?;
+    let rates: Arc<dyn RatesPort> = Arc::new(SnapshotRates::load().map_err(setup)?);
+    let server = HttpServer::start(engine.clone(), rates.clone(), loopback, None)
+        .await
+        .map_err(setup)?;
     let browser = reqwest::Client::new();
     println!(
         "Consentry demo on {}, the sandbox bank at {} and a simulated clock starting {start}",

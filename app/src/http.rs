@@ -1,23 +1,139 @@
-//! Consentry's HTTP interface (axum), served by `consentry serve`. `/callback/sca` is where banks send the user
-//! back after the redirect SCA: it is verified (a state this engine issued, used once, recent) and the consent's
-//! status is read back from the bank before anything changes.
+//! Consentry's HTTP interface (axum), served by `consentry serve`.
+//!
+//! - `GET /callback/sca`: where banks send the user back after the redirect SCA. It is verified (a state this
+//!   engine issued, used once, recent) and the consent's status is read back from the bank before anything
+//!   changes. It needs no API key: the state is the credential.
+//! - `/v1/...`: the tenant's API, with `Authorization: Bearer <api key>`. Every query is scoped to the key's
+//!   tenant, so one tenant's key never reads another tenant's data. `POST /v1/users/{user}/connections`
+//!   connects a bank; `GET /v1/users/{user}/balances` aggregates balances across the user's banks (fetched at
+//!   once; the banks that failed are listed next to the data), with a total in `?base=` (EUR by default).
+//!   `PSU-IP-Address` on a request means the user is present (the call is not counted against
+//!   frequencyPerDay).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{Duration, NaiveDate};
+use consentry_domain::bank::PsuContext;
+use consentry_domain::consent::ConsentAccess;
+use consentry_domain::rates::RatesPort;
+use consentry_domain::sca::ScaApproach;
+use consentry_domain::{Currency, FieldError, TenantId, UserId};
 use serde::Deserialize;
+use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-use crate::{Engine, EngineError};
+use crate::aggregation::BalancePreference;
+use crate::bank_flows::ConnectRequest;
+use crate::{Engine, EngineError, RequestContext};
 
-#[derive(Deserialize)]
-struct CallbackParameters {
-    state: Option<String>,
+#[derive(Clone)]
+struct AppState {
+    engine: Arc<Engine>,
+    rates: Arc<dyn RatesPort>,
+    callback_url: String,
+}
+
+/// An API error as JSON: `{"error": "...", "field": "..."}` with the fitting status.
+struct ApiError(StatusCode, Value);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(self.1)).into_response()
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> Self {
+        use consentry_domain::consent::ConsentError;
+        use consentry_domain::payment::PaymentError;
+        // Bad input found by an aggregate is bad input all the same.
+        let invalid_field = match &error {
+            EngineError::InvalidInput(e)
+            | EngineError::Consent {
+                source: ConsentError::InvalidField(e),
+                ..
+            }
+            | EngineError::Payment {
+                source: PaymentError::InvalidField(e),
+                ..
+            } => Some(e.field.clone()),
+            _ => None,
+        };
+        if let Some(field) = invalid_field {
+            return ApiError(
+                StatusCode::BAD_REQUEST,
+                json!({ "error": error.to_string(), "field": field }),
+            );
+        }
+        let status = match &error {
+            EngineError::InvalidInput(_) => StatusCode::BAD_REQUEST,
+            EngineError::Consent { .. } | EngineError::Payment { .. } | EngineError::AccountData { .. } => {
+                StatusCode::CONFLICT
+            }
+            EngineError::NotFound { .. } => StatusCode::NOT_FOUND,
+            EngineError::Bank { .. } => StatusCode::BAD_GATEWAY,
+            EngineError::CallbackRefused(_) => StatusCode::BAD_REQUEST,
+            EngineError::Conflict { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            EngineError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError(status, json!({ "error": error.to_string() }))
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(error: FieldError) -> Self {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            json!({ "error": error.to_string(), "field": error.field }),
+        )
+    }
+}
+
+/// The tenant an `Authorization: Bearer` key belongs to.
+struct Tenant(TenantId);
+
+impl FromRequestParts<AppState> for Tenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let unauthorised = || {
+            ApiError(
+                StatusCode::UNAUTHORIZED,
+                json!({ "error": "a valid API key is required" }),
+            )
+        };
+        let key = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|k| !k.is_empty() && k.len() <= 256)
+            .ok_or_else(unauthorised)?;
+        match state.engine.tenant_for_key(key).await? {
+            Some(tenant) => Ok(Tenant(tenant)),
+            None => Err(unauthorised()),
+        }
+    }
+}
+
+fn user(raw: &str) -> Result<UserId, ApiError> {
+    Ok(UserId::parse(raw)?)
+}
+
+fn psu(headers: &HeaderMap) -> PsuContext {
+    match headers.get("psu-ip-address").and_then(|v| v.to_str().ok()) {
+        Some(ip) if !ip.trim().is_empty() => PsuContext::present(ip.trim()),
+        _ => PsuContext::absent(),
+    }
 }
 
 fn page(status: StatusCode, title: &str, text: &str) -> Response {
@@ -28,11 +144,16 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
     (status, Html(html)).into_response()
 }
 
-async fn sca_callback(State(engine): State<Arc<Engine>>, Query(parameters): Query<CallbackParameters>) -> Response {
+#[derive(Deserialize)]
+struct CallbackParameters {
+    state: Option<String>,
+}
+
+async fn sca_callback(State(app): State<AppState>, Query(parameters): Query<CallbackParameters>) -> Response {
     let Some(state) = parameters.state else {
         return page(StatusCode::BAD_REQUEST, "Connection refused", "The link has no state.");
     };
-    match engine.complete_sca_callback(&state).await {
+    match app.engine.complete_sca_callback(&state).await {
         Ok((_, status)) => page(
             StatusCode::OK,
             "Bank connection",
@@ -54,24 +175,158 @@ async fn sca_callback(State(engine): State<Arc<Engine>>, Query(parameters): Quer
     }
 }
 
-pub fn router(engine: Arc<Engine>) -> Router {
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConnectBody {
+    bank: String,
+    psu_ip_address: String,
+    #[serde(default)]
+    valid_until: Option<NaiveDate>,
+    #[serde(default)]
+    frequency_per_day: Option<u8>,
+    #[serde(default)]
+    approach: Option<ScaApproach>,
+}
+
+async fn connect(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(user_id): Path<String>,
+    body: Result<Json<ConnectBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let user = user(&user_id)?;
+    let Json(body) = body.map_err(|e| ApiError(StatusCode::BAD_REQUEST, json!({ "error": e.body_text() })))?;
+    let ctx = RequestContext::user(tenant, user);
+    let request = ConnectRequest {
+        bank: body.bank,
+        psu_ip_address: body.psu_ip_address,
+        psu_id: None,
+        access: ConsentAccess::AllPsd2,
+        valid_until: body
+            .valid_until
+            .unwrap_or_else(|| app.engine.now().date_naive() + Duration::days(89)),
+        frequency_per_day: body.frequency_per_day.unwrap_or(4),
+        callback_url: app.callback_url.clone(),
+        approach: body.approach,
+        renewal_of: None,
+    };
+    let started = app.engine.connect_bank(&ctx, request).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "consentId": started.consent,
+            "approach": started.approach,
+            "scaRedirect": started.sca_redirect,
+        })),
+    ))
+}
+
+#[derive(Deserialize)]
+struct BalanceParameters {
+    base: Option<String>,
+}
+
+async fn balances(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(user_id): Path<String>,
+    Query(parameters): Query<BalanceParameters>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let user = user(&user_id)?;
+    let base = match parameters.base {
+        Some(code) => Currency::parse_field("base", &code)?,
+        None => Currency::EUR,
+    };
+    let ctx = match psu(&headers).ip_address() {
+        Some(_) => RequestContext::user(tenant, user),
+        None => RequestContext::system(tenant, Some(user)),
+    };
+    let aggregated = app
+        .engine
+        .aggregate_balances(
+            &ctx,
+            user,
+            &psu(&headers),
+            base,
+            &BalancePreference::default(),
+            app.rates.as_ref(),
+        )
+        .await?;
+    let accounts: Vec<Value> = aggregated
+        .accounts
+        .iter()
+        .map(|a| {
+            json!({
+                "bank": a.bank,
+                "consentId": a.consent,
+                "accountId": a.account,
+                "iban": a.iban,
+                "currency": a.currency,
+                "name": a.name,
+                "balanceType": a.preferred.as_ref().map(|b| b.balance_type.as_str()),
+                "balance": a.preferred.as_ref().map(|b| b.amount),
+            })
+        })
+        .collect();
+    let failures: Vec<Value> = aggregated
+        .failures
+        .iter()
+        .map(|f| json!({ "bank": f.bank, "consentId": f.consent, "reason": f.reason }))
+        .collect();
+    let total = match &aggregated.total {
+        Ok(total) => {
+            json!({ "amount": total.amount, "ratesDate": total.rates_date, "ratesSource": total.rates_source })
+        }
+        Err(reason) => json!({ "error": reason }),
+    };
+    Ok(Json(
+        json!({ "accounts": accounts, "failures": failures, "total": total }),
+    ))
+}
+
+fn router(state: AppState) -> Router {
     Router::new()
         .route("/callback/sca", get(sca_callback))
-        .with_state(engine)
+        .route("/v1/users/{user}/connections", post(connect))
+        .route("/v1/users/{user}/balances", get(balances))
+        .with_state(state)
 }
 
 /// A running HTTP server.
 pub struct HttpServer {
     address: SocketAddr,
+    callback_url: String,
     task: tokio::task::JoinHandle<Result<(), std::io::Error>>,
 }
 
 impl HttpServer {
-    pub async fn start(engine: Arc<Engine>, address: SocketAddr) -> Result<Self, std::io::Error> {
+    /// Serves `engine` on `address` (port 0: any free port), with `rates` for totals. Banks send users back to
+    /// `public_url`'s `/callback/sca` (default: the address served, which suits a local setup).
+    pub async fn start(
+        engine: Arc<Engine>,
+        rates: Arc<dyn RatesPort>,
+        address: SocketAddr,
+        public_url: Option<&str>,
+    ) -> Result<Self, std::io::Error> {
         let listener = TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
-        let task = tokio::spawn(async move { axum::serve(listener, router(engine)).await });
-        Ok(Self { address, task })
+        let base = public_url.map_or_else(
+            || format!("http://{address}"),
+            |url| url.trim_end_matches('/').to_owned(),
+        );
+        let callback_url = format!("{base}/callback/sca");
+        let app = router(AppState {
+            engine,
+            rates,
+            callback_url: callback_url.clone(),
+        });
+        let task = tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(Self {
+            address,
+            callback_url,
+            task,
+        })
     }
 
     pub fn base_url(&self) -> String {
@@ -80,7 +335,7 @@ impl HttpServer {
 
     /// The URL banks send users back to.
     pub fn callback_url(&self) -> String {
-        format!("{}/callback/sca", self.base_url())
+        self.callback_url.clone()
     }
 
     pub async fn wait(self) -> Result<(), std::io::Error> {

@@ -2,6 +2,7 @@
 //! binary (`cli_bank` holds the bank-facing ones: the standalone sandbox bank and the bank probe; `bench_*` the
 //! benchmarks). It wires the domain to the adapters and the projections.
 
+pub mod aggregation;
 pub mod audit;
 pub mod bank_flows;
 pub mod banks;
@@ -15,5 +16,6 @@ pub mod engine;
 pub mod http;
 pub mod read_side;
 pub mod sync;
+pub mod tenants;
 
 pub use engine::{ConsentInput, Engine, EngineError, PaymentInput, RecordedEvent, RequestContext};

@@ -31,6 +31,9 @@ enum Command {
         port: u16,
         #[arg(long, default_value = "consentry.toml")]
         config: PathBuf,
+        /// The address users' browsers reach this server at (for the SCA callback); default the local one.
+        #[arg(long)]
+        public_url: Option<String>,
     },
     /// Runs the sandbox bank (Berlin Group NextGenPSD2) until Ctrl-C.
     Sandbox {
@@ -71,7 +74,11 @@ async fn main() -> ExitCode {
         .init();
     let outcome = match Cli::parse().command {
         Command::Demo => run_demo().await.map(|()| true),
-        Command::Serve { port, config } => run_serve(port, &config).await.map(|()| true),
+        Command::Serve {
+            port,
+            config,
+            public_url,
+        } => run_serve(port, &config, public_url.as_deref()).await.map(|()| true),
         Command::Sandbox { port, config } => run_sandbox(port, config).await.map(|()| true).map_err(Into::into),
         Command::Bank {
             command: BankCommand::Probe { base_url },
@@ -90,7 +97,11 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run_serve(port: u16, config: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+async fn run_serve(
+    port: u16,
+    config: &std::path::Path,
+    public_url: Option<&str>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let config = ConsentryConfig::load(config)?;
     let banks = Banks::from_config(&config.banks)?;
     let database_url = std::env::var("DATABASE_URL").ok();
@@ -107,7 +118,12 @@ async fn run_serve(port: u16, config: &std::path::Path) -> Result<(), Box<dyn st
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let server = HttpServer::start(Arc::new(engine), ([0, 0, 0, 0], port).into()).await?;
+    let clock = Arc::new(SystemClock);
+    let rates = Arc::new(consentry_adapters::ecb::EcbRates::ecb(clock)?);
+    let local = format!("http://127.0.0.1:{port}");
+    let public_url = public_url.unwrap_or(&local);
+    let server = HttpServer::start(Arc::new(engine), rates, ([0, 0, 0, 0], port).into(), Some(public_url)).await?;
+    println!("SCA callback at {}", server.callback_url());
     println!("listening on {}", server.base_url());
     server.wait().await?;
     Ok(())

@@ -183,7 +183,10 @@ impl World {
             .expect("open engine")
             .with_banks(banks);
         let engine = Arc::new(engine);
-        let server = HttpServer::start(engine.clone(), loopback).await.expect("http server");
+        let rates = Arc::new(consentry_adapters::ecb::SnapshotRates::load().expect("snapshot rates"));
+        let server = HttpServer::start(engine.clone(), rates, loopback, None)
+            .await
+            .expect("http server");
         Self {
             engine,
             clock,

@@ -1,0 +1,155 @@
+//! The tenant API over real HTTP, on both stores: API keys required, one tenant never reads another's data,
+//! connecting a bank through the redirect SCA, balances aggregated across banks with a total in EUR naming its
+//! rates, a failing bank reported next to the data that arrived, and bad input refused with the field named.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use consentry_adapters::sandbox::{Faults, SandboxConfig};
+use consentry_domain::UserId;
+use consentry_tests::{on_both_stores, Store, World};
+use serde_json::{json, Value};
+
+fn start() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(2026, 6, 1)
+        .and_then(|d| d.and_hms_opt(10, 0, 0))
+        .expect("valid time")
+        .and_utc()
+}
+
+async fn call(world: &World, method: &str, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    let url = format!("{}{path}", world.server.base_url());
+    let mut request = match method {
+        "POST" => world.browser.post(url),
+        _ => world.browser.get(url),
+    };
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("the API answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Connects `bank` for `user` through the API and approves on the bank's page.
+async fn connect(world: &World, key: &str, user: UserId, bank: &str) {
+    let body = json!({ "bank": bank, "psuIpAddress": "192.0.2.10" });
+    let (status, created) = call(
+        world,
+        "POST",
+        &format!("/v1/users/{user}/connections"),
+        Some(key),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let link = created["scaRedirect"].as_str().expect("redirect link");
+    let landed = world.decide_on_page(link, "approve").await;
+    assert_eq!(landed.status().as_u16(), 200);
+}
+
+async fn the_api_aggregates_balances_per_tenant(store: Store) {
+    let world = World::start(
+        store,
+        start(),
+        SandboxConfig {
+            auto_approve: false,
+            ..SandboxConfig::default()
+        },
+    )
+    .await;
+    let (_, key_a) = world.engine.create_tenant("Fintech A").await.expect("tenant A");
+    let (_, key_b) = world.engine.create_tenant("Fintech B").await.expect("tenant B");
+    let user = UserId::new();
+    connect(&world, &key_a, user, "swedbank").await;
+    connect(&world, &key_a, user, "seb").await;
+    world
+        .engine
+        .projection_runner()
+        .catch_up()
+        .await
+        .expect("projections catch up");
+
+    let present = world
+        .browser
+        .get(format!("{}/v1/users/{user}/balances", world.server.base_url()))
+        .bearer_auth(&key_a)
+        .header("PSU-IP-Address", "192.0.2.10")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(present.status().as_u16(), 200);
+    let balances: Value = present.json().await.expect("json");
+    assert_eq!(balances["accounts"].as_array().map(Vec::len), Some(8), "{balances}");
+    assert_eq!(balances["failures"], json!([]));
+    assert_eq!(balances["total"]["amount"]["currency"], "EUR", "{balances}");
+    assert_eq!(balances["total"]["ratesDate"], "2026-11-20");
+    assert!(balances["total"]["ratesSource"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("snapshot"));
+    for account in balances["accounts"].as_array().expect("accounts") {
+        assert_eq!(account["balanceType"], "interimAvailable", "{account}");
+    }
+
+    // Tenant B's key reads nothing of tenant A's user.
+    let (status, other) = call(&world, "GET", &format!("/v1/users/{user}/balances"), Some(&key_b), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(other["accounts"], json!([]));
+
+    // SEB fails; Swedbank's data still arrives, and SEB is reported with its reason.
+    world
+        .browser
+        .put(format!("{}/admin/faults", world.sandbox.bank_url("seb")))
+        .json(&Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        })
+        .send()
+        .await
+        .expect("faults");
+    let (status, partial) = call(&world, "GET", &format!("/v1/users/{user}/balances"), Some(&key_a), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(partial["accounts"].as_array().map(Vec::len), Some(4), "{partial}");
+    let failures = partial["failures"].as_array().expect("failures");
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0]["bank"], "seb");
+}
+on_both_stores!(aggregated_balances, the_api_aggregates_balances_per_tenant);
+
+async fn the_api_refuses_missing_keys_and_bad_input(store: Store) {
+    let world = World::start(store, start(), SandboxConfig::default()).await;
+    let (_, key) = world.engine.create_tenant("Fintech A").await.expect("tenant");
+    let user = UserId::new();
+    let path = format!("/v1/users/{user}/balances");
+    assert_eq!(call(&world, "GET", &path, None, None).await.0, 401);
+    assert_eq!(call(&world, "GET", &path, Some("cs_not_a_key"), None).await.0, 401);
+
+    let (status, error) = call(&world, "GET", "/v1/users/not-a-uuid/balances", Some(&key), None).await;
+    assert_eq!((status, error["field"].as_str()), (400, Some("userId")), "{error}");
+    let (status, error) = call(&world, "GET", &format!("{path}?base=XYZ"), Some(&key), None).await;
+    assert_eq!((status, error["field"].as_str()), (400, Some("base")), "{error}");
+    let connections = format!("/v1/users/{user}/connections");
+    let (status, error) = call(
+        &world,
+        "POST",
+        &connections,
+        Some(&key),
+        Some(json!({ "psuIpAddress": "1.2.3.4" })),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(error["error"].as_str().unwrap_or_default().contains("bank"), "{error}");
+    let body = json!({ "bank": "nordea", "psuIpAddress": "1.2.3.4" });
+    let (status, error) = call(&world, "POST", &connections, Some(&key), Some(body)).await;
+    assert_eq!((status, error["field"].as_str()), (400, Some("bankId")), "{error}");
+    let body = json!({ "bank": "seb", "psuIpAddress": "1.2.3.4", "frequencyPerDay": 9 });
+    let (status, error) = call(&world, "POST", &connections, Some(&key), Some(body)).await;
+    assert_eq!(
+        (status, error["field"].as_str()),
+        (400, Some("frequencyPerDay")),
+        "{error}"
+    );
+}
+on_both_stores!(refusals, the_api_refuses_missing_keys_and_bad_input);
