@@ -15,10 +15,11 @@ use consentry_domain::bank::PsuContext;
 use consentry_domain::consent::{ConsentAccess, ConsentCommand, ExpiryCause};
 use consentry_domain::payment::{PaymentProduct, PaymentService};
 use consentry_domain::rates::RatesPort;
-use consentry_domain::{Clock, ConsentId, PaymentId, TenantId, UserId};
+use consentry_domain::{Clock, ConsentId, Currency, PaymentId, TenantId, UserId};
 use cqrs_es::DomainEvent;
 use serde::Serialize;
 
+use crate::aggregation::BalancePreference;
 use crate::bank_flows::ConnectRequest;
 use crate::banks::Banks;
 use crate::http::HttpServer;
@@ -144,7 +145,7 @@ pub async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
     );
     let valid_until = clock.today() + Duration::days(89);
     let mut consents: Vec<(&str, ConsentId, String)> = Vec::new();
-    for bank in ["swedbank", "seb"] {
+    for bank in ["swedbank", "seb", "luminor", "revolut"] {
         let started = engine
             .connect_bank(
                 &as_user,
@@ -194,6 +195,33 @@ pub async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
         .await
         .map_err(|e| DemoError::Browser(e.to_string()))?;
     println!("    a forged callback is refused: HTTP {}", forged.status().as_u16());
+
+    engine.projection_runner().catch_up().await.map_err(EngineError::from)?;
+    step(
+        &clock,
+        "Accounts and balances from all four banks at once, with the user present; total in EUR",
+    );
+    show_balances(&engine, &as_user, user, rates.as_ref()).await?;
+
+    step(
+        &clock,
+        "Luminor's API fails part-way: the others' data arrives, and Luminor is reported",
+    );
+    let faults = format!("{}/admin/faults", sandbox.bank_url("luminor"));
+    let failing = serde_json::json!({ "error_rate": 1.0 });
+    browser
+        .put(&faults)
+        .json(&failing)
+        .send()
+        .await
+        .map_err(|e| DemoError::Browser(e.to_string()))?;
+    show_balances(&engine, &as_user, user, rates.as_ref()).await?;
+    browser
+        .put(&faults)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .map_err(|e| DemoError::Browser(e.to_string()))?;
 
     clock.advance(Duration::hours(2));
     let (swedbank, swedbank_id, _) = consents[0].clone();
@@ -349,6 +377,38 @@ pub async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
     server.stop();
     sandbox.shutdown().await;
     engine.database().close().await;
+    Ok(())
+}
+
+async fn show_balances(
+    engine: &Engine,
+    ctx: &RequestContext,
+    user: UserId,
+    rates: &dyn RatesPort,
+) -> Result<(), EngineError> {
+    let psu = PsuContext::present(PSU_IP);
+    let aggregated = engine
+        .aggregate_balances(ctx, user, &psu, Currency::EUR, &BalancePreference::default(), rates)
+        .await?;
+    for account in &aggregated.accounts {
+        let iban = account.iban.as_ref().map(|i| i.masked()).unwrap_or_default();
+        let balance = account
+            .preferred
+            .as_ref()
+            .map(|b| format!("{:>14} ({})", b.amount.to_string(), b.balance_type.as_str()))
+            .unwrap_or_else(|| "no balance".into());
+        println!("    {:<9} {iban:<12} {balance}", account.bank.as_str());
+    }
+    for failure in &aggregated.failures {
+        println!("    {:<9} FAILED: {}", failure.bank.as_str(), failure.reason);
+    }
+    match &aggregated.total {
+        Ok(total) => println!(
+            "    total {} at the rates of {} ({})",
+            total.amount, total.rates_date, total.rates_source
+        ),
+        Err(reason) => println!("    no total: {reason}"),
+    }
     Ok(())
 }
 

@@ -99,10 +99,11 @@ pub(crate) fn accounts(bank: &str, psu: &str) -> Vec<SeededAccount> {
         .filter_map(|(code, name, product)| {
             let currency = Currency::parse(code).ok()?;
             let iban = lithuanian_iban(bank_code(bank), rng.next_u64())?;
-            let whole = if *code == "EUR" {
-                rng.between(1_500, 4_000)
-            } else {
-                rng.between(100, 900)
+            // Foreign accounts only spend in the seeded history, so they open with enough to stay in credit.
+            let whole = match *code {
+                "EUR" => rng.between(1_500, 4_000),
+                "SEK" => rng.between(25_000, 40_000),
+                _ => rng.between(2_500, 4_000),
             };
             Some(SeededAccount {
                 resource_id: format!("{bank}-{tag}-{}", code.to_ascii_lowercase()),
