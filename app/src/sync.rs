@@ -195,3 +195,55 @@ impl Engine {
         Ok(tomorrow.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
     }
 }
+
+/// What refreshing all of a user's banks did: one report per bank that answered, one failure per bank that
+/// did not (a bank over its unattended budget is a failure too, and was not called).
+#[derive(Debug, Clone)]
+pub struct RefreshOutcome {
+    pub synced: Vec<SyncReport>,
+    pub failures: Vec<crate::aggregation::BankFailure>,
+}
+
+impl Engine {
+    /// Syncs every valid consent of `user` at once, each under its bank's timeout: the wall time is the slowest
+    /// bank's, and a failing bank does not hold up the others.
+    pub async fn refresh_user(
+        &self,
+        ctx: &RequestContext,
+        user: consentry_domain::UserId,
+        psu: &PsuContext,
+    ) -> Result<RefreshOutcome, EngineError> {
+        let consents = self.valid_consents(ctx.tenant, user).await?;
+        let syncs = consents.into_iter().map(|(consent, bank)| async move {
+            let timeout = self
+                .bank(&bank)
+                .map(|b| b.timeout)
+                .unwrap_or(std::time::Duration::from_secs(10));
+            let outcome = tokio::time::timeout(timeout, self.sync_consent(ctx, consent, psu)).await;
+            match outcome {
+                Ok(Ok(report)) => Ok(report),
+                Ok(Err(error)) => Err(crate::aggregation::BankFailure {
+                    bank,
+                    consent,
+                    reason: error.to_string(),
+                }),
+                Err(_) => Err(crate::aggregation::BankFailure {
+                    bank,
+                    consent,
+                    reason: format!("no answer within {} ms", timeout.as_millis()),
+                }),
+            }
+        });
+        let mut outcome = RefreshOutcome {
+            synced: Vec::new(),
+            failures: Vec::new(),
+        };
+        for result in futures::future::join_all(syncs).await {
+            match result {
+                Ok(report) => outcome.synced.push(report),
+                Err(failure) => outcome.failures.push(failure),
+            }
+        }
+        Ok(outcome)
+    }
+}

@@ -213,3 +213,39 @@ impl Inspect for World {
             .clone()
     }
 }
+
+async fn refreshing_all_banks_reports_the_failing_one(store: Store) {
+    let world = World::start(store, start(), SandboxConfig::default()).await;
+    let ctx = RequestContext::user(TenantId::new(), UserId::new());
+    let user = ctx.user.expect("user");
+    valid_consent(&world, &ctx, "swedbank").await;
+    valid_consent(&world, &ctx, "seb").await;
+    world.engine.projection_runner().catch_up().await.expect("projections");
+    let faults = consentry_adapters::sandbox::Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    };
+    world
+        .browser
+        .put(format!("{}/admin/faults", world.sandbox.bank_url("seb")))
+        .json(&faults)
+        .send()
+        .await
+        .expect("faults");
+    let outcome = world
+        .engine
+        .refresh_user(&ctx, user, &PsuContext::present("192.0.2.10"))
+        .await
+        .expect("refresh");
+    assert_eq!(outcome.synced.len(), 1);
+    assert_eq!(outcome.synced[0].bank.as_str(), "swedbank");
+    assert!(outcome.synced[0].new_booked > 0);
+    assert_eq!(outcome.failures.len(), 1);
+    assert_eq!(outcome.failures[0].bank.as_str(), "seb");
+    assert!(
+        outcome.failures[0].reason.contains("500"),
+        "{}",
+        outcome.failures[0].reason
+    );
+}
+on_both_stores!(refresh_all, refreshing_all_banks_reports_the_failing_one);
