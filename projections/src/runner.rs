@@ -23,7 +23,7 @@ use sqlx::{Connection as _, PgConnection, SqliteConnection};
 use tokio::task::JoinHandle;
 
 use crate::feed::{read_postgres, read_sqlite};
-use crate::read_models::Write;
+use crate::read_models::{Dialect, Write};
 use crate::{Feed, FeedEvent, FeedPosition, Projection, ProjectionError, Store};
 
 /// The same statement on both stores.
@@ -415,9 +415,13 @@ fn spawn_planner(
                 let Some(last) = events.last().map(FeedEvent::feed_position) else {
                     return Ok(());
                 };
+                let dialect = match &store {
+                    Store::Postgres(_) => Dialect::Postgres,
+                    Store::Sqlite(_) => Dialect::Sqlite,
+                };
                 let mut writes = Vec::new();
                 for projection in &projections {
-                    writes.extend(projection.plan(&events)?);
+                    writes.extend(projection.plan(&events, dialect)?);
                 }
                 after = last;
                 let batch = PlannedBatch {
@@ -456,7 +460,7 @@ async fn rebuild_postgres(
     let mut after = FeedPosition::START;
     while let Some(batch) = batches.recv().await {
         let batch = batch?;
-        for write in &batch.writes {
+        for write in batch.writes {
             execute_postgres(conn, write).await?;
         }
         after = batch.last;
@@ -484,7 +488,7 @@ async fn rebuild_sqlite(
     let mut after = FeedPosition::START;
     while let Some(batch) = batches.recv().await {
         let batch = batch?;
-        for write in &batch.writes {
+        for write in batch.writes {
             execute_sqlite(conn, write).await?;
         }
         after = batch.last;
@@ -504,8 +508,8 @@ async fn batch_postgres(conn: &mut PgConnection, projection: Projection, limit: 
     let Some(last) = events.last().map(FeedEvent::feed_position) else {
         return Ok(0);
     };
-    for write in projection.plan(&events)? {
-        execute_postgres(conn, &write).await?;
+    for write in projection.plan(&events, Dialect::Postgres)? {
+        execute_postgres(conn, write).await?;
     }
     advance(conn, ADVANCE_POSTGRES, projection, last, events.len()).await?;
     Ok(events.len())
@@ -522,8 +526,8 @@ async fn batch_sqlite(
     let Some(last) = events.last().map(FeedEvent::feed_position) else {
         return Ok(0);
     };
-    for write in projection.plan(&events)? {
-        execute_sqlite(conn, &write).await?;
+    for write in projection.plan(&events, Dialect::Sqlite)? {
+        execute_sqlite(conn, write).await?;
     }
     advance_sqlite(conn, ADVANCE_SQLITE, projection, last, events.len()).await?;
     Ok(events.len())
@@ -571,14 +575,22 @@ async fn checkpoint_sqlite(
     Ok(position.into())
 }
 
-async fn execute_postgres(conn: &mut PgConnection, write: &Write) -> Result<(), sqlx::Error> {
-    sqlx::query(write.postgres).bind(&write.rows).execute(conn).await?;
+async fn execute_postgres(conn: &mut PgConnection, write: Write) -> Result<(), ProjectionError> {
+    match write {
+        Write::Json { sql, rows } => sqlx::query(sql).bind(rows).execute(conn).await?,
+        Write::Columns { sql, args } => sqlx::query_with(sql, args).execute(conn).await?,
+    };
     Ok(())
 }
 
-async fn execute_sqlite(conn: &mut SqliteConnection, write: &Write) -> Result<(), sqlx::Error> {
-    sqlx::query(write.sqlite).bind(&write.rows).execute(conn).await?;
-    Ok(())
+async fn execute_sqlite(conn: &mut SqliteConnection, write: Write) -> Result<(), ProjectionError> {
+    match write {
+        Write::Json { sql, rows } => {
+            sqlx::query(sql).bind(rows).execute(conn).await?;
+            Ok(())
+        }
+        Write::Columns { .. } => Err(ProjectionError::WrongStore),
+    }
 }
 
 async fn advance(
