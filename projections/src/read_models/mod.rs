@@ -1,8 +1,9 @@
 //! The read models: SQL tables the host queries, each kept by one projection. A projection folds a batch of
-//! feed events in memory per aggregate and returns the rows to upsert; the runner writes them, one multi-row
-//! statement per table, in the transaction that also moves the projection's checkpoint. The rows travel as one
-//! JSON array (`json_to_recordset` on PostgreSQL, `json_each` on SQLite), so both stores take a batch in a
-//! single statement. See `docs/read-models.md` for the tables.
+//! feed events in memory per aggregate and returns the rows to write; the runner writes them, one multi-row
+//! statement per table, in the transaction that also moves the projection's checkpoint. Rows an event of the
+//! batch created are inserted, the others upserted (a column the batch did not touch keeps its value). On
+//! PostgreSQL wide rows travel as one typed array per column (`UNNEST`), narrow ones as a JSON array
+//! (`json_to_recordset`); on SQLite as a JSON array (`json_each`). See `docs/read-models.md` for the tables.
 
 mod banking;
 mod consents;
