@@ -1,5 +1,8 @@
 //! The Consentry application: the `Engine` facade a host embeds, the demo, and the command-line interface
-//! (`consentry demo`, ...). It wires the domain to the adapters and the projections.
+//! (`consentry demo`, `replay`, `audit`, `bench`, ...). It wires the domain to the adapters and the
+//! projections: `read_side` runs the read models' migrations with the event log's and starts, inspects and
+//! rebuilds the projection runner; `audit` reads an aggregate's history as of a time; `bench` measures the
+//! stores against their cqrs-es baselines.
 
 pub mod audit;
 pub mod bench;
