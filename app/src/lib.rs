@@ -1,6 +1,9 @@
-//! The Consentry application: the `Engine` facade a host embeds, the demo, and the commands of the `consentry`
-//! binary (`cli_bank` holds the bank-facing ones: the standalone sandbox bank and the bank probe; `bench_*` the
-//! benchmarks). It wires the domain to the adapters and the projections.
+//! The Consentry application: the `Engine` facade a host embeds, the HTTP API, the demo, and the commands of the
+//! `consentry` binary. It wires the domain to the adapters and the projections: `bank_flows` connects banks and
+//! sends payments through the bank port, `sync` and `aggregation` bring accounts, balances and transactions in,
+//! `read_side` runs the read models' migrations and the projection runner, `audit` reads an aggregate's history
+//! as of a time, `tenants` holds API keys, `http` serves the API, `cli_bank` and `cli_projections` are CLI
+//! commands, and `bench` measures Consentry against its baselines.
 
 pub mod aggregation;
 pub mod audit;

@@ -23,7 +23,7 @@ use sqlx::{Connection as _, PgConnection, SqliteConnection};
 use tokio::task::JoinHandle;
 
 use crate::feed::{read_postgres, read_sqlite};
-use crate::read_models::Write;
+use crate::read_models::{Dialect, Write};
 use crate::{Feed, FeedEvent, FeedPosition, Projection, ProjectionError, Store};
 
 /// The same statement on both stores.
@@ -33,6 +33,11 @@ const REGISTER: &str =
 /// The checkpoint without a lock: to peek at the feed between batches, and on SQLite, where the batch's
 /// `BEGIN IMMEDIATE` already holds the database's write lock.
 const CHECKPOINT: &str = "SELECT transaction_id, position FROM projection_checkpoints WHERE projection = $1";
+
+/// Read models are derived data and a batch commits its rows and its checkpoint together, so a batch lost in a
+/// server crash is simply applied again: the runner's commits need not wait for the WAL flush, which leaves
+/// the disk to the commands' commits.
+const ASYNC_COMMIT_POSTGRES: &str = "SET LOCAL synchronous_commit = off";
 
 /// Locks the checkpoint for the batch: a concurrent runner waits here, then sees the moved checkpoint.
 const LOCK_CHECKPOINT_POSTGRES: &str =
@@ -415,9 +420,13 @@ fn spawn_planner(
                 let Some(last) = events.last().map(FeedEvent::feed_position) else {
                     return Ok(());
                 };
+                let dialect = match &store {
+                    Store::Postgres(_) => Dialect::Postgres,
+                    Store::Sqlite(_) => Dialect::Sqlite,
+                };
                 let mut writes = Vec::new();
                 for projection in &projections {
-                    writes.extend(projection.plan(&events)?);
+                    writes.extend(projection.plan(&events, dialect)?);
                 }
                 after = last;
                 let batch = PlannedBatch {
@@ -456,7 +465,7 @@ async fn rebuild_postgres(
     let mut after = FeedPosition::START;
     while let Some(batch) = batches.recv().await {
         let batch = batch?;
-        for write in &batch.writes {
+        for write in batch.writes {
             execute_postgres(conn, write).await?;
         }
         after = batch.last;
@@ -484,7 +493,7 @@ async fn rebuild_sqlite(
     let mut after = FeedPosition::START;
     while let Some(batch) = batches.recv().await {
         let batch = batch?;
-        for write in &batch.writes {
+        for write in batch.writes {
             execute_sqlite(conn, write).await?;
         }
         after = batch.last;
@@ -499,13 +508,14 @@ async fn rebuild_sqlite(
 
 /// One batch on PostgreSQL, inside the caller's transaction.
 async fn batch_postgres(conn: &mut PgConnection, projection: Projection, limit: i64) -> Result<usize, ProjectionError> {
+    sqlx::query(ASYNC_COMMIT_POSTGRES).execute(&mut *conn).await?;
     let after = lock_checkpoint_postgres(conn, projection).await?;
     let events = read_postgres(conn, after, limit).await?;
     let Some(last) = events.last().map(FeedEvent::feed_position) else {
         return Ok(0);
     };
-    for write in projection.plan(&events)? {
-        execute_postgres(conn, &write).await?;
+    for write in projection.plan(&events, Dialect::Postgres)? {
+        execute_postgres(conn, write).await?;
     }
     advance(conn, ADVANCE_POSTGRES, projection, last, events.len()).await?;
     Ok(events.len())
@@ -522,8 +532,8 @@ async fn batch_sqlite(
     let Some(last) = events.last().map(FeedEvent::feed_position) else {
         return Ok(0);
     };
-    for write in projection.plan(&events)? {
-        execute_sqlite(conn, &write).await?;
+    for write in projection.plan(&events, Dialect::Sqlite)? {
+        execute_sqlite(conn, write).await?;
     }
     advance_sqlite(conn, ADVANCE_SQLITE, projection, last, events.len()).await?;
     Ok(events.len())
@@ -571,14 +581,22 @@ async fn checkpoint_sqlite(
     Ok(position.into())
 }
 
-async fn execute_postgres(conn: &mut PgConnection, write: &Write) -> Result<(), sqlx::Error> {
-    sqlx::query(write.postgres).bind(&write.rows).execute(conn).await?;
+async fn execute_postgres(conn: &mut PgConnection, write: Write) -> Result<(), ProjectionError> {
+    match write {
+        Write::Json { sql, rows } => sqlx::query(sql).bind(rows).execute(conn).await?,
+        Write::Columns { sql, args } => sqlx::query_with(sql, args).execute(conn).await?,
+    };
     Ok(())
 }
 
-async fn execute_sqlite(conn: &mut SqliteConnection, write: &Write) -> Result<(), sqlx::Error> {
-    sqlx::query(write.sqlite).bind(&write.rows).execute(conn).await?;
-    Ok(())
+async fn execute_sqlite(conn: &mut SqliteConnection, write: Write) -> Result<(), ProjectionError> {
+    match write {
+        Write::Json { sql, rows } => {
+            sqlx::query(sql).bind(rows).execute(conn).await?;
+            Ok(())
+        }
+        Write::Columns { .. } => Err(ProjectionError::WrongStore),
+    }
 }
 
 async fn advance(

@@ -19,6 +19,10 @@ pub enum ProjectionError {
     Undecodable { event: String, reason: String },
     #[error("read model rows cannot be encoded: {0}")]
     Encoding(#[from] serde_json::Error),
+    #[error("read model columns cannot be encoded: {0}")]
+    Arguments(String),
+    #[error("a write planned for PostgreSQL reached SQLite")]
+    WrongStore,
     #[error("no projection is named {0:?}; known: consents, payments, accounts, transactions, spending")]
     UnknownProjection(String),
 }

@@ -9,7 +9,7 @@ use consentry_domain::consent::{ConsentAccess, ConsentEvent, ConsentStatus, Expi
 use consentry_domain::{ConsentId, TenantId, UserId};
 use serde::Serialize;
 
-use super::Write;
+use super::{aggregate_uuid, Columns, Dialect, Write};
 use crate::feed::{self, DomainEvent};
 use crate::{FeedEvent, ProjectionError};
 
@@ -20,15 +20,10 @@ const UPSERT_POSTGRES: &str = "
 INSERT INTO consents (consent_id, tenant_id, user_id, bank, access, recurring, frequency_per_day, valid_until,
                       status, status_reason, bank_consent_id, sca_approach, sca_redirect_url, renewal_of,
                       renewed_by, requested_at, authorised_at, status_changed_at, updated_at, event_count)
-SELECT consent_id, tenant_id, user_id, bank, access, recurring, frequency_per_day, valid_until,
-       status, status_reason, bank_consent_id, sca_approach, sca_redirect_url, renewal_of,
-       renewed_by, requested_at, authorised_at, status_changed_at, updated_at, event_count
-FROM json_to_recordset($1::json) AS r(consent_id uuid, tenant_id uuid, user_id uuid, bank text, access text,
-                                      recurring boolean, frequency_per_day integer, valid_until date,
-                                      status text, status_reason text, bank_consent_id text, sca_approach text,
-                                      sca_redirect_url text, renewal_of uuid, renewed_by uuid,
-                                      requested_at timestamptz, authorised_at timestamptz,
-                                      status_changed_at timestamptz, updated_at timestamptz, event_count bigint)
+SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::boolean[], $7::integer[],
+                     $8::date[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::uuid[],
+                     $15::uuid[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[],
+                     $20::bigint[])
 ON CONFLICT (consent_id) DO UPDATE SET
     tenant_id         = coalesce(excluded.tenant_id, consents.tenant_id),
     user_id           = coalesce(excluded.user_id, consents.user_id),
@@ -56,15 +51,10 @@ const INSERT_POSTGRES: &str = "
 INSERT INTO consents (consent_id, tenant_id, user_id, bank, access, recurring, frequency_per_day, valid_until,
                       status, status_reason, bank_consent_id, sca_approach, sca_redirect_url, renewal_of,
                       renewed_by, requested_at, authorised_at, status_changed_at, updated_at, event_count)
-SELECT consent_id, tenant_id, user_id, bank, access, recurring, frequency_per_day, valid_until,
-       status, status_reason, bank_consent_id, sca_approach, sca_redirect_url, renewal_of,
-       renewed_by, requested_at, authorised_at, status_changed_at, updated_at, event_count
-FROM json_to_recordset($1::json) AS r(consent_id uuid, tenant_id uuid, user_id uuid, bank text, access text,
-                                      recurring boolean, frequency_per_day integer, valid_until date,
-                                      status text, status_reason text, bank_consent_id text, sca_approach text,
-                                      sca_redirect_url text, renewal_of uuid, renewed_by uuid,
-                                      requested_at timestamptz, authorised_at timestamptz,
-                                      status_changed_at timestamptz, updated_at timestamptz, event_count bigint)";
+SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::boolean[], $7::integer[],
+                     $8::date[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::uuid[],
+                     $15::uuid[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[],
+                     $20::bigint[])";
 
 const UPSERT_SQLITE: &str = "
 INSERT INTO consents (consent_id, tenant_id, user_id, bank, access, recurring, frequency_per_day, valid_until,
@@ -186,7 +176,7 @@ fn spelling<T: Serialize>(value: &T) -> Option<String> {
         .and_then(|v| v.as_str().map(str::to_owned))
 }
 
-pub(super) fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> {
+pub(super) fn plan(events: &[FeedEvent], dialect: Dialect) -> Result<Vec<Write>, ProjectionError> {
     let mut rows: HashMap<&str, ConsentRow> = HashMap::new();
     for stored in events {
         // Skipped before decoding: the other aggregates' payloads are not this projection's cost.
@@ -245,9 +235,93 @@ pub(super) fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> 
     // Key order makes the inserts walk the primary-key index in order instead of at random.
     created.sort_unstable_by(|a, b| a.consent_id.cmp(&b.consent_id));
     updated.sort_unstable_by(|a, b| a.consent_id.cmp(&b.consent_id));
-    let writes = [
-        Write::rows(INSERT_POSTGRES, INSERT_SQLITE, &created)?,
-        Write::rows(UPSERT_POSTGRES, UPSERT_SQLITE, &updated)?,
-    ];
+    let writes = match dialect {
+        Dialect::Postgres => [columns(created, INSERT_POSTGRES)?, columns(updated, UPSERT_POSTGRES)?],
+        Dialect::Sqlite => [
+            Write::json(INSERT_SQLITE, &created)?,
+            Write::json(UPSERT_SQLITE, &updated)?,
+        ],
+    };
     Ok(writes.into_iter().flatten().collect())
+}
+
+/// The rows as one array per column, in the order of the `UNNEST` statements.
+fn columns(rows: Vec<ConsentRow>, sql: &'static str) -> Result<Option<Write>, ProjectionError> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let n = rows.len();
+    let (mut id, mut tenant, mut user, mut bank, mut access) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut recurring, mut frequency, mut valid_until, mut status, mut reason) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut bank_consent, mut approach, mut redirect, mut renewal_of, mut renewed_by) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut requested, mut authorised, mut changed, mut updated, mut count) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for row in rows {
+        id.push(aggregate_uuid("Consent", &row.consent_id)?);
+        tenant.push(row.tenant_id.map(|t| t.as_uuid()));
+        user.push(row.user_id.map(|u| u.as_uuid()));
+        bank.push(row.bank);
+        access.push(row.access);
+        recurring.push(row.recurring);
+        frequency.push(row.frequency_per_day.map(i32::from));
+        valid_until.push(row.valid_until);
+        status.push(row.status);
+        reason.push(row.status_reason);
+        bank_consent.push(row.bank_consent_id);
+        approach.push(row.sca_approach);
+        redirect.push(row.sca_redirect_url);
+        renewal_of.push(row.renewal_of.map(|c| c.as_uuid()));
+        renewed_by.push(row.renewed_by.map(|c| c.as_uuid()));
+        requested.push(row.requested_at);
+        authorised.push(row.authorised_at);
+        changed.push(row.status_changed_at);
+        updated.push(row.updated_at);
+        count.push(row.event_count);
+    }
+    let mut columns = Columns::new();
+    columns
+        .add(id)?
+        .add(tenant)?
+        .add(user)?
+        .add(bank)?
+        .add(access)?
+        .add(recurring)?
+        .add(frequency)?
+        .add(valid_until)?
+        .add(status)?
+        .add(reason)?
+        .add(bank_consent)?
+        .add(approach)?
+        .add(redirect)?
+        .add(renewal_of)?
+        .add(renewed_by)?
+        .add(requested)?
+        .add(authorised)?
+        .add(changed)?
+        .add(updated)?
+        .add(count)?;
+    Ok(Some(columns.into_write(sql)))
 }

@@ -1,8 +1,9 @@
 //! The read models: SQL tables the host queries, each kept by one projection. A projection folds a batch of
-//! feed events in memory per aggregate and returns the rows to upsert; the runner writes them, one multi-row
-//! statement per table, in the transaction that also moves the projection's checkpoint. The rows travel as one
-//! JSON array (`json_to_recordset` on PostgreSQL, `json_each` on SQLite), so both stores take a batch in a
-//! single statement. See `docs/read-models.md` for the tables.
+//! feed events in memory per aggregate and returns the rows to write; the runner writes them, one multi-row
+//! statement per table, in the transaction that also moves the projection's checkpoint. Rows an event of the
+//! batch created are inserted, the others upserted (a column the batch did not touch keeps its value). On
+//! PostgreSQL wide rows travel as one typed array per column (`UNNEST`), narrow ones as a JSON array
+//! (`json_to_recordset`); on SQLite as a JSON array (`json_each`). See `docs/read-models.md` for the tables.
 
 mod banking;
 mod consents;
@@ -10,6 +11,9 @@ mod payments;
 
 use std::fmt;
 use std::str::FromStr;
+
+use sqlx::postgres::PgArguments;
+use sqlx::Arguments as _;
 
 use crate::{FeedEvent, ProjectionError};
 
@@ -28,28 +32,62 @@ pub enum Projection {
     Spending,
 }
 
-/// One multi-row write: the statement for each store and the rows as a JSON array.
-#[derive(Debug)]
-pub(crate) struct Write {
-    pub postgres: &'static str,
-    pub sqlite: &'static str,
-    pub rows: String,
+/// The store a batch is planned for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+/// One multi-row write.
+pub(crate) enum Write {
+    /// The rows as one JSON array (`json_to_recordset` on PostgreSQL, `json_each` on SQLite).
+    Json { sql: &'static str, rows: String },
+    /// PostgreSQL only: one typed array per column (`UNNEST`). For wide rows this is cheaper than JSON, whose
+    /// text the server must parse and convert column by column.
+    Columns { sql: &'static str, args: PgArguments },
 }
 
 impl Write {
-    fn rows<T: serde::Serialize>(
-        postgres: &'static str,
-        sqlite: &'static str,
-        rows: &[T],
-    ) -> Result<Option<Self>, ProjectionError> {
+    fn json<T: serde::Serialize>(sql: &'static str, rows: &[T]) -> Result<Option<Self>, ProjectionError> {
         if rows.is_empty() {
             return Ok(None);
         }
-        Ok(Some(Self {
-            postgres,
-            sqlite,
+        Ok(Some(Write::Json {
+            sql,
             rows: serde_json::to_string(rows)?,
         }))
+    }
+}
+
+/// An aggregate id as the UUID the read models key on; anything else is an event the read models cannot take.
+fn aggregate_uuid(aggregate_type: &str, id: &str) -> Result<uuid::Uuid, ProjectionError> {
+    uuid::Uuid::parse_str(id).map_err(|e| ProjectionError::Undecodable {
+        event: format!("{aggregate_type} {id}"),
+        reason: format!("the aggregate id is not a UUID: {e}"),
+    })
+}
+
+/// Collects column arrays into the arguments of an `UNNEST` statement.
+struct Columns(PgArguments);
+
+impl Columns {
+    fn new() -> Self {
+        Self(PgArguments::default())
+    }
+
+    fn add<T>(&mut self, column: T) -> Result<&mut Self, ProjectionError>
+    where
+        T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
+        self.0
+            .add(column)
+            .map_err(|e| ProjectionError::Arguments(e.to_string()))?;
+        Ok(self)
+    }
+
+    fn into_write(self, sql: &'static str) -> Write {
+        Write::Columns { sql, args: self.0 }
     }
 }
 
@@ -96,10 +134,10 @@ impl Projection {
 
     /// The rows a batch of events changes. A batch holds many events of one aggregate; they are folded into
     /// one row each, so a table takes one upsert per batch.
-    pub(crate) fn plan(&self, events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> {
+    pub(crate) fn plan(&self, events: &[FeedEvent], dialect: Dialect) -> Result<Vec<Write>, ProjectionError> {
         match self {
-            Projection::Consents => consents::plan(events),
-            Projection::Payments => payments::plan(events),
+            Projection::Consents => consents::plan(events, dialect),
+            Projection::Payments => payments::plan(events, dialect),
             // Filled by the account-information and categorisation events of later issues.
             Projection::Accounts | Projection::Transactions | Projection::Spending => Ok(Vec::new()),
         }

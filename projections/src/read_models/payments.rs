@@ -8,7 +8,7 @@ use consentry_domain::payment::{BankPayment, InitiationPhase, PaymentEvent, Tran
 use consentry_domain::{TenantId, UserId};
 use serde::Serialize;
 
-use super::Write;
+use super::{aggregate_uuid, Columns, Dialect, Write};
 use crate::feed::{self, DomainEvent};
 use crate::{FeedEvent, ProjectionError};
 
@@ -19,15 +19,15 @@ const UPSERT_POSTGRES: &str = "
 INSERT INTO payments (payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
                       idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
                       cancellation_requested, requested_at, status_changed_at, updated_at, event_count)
-SELECT payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
+SELECT payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount::numeric, currency,
        idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
        cancellation_requested, requested_at, status_changed_at, updated_at, event_count
-FROM json_to_recordset($1::json) AS r(payment_id uuid, tenant_id uuid, user_id uuid, bank text, service text,
-                                      product text, creditor_name text, amount numeric, currency text,
-                                      idempotency_key uuid, phase text, status text, bank_payment_id text,
-                                      sca_redirect_url text, attempts integer, cancellation_requested boolean,
-                                      requested_at timestamptz, status_changed_at timestamptz,
-                                      updated_at timestamptz, event_count bigint)
+FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::text[], $10::uuid[], $11::text[], $12::text[], $13::text[], $14::text[], $15::integer[],
+            $16::boolean[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[], $20::bigint[])
+         AS r(payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
+              idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
+              cancellation_requested, requested_at, status_changed_at, updated_at, event_count)
 ON CONFLICT (payment_id) DO UPDATE SET
     tenant_id              = coalesce(excluded.tenant_id, payments.tenant_id),
     user_id                = coalesce(excluded.user_id, payments.user_id),
@@ -55,15 +55,15 @@ const INSERT_POSTGRES: &str = "
 INSERT INTO payments (payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
                       idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
                       cancellation_requested, requested_at, status_changed_at, updated_at, event_count)
-SELECT payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
+SELECT payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount::numeric, currency,
        idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
        cancellation_requested, requested_at, status_changed_at, updated_at, event_count
-FROM json_to_recordset($1::json) AS r(payment_id uuid, tenant_id uuid, user_id uuid, bank text, service text,
-                                      product text, creditor_name text, amount numeric, currency text,
-                                      idempotency_key uuid, phase text, status text, bank_payment_id text,
-                                      sca_redirect_url text, attempts integer, cancellation_requested boolean,
-                                      requested_at timestamptz, status_changed_at timestamptz,
-                                      updated_at timestamptz, event_count bigint)";
+FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::text[], $10::uuid[], $11::text[], $12::text[], $13::text[], $14::text[], $15::integer[],
+            $16::boolean[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[], $20::bigint[])
+         AS r(payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
+              idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
+              cancellation_requested, requested_at, status_changed_at, updated_at, event_count)";
 
 const UPSERT_SQLITE: &str = "
 INSERT INTO payments (payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
@@ -146,7 +146,7 @@ struct PaymentRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     currency: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    idempotency_key: Option<String>,
+    idempotency_key: Option<uuid::Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
     phase: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -196,7 +196,7 @@ impl PaymentRow {
     }
 }
 
-pub(super) fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> {
+pub(super) fn plan(events: &[FeedEvent], dialect: Dialect) -> Result<Vec<Write>, ProjectionError> {
     let mut rows: HashMap<&str, PaymentRow> = HashMap::new();
     let mut changes = Vec::new();
     for stored in events {
@@ -227,7 +227,7 @@ pub(super) fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> 
                 row.creditor_name = Some(request.creditor_name);
                 row.amount = Some(request.instructed_amount.amount().to_string());
                 row.currency = Some(request.instructed_amount.currency().code().to_owned());
-                row.idempotency_key = Some(request.idempotency_key.to_string());
+                row.idempotency_key = Some(request.idempotency_key);
                 row.phase = Some(phase_name(InitiationPhase::Ready));
                 row.attempts = Some(0);
                 row.cancellation_requested = Some(false);
@@ -280,10 +280,98 @@ pub(super) fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> 
     created.sort_unstable_by(|a, b| a.payment_id.cmp(&b.payment_id));
     updated.sort_unstable_by(|a, b| a.payment_id.cmp(&b.payment_id));
     changes.sort_unstable_by(|a, b| (a.payment_id, a.sequence).cmp(&(b.payment_id, b.sequence)));
-    let writes = [
-        Write::rows(INSERT_POSTGRES, INSERT_SQLITE, &created)?,
-        Write::rows(UPSERT_POSTGRES, UPSERT_SQLITE, &updated)?,
-        Write::rows(INSERT_CHANGES_POSTGRES, INSERT_CHANGES_SQLITE, &changes)?,
-    ];
+    let writes = match dialect {
+        Dialect::Postgres => [
+            columns(created, INSERT_POSTGRES)?,
+            columns(updated, UPSERT_POSTGRES)?,
+            Write::json(INSERT_CHANGES_POSTGRES, &changes)?,
+        ],
+        Dialect::Sqlite => [
+            Write::json(INSERT_SQLITE, &created)?,
+            Write::json(UPSERT_SQLITE, &updated)?,
+            Write::json(INSERT_CHANGES_SQLITE, &changes)?,
+        ],
+    };
     Ok(writes.into_iter().flatten().collect())
+}
+
+/// The rows as one array per column, in the order of the `UNNEST` statements.
+fn columns(rows: Vec<PaymentRow>, sql: &'static str) -> Result<Option<Write>, ProjectionError> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let n = rows.len();
+    let (mut id, mut tenant, mut user, mut bank, mut service) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut product, mut creditor, mut amount, mut currency, mut key) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut phase, mut status, mut bank_payment, mut redirect, mut attempts) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut cancellation, mut requested, mut changed, mut updated, mut count) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for row in rows {
+        id.push(aggregate_uuid("Payment", &row.payment_id)?);
+        tenant.push(row.tenant_id.map(|t| t.as_uuid()));
+        user.push(row.user_id.map(|u| u.as_uuid()));
+        bank.push(row.bank);
+        service.push(row.service);
+        product.push(row.product);
+        creditor.push(row.creditor_name);
+        amount.push(row.amount);
+        currency.push(row.currency);
+        key.push(row.idempotency_key);
+        phase.push(row.phase);
+        status.push(row.status);
+        bank_payment.push(row.bank_payment_id);
+        redirect.push(row.sca_redirect_url);
+        attempts.push(row.attempts.map(|a| i32::try_from(a).unwrap_or(i32::MAX)));
+        cancellation.push(row.cancellation_requested);
+        requested.push(row.requested_at);
+        changed.push(row.status_changed_at);
+        updated.push(row.updated_at);
+        count.push(row.event_count);
+    }
+    let mut columns = Columns::new();
+    columns
+        .add(id)?
+        .add(tenant)?
+        .add(user)?
+        .add(bank)?
+        .add(service)?
+        .add(product)?
+        .add(creditor)?
+        .add(amount)?
+        .add(currency)?
+        .add(key)?
+        .add(phase)?
+        .add(status)?
+        .add(bank_payment)?
+        .add(redirect)?
+        .add(attempts)?
+        .add(cancellation)?
+        .add(requested)?
+        .add(changed)?
+        .add(updated)?
+        .add(count)?;
+    Ok(Some(columns.into_write(sql)))
 }
