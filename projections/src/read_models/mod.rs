@@ -13,6 +13,9 @@ use std::str::FromStr;
 
 use crate::{FeedEvent, ProjectionError};
 
+pub use banking::MICROS;
+pub(crate) use banking::{prepare_postgres, prepare_sqlite, PlanContext};
+
 /// A projection: one concern of the read side, with its own checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Projection {
@@ -94,14 +97,24 @@ impl Projection {
         }
     }
 
+    /// Whether planning needs a [`PlanContext`] loaded first (consent owners, categorisation rules).
+    pub(crate) fn needs_context(&self) -> bool {
+        matches!(
+            self,
+            Projection::Accounts | Projection::Transactions | Projection::Spending
+        )
+    }
+
     /// The rows a batch of events changes. A batch holds many events of one aggregate; they are folded into
-    /// one row each, so a table takes one upsert per batch.
-    pub(crate) fn plan(&self, events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> {
+    /// one row each, so a table takes one upsert per batch. `context` must have been prepared for `events`
+    /// when [`Projection::needs_context`].
+    pub(crate) fn plan(&self, events: &[FeedEvent], context: &PlanContext) -> Result<Vec<Write>, ProjectionError> {
         match self {
             Projection::Consents => consents::plan(events),
             Projection::Payments => payments::plan(events),
-            // Filled by the account-information and categorisation events of later issues.
-            Projection::Accounts | Projection::Transactions | Projection::Spending => Ok(Vec::new()),
+            Projection::Accounts => banking::plan_accounts(events, context),
+            Projection::Transactions => banking::plan_transactions(events, context),
+            Projection::Spending => banking::plan_spending(events, context),
         }
     }
 }
