@@ -649,6 +649,9 @@ pub(super) fn plan_transactions(events: &[FeedEvent], context: &PlanContext) -> 
     Ok(writes.into_iter().flatten().collect())
 }
 
+/// (tenant, user, month, category, currency, flow).
+type SpendingKey = (TenantId, UserId, String, String, String, &'static str);
+
 #[derive(Debug, Serialize)]
 struct SpendingRow {
     tenant_id: TenantId,
@@ -675,7 +678,7 @@ pub fn to_micros(amount: Decimal) -> Result<i64, ProjectionError> {
 /// Projection `spending`: booked transactions only (a pending one is not spent yet), absolute amounts summed
 /// within their flow, so income never offsets spending.
 pub(super) fn plan_spending(events: &[FeedEvent], context: &PlanContext) -> Result<Vec<Write>, ProjectionError> {
-    let mut totals: BTreeMap<(TenantId, UserId, String, String, String, &'static str), (i64, i64)> = BTreeMap::new();
+    let mut totals: BTreeMap<SpendingKey, (i64, i64)> = BTreeMap::new();
     for decoded in account_data(events) {
         let (stored, event, at) = decoded?;
         let AccountDataEvent::TransactionsObserved {
