@@ -419,9 +419,10 @@ fn spawn_planner(
                     return Ok(());
                 };
                 if projections.iter().any(Projection::needs_context) {
+                    let rules = projections.iter().any(Projection::categorises);
                     match &mut conn {
-                        Connection::Postgres(conn) => prepare_postgres(conn, &mut context, &events).await?,
-                        Connection::Sqlite(conn) => prepare_sqlite(conn, &mut context, &events).await?,
+                        Connection::Postgres(conn) => prepare_postgres(conn, &mut context, &events, rules).await?,
+                        Connection::Sqlite(conn) => prepare_sqlite(conn, &mut context, &events, rules).await?,
                     }
                 }
                 let mut writes = Vec::new();
@@ -516,7 +517,7 @@ async fn batch_postgres(conn: &mut PgConnection, projection: Projection, limit: 
     // Fresh per batch: a tenant's changed rules apply from the next batch on.
     let mut context = PlanContext::default();
     if projection.needs_context() {
-        prepare_postgres(conn, &mut context, &events).await?;
+        prepare_postgres(conn, &mut context, &events, projection.categorises()).await?;
     }
     for write in projection.plan(&events, &context)? {
         execute_postgres(conn, &write).await?;
@@ -538,7 +539,7 @@ async fn batch_sqlite(
     };
     let mut context = PlanContext::default();
     if projection.needs_context() {
-        prepare_sqlite(conn, &mut context, &events).await?;
+        prepare_sqlite(conn, &mut context, &events, projection.categorises()).await?;
     }
     for write in projection.plan(&events, &context)? {
         execute_sqlite(conn, &write).await?;

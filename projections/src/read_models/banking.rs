@@ -6,6 +6,7 @@
 //! is planned; a rebuild therefore re-categorises history with the rules of the moment.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::LazyLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use consentry_domain::account_data::{AccountDataEvent, ObservedTransaction};
@@ -17,7 +18,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, SqliteConnection};
 
 use super::Write;
-use crate::categorise::{default_rules, Categoriser, Flow, Rule, TransactionFacts};
+use crate::categorise::{default_rules, Categoriser, Flow, Rule, RuleError, TransactionFacts};
 use crate::feed::{self, DomainEvent};
 use crate::{FeedEvent, ProjectionError};
 
@@ -197,6 +198,10 @@ ON CONFLICT (tenant_id, user_id, month, category, currency, flow) DO UPDATE SET
 /// Millionths per currency unit in `spending.total_micros`.
 pub const MICROS: i64 = 1_000_000;
 
+/// The default rules, compiled once for every batch of every tenant without rules of its own.
+static DEFAULT_CATEGORISER: LazyLock<Result<Categoriser, RuleError>> =
+    LazyLock::new(|| Categoriser::new(default_rules()));
+
 /// Whose a consent is.
 #[derive(Debug, Clone, Serialize)]
 struct Owner {
@@ -212,7 +217,6 @@ pub(crate) struct PlanContext {
     owners: HashMap<String, Owner>,
     /// ConsentRequested events of the current batch, to record in `consent_owners`.
     requested: Vec<OwnerRow>,
-    default: Option<Categoriser>,
     /// Tenants whose rules were loaded; the ones with rules of their own have a categoriser here.
     loaded: HashSet<TenantId>,
     categorisers: HashMap<TenantId, Categoriser>,
@@ -233,13 +237,19 @@ impl PlanContext {
     }
 
     fn categoriser(&self, tenant: TenantId) -> Result<&Categoriser, ProjectionError> {
-        self.categorisers
-            .get(&tenant)
-            .or(self.default.as_ref())
-            .ok_or_else(|| ProjectionError::InvalidRules {
+        if let Some(own) = self.categorisers.get(&tenant) {
+            return Ok(own);
+        }
+        if !self.loaded.contains(&tenant) {
+            return Err(ProjectionError::InvalidRules {
                 tenant: tenant.to_string(),
-                reason: "rules were not loaded before planning".into(),
-            })
+                reason: "the rules were not loaded before planning".into(),
+            });
+        }
+        DEFAULT_CATEGORISER.as_ref().map_err(|e| ProjectionError::InvalidRules {
+            tenant: "(default rules)".into(),
+            reason: e.to_string(),
+        })
     }
 
     /// Folds the batch's ConsentRequested events in, and returns the consents and tenants still to load.
@@ -301,13 +311,6 @@ impl PlanContext {
 
     /// Compiles each tenant's rules ahead of the defaults, so among equal priorities the tenant's rule wins.
     fn add_rules(&mut self, tenants: &[TenantId], rows: Vec<(String, String)>) -> Result<(), ProjectionError> {
-        if self.default.is_none() {
-            let default = Categoriser::new(default_rules()).map_err(|e| ProjectionError::InvalidRules {
-                tenant: "(default rules)".into(),
-                reason: e.to_string(),
-            })?;
-            self.default = Some(default);
-        }
         let mut by_tenant: BTreeMap<String, Vec<Rule>> = BTreeMap::new();
         for (tenant, rule) in rows {
             let parsed: Rule = serde_json::from_str(&rule).map_err(|e| ProjectionError::InvalidRules {
@@ -335,11 +338,13 @@ fn json_list<T: Serialize>(items: &[T]) -> Result<String, ProjectionError> {
     Ok(serde_json::to_string(items)?)
 }
 
-/// Loads what planning `events` needs on an open PostgreSQL connection or transaction.
+/// Loads what planning `events` needs on an open PostgreSQL connection or transaction: the owners of their
+/// consents, and with `rules` the categorisation rules of those owners' tenants.
 pub(crate) async fn prepare_postgres(
     conn: &mut PgConnection,
     context: &mut PlanContext,
     events: &[FeedEvent],
+    rules: bool,
 ) -> Result<(), ProjectionError> {
     let missing = context.absorb(events)?;
     if !missing.is_empty() {
@@ -350,7 +355,7 @@ pub(crate) async fn prepare_postgres(
         context.add_owners(rows)?;
     }
     let tenants = context.tenants_to_load(events);
-    if !tenants.is_empty() || context.default.is_none() {
+    if rules && !tenants.is_empty() {
         let rows = sqlx::query_as(RULES_POSTGRES)
             .bind(json_list(&tenants)?)
             .fetch_all(&mut *conn)
@@ -360,11 +365,12 @@ pub(crate) async fn prepare_postgres(
     Ok(())
 }
 
-/// Loads what planning `events` needs on an open SQLite connection or transaction.
+/// Loads what planning `events` needs on an open SQLite connection or transaction (as [`prepare_postgres`]).
 pub(crate) async fn prepare_sqlite(
     conn: &mut SqliteConnection,
     context: &mut PlanContext,
     events: &[FeedEvent],
+    rules: bool,
 ) -> Result<(), ProjectionError> {
     let missing = context.absorb(events)?;
     if !missing.is_empty() {
@@ -375,7 +381,7 @@ pub(crate) async fn prepare_sqlite(
         context.add_owners(rows)?;
     }
     let tenants = context.tenants_to_load(events);
-    if !tenants.is_empty() || context.default.is_none() {
+    if rules && !tenants.is_empty() {
         let rows = sqlx::query_as(RULES_SQLITE)
             .bind(json_list(&tenants)?)
             .fetch_all(&mut *conn)
@@ -665,7 +671,7 @@ struct SpendingRow {
 }
 
 /// An absolute amount in exact millionths of its unit.
-pub fn to_micros(amount: Decimal) -> Result<i64, ProjectionError> {
+fn to_micros(amount: Decimal) -> Result<i64, ProjectionError> {
     let scaled = amount.abs() * Decimal::from(MICROS);
     if scaled.fract() != Decimal::ZERO {
         return Err(ProjectionError::AmountPrecision(amount.to_string()));
@@ -728,4 +734,197 @@ pub(super) fn plan_spending(events: &[FeedEvent], context: &PlanContext) -> Resu
         Write::rows(ADD_SPENDING_POSTGRES, ADD_SPENDING_SQLITE, &rows)?,
     ];
     Ok(writes.into_iter().flatten().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use consentry_domain::account_data::PendingBooking;
+    use consentry_domain::consent::{ConsentAccess, ConsentRequest};
+    use consentry_domain::{BankId, Money};
+    use serde_json::Value;
+
+    use super::*;
+
+    const CONSENT: &str = "0b7c0a3e-6d2b-4c39-9d6c-1f2a3b4c5d6e";
+
+    fn stored(aggregate_type: &str, sequence: i64, event_type: &str, payload: String) -> FeedEvent {
+        FeedEvent {
+            transaction_id: 0,
+            position: sequence,
+            aggregate_type: aggregate_type.into(),
+            aggregate_id: CONSENT.into(),
+            sequence,
+            event_type: event_type.into(),
+            event_version: "1.0".into(),
+            payload,
+            occurred_at: Some(format!("2026-05-{:02}T08:00:00Z", sequence + 1)),
+        }
+    }
+
+    fn transaction(id: &str, amount: &str, day: u32, name: &str) -> ObservedTransaction {
+        ObservedTransaction {
+            id: id.into(),
+            entry_reference: None,
+            booking_date: NaiveDate::from_ymd_opt(2026, 5, day),
+            value_date: NaiveDate::from_ymd_opt(2026, 5, day),
+            amount: Money::parse("amount", amount, "EUR").expect("amount"),
+            counterparty_name: Some(name.into()),
+            counterparty_iban: None,
+            remittance_information: None,
+            bank_transaction_code: None,
+        }
+    }
+
+    fn observed(sequence: i64, event: AccountDataEvent) -> FeedEvent {
+        let event_type = match event {
+            AccountDataEvent::TransactionsObserved { .. } => "TransactionsObserved",
+            _ => "Other",
+        };
+        let payload = serde_json::to_string(&event).expect("payload");
+        stored(feed::ACCOUNT_DATA, sequence, event_type, payload)
+    }
+
+    fn report(
+        booked: Vec<ObservedTransaction>,
+        pending: Vec<ObservedTransaction>,
+        booked_pending: Vec<PendingBooking>,
+        vanished: Vec<String>,
+    ) -> AccountDataEvent {
+        AccountDataEvent::TransactionsObserved {
+            account: "acc-1".into(),
+            date_from: NaiveDate::from_ymd_opt(2026, 5, 1).expect("date"),
+            date_to: NaiveDate::from_ymd_opt(2026, 5, 31).expect("date"),
+            booked,
+            pending,
+            booked_pending,
+            vanished,
+        }
+    }
+
+    /// A consent, a pending card payment booked later under a new id, a pending hold that vanishes, and a
+    /// salary: all in one batch.
+    fn batch() -> (Vec<FeedEvent>, PlanContext) {
+        let request = ConsentEvent::ConsentRequested(ConsentRequest {
+            tenant: TenantId::new(),
+            user: UserId::new(),
+            bank: BankId::parse("seb").expect("bank"),
+            access: ConsentAccess::AllPsd2,
+            recurring_indicator: true,
+            valid_until: NaiveDate::from_ymd_opt(2026, 8, 1).expect("date"),
+            frequency_per_day: 4,
+            renewal_of: None,
+        });
+        let events = vec![
+            stored(
+                feed::CONSENT,
+                0,
+                "ConsentRequested",
+                serde_json::to_string(&request).expect("payload"),
+            ),
+            observed(
+                1,
+                report(
+                    vec![transaction("salary", "2500.00", 2, "Employer salary")],
+                    vec![
+                        transaction("p-1", "-12.30", 3, "Maxima"),
+                        transaction("p-2", "-40.00", 3, "Hotel hold"),
+                    ],
+                    Vec::new(),
+                    Vec::new(),
+                ),
+            ),
+            observed(
+                2,
+                report(
+                    Vec::new(),
+                    Vec::new(),
+                    vec![PendingBooking {
+                        pending_id: "p-1".into(),
+                        booked: transaction("b-1", "-12.30", 4, "Maxima"),
+                    }],
+                    vec!["p-2".into()],
+                ),
+            ),
+        ];
+        let mut context = PlanContext::default();
+        let missing = context.absorb(&events).expect("absorb");
+        assert!(missing.is_empty(), "the batch itself names the owner");
+        let tenants = context.tenants_to_load(&events);
+        context.add_rules(&tenants, Vec::new()).expect("rules");
+        (events, context)
+    }
+
+    fn rows(write: &Write) -> Vec<Value> {
+        serde_json::from_str(&write.rows).expect("rows")
+    }
+
+    #[test]
+    fn a_booking_replaces_its_pending_row_and_a_vanished_one_is_kept() {
+        let (events, context) = batch();
+        let writes = plan_transactions(&events, &context).expect("plan");
+        // The hold vanishes in the batch that saw it pending, so its row is written as vanished at once.
+        let [owners, deleted, upserted] = writes.as_slice() else {
+            panic!("owners, deletes and upserts: {writes:?}");
+        };
+        assert_eq!(rows(owners).len(), 1);
+        assert!(deleted.postgres.contains("DELETE"));
+        assert_eq!(rows(deleted)[0]["transaction_id"], "p-1");
+        let upserted = rows(upserted);
+        let status: BTreeMap<&str, &str> = upserted
+            .iter()
+            .filter_map(|r| Some((r["transaction_id"].as_str()?, r["status"].as_str()?)))
+            .collect();
+        assert_eq!(
+            status,
+            BTreeMap::from([("b-1", "booked"), ("p-2", "vanished"), ("salary", "booked")])
+        );
+        let maxima = upserted.iter().find(|r| r["transaction_id"] == "b-1").expect("b-1");
+        assert_eq!(
+            (&maxima["category"], &maxima["flow"]),
+            (&"groceries".into(), &"spending".into())
+        );
+
+        // Seen in a later batch, the vanishing marks the stored row.
+        let later = plan_transactions(&events[2..], &context).expect("plan");
+        let vanished = later.last().expect("vanished write");
+        assert!(vanished.postgres.contains("'vanished'"));
+        assert_eq!(rows(vanished)[0]["transaction_id"], "p-2");
+    }
+
+    #[test]
+    fn spending_counts_bookings_only_and_keeps_income_apart() {
+        let (events, context) = batch();
+        let writes = plan_spending(&events, &context).expect("plan");
+        let [_, totals] = writes.as_slice() else {
+            panic!("owners and totals: {writes:?}");
+        };
+        let totals: BTreeMap<(String, String), (i64, i64)> = rows(totals)
+            .iter()
+            .map(|r| {
+                (
+                    (
+                        r["category"].as_str().unwrap_or_default().to_owned(),
+                        r["flow"].as_str().unwrap_or_default().to_owned(),
+                    ),
+                    (
+                        r["total_micros"].as_i64().unwrap_or_default(),
+                        r["count"].as_i64().unwrap_or_default(),
+                    ),
+                )
+            })
+            .collect();
+        assert_eq!(
+            totals,
+            BTreeMap::from([
+                (("groceries".into(), "spending".into()), (12_300_000, 1)),
+                (("salary".into(), "income".into()), (2_500_000_000, 1)),
+            ])
+        );
+    }
+
+    #[test]
+    fn an_amount_beyond_a_millionth_is_refused() {
+        assert_eq!(to_micros(Decimal::new(-1230, 2)).ok(), Some(12_300_000));
+        assert!(to_micros(Decimal::new(1, 7)).is_err());
+    }
 }

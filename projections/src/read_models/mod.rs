@@ -105,6 +105,11 @@ impl Projection {
         )
     }
 
+    /// Whether planning needs the tenants' categorisation rules in its [`PlanContext`].
+    pub(crate) fn categorises(&self) -> bool {
+        matches!(self, Projection::Transactions | Projection::Spending)
+    }
+
     /// The rows a batch of events changes. A batch holds many events of one aggregate; they are folded into
     /// one row each, so a table takes one upsert per batch. `context` must have been prepared for `events`
     /// when [`Projection::needs_context`].
