@@ -33,6 +33,7 @@ pub const POSTGRES: &[SqlMigration] = migrations!("postgres":
     "0012_transactions_by_consent.sql",
     "0013_spending_by_flow.sql",
     "0014_categorisation_rules.sql",
+    "0015_replay_account_information.sql",
 );
 
 pub const SQLITE: &[SqlMigration] = migrations!("sqlite":
@@ -50,4 +51,5 @@ pub const SQLITE: &[SqlMigration] = migrations!("sqlite":
     "0012_transactions_by_consent.sql",
     "0013_spending_by_flow.sql",
     "0014_categorisation_rules.sql",
+    "0015_replay_account_information.sql",
 );
