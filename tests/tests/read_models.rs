@@ -199,6 +199,15 @@ async fn read_models_follow_account_data(store: Store) {
         }
         world.clock.advance(Duration::days(1));
     }
+    // Another tenant's user at another bank, with data of its own.
+    let (other, other_user) = (TenantId::new(), UserId::new());
+    let other_ctx = RequestContext::user(other, other_user);
+    let other_consent = valid_consent(&world, &other_ctx, "luminor").await;
+    world
+        .engine
+        .sync_consent(&other_ctx, other_consent, &PsuContext::present("192.0.2.10"))
+        .await
+        .expect("sync");
     settle(&world.engine).await;
     let engine = &world.engine;
     let mut matched = 0;
@@ -318,8 +327,23 @@ async fn read_models_follow_account_data(store: Store) {
         .filter(|t| t.description.contains("Maxima") && t.flow == "spending")
         .all(|t| t.category == "supermarket"));
 
-    // Another tenant, even with the same user id, reads nothing and cannot touch the rule.
-    let other = TenantId::new();
+    // Each tenant reads only its own rows; another tenant, even with the same user id, reads nothing of this
+    // one's and cannot touch its rule.
+    let theirs = engine.accounts(other, other_user).await.expect("accounts");
+    assert!(!theirs.is_empty());
+    assert!(theirs.iter().all(|a| a.consent == other_consent));
+    assert!(engine
+        .accounts(tenant, user)
+        .await
+        .expect("accounts")
+        .iter()
+        .all(|a| consents.contains(&a.consent)));
+    assert!(engine
+        .transactions(other, other_user, from, today)
+        .await
+        .expect("transactions")
+        .iter()
+        .all(|t| t.consent == other_consent && t.category != "supermarket"));
     assert!(engine.accounts(other, user).await.expect("accounts").is_empty());
     assert!(engine.balances(other, user).await.expect("balances").is_empty());
     assert!(engine
