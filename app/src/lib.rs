@@ -17,6 +17,7 @@ pub mod cli_projections;
 pub mod demo;
 pub mod engine;
 pub mod http;
+pub mod queries;
 pub mod read_side;
 pub mod sync;
 pub mod tenants;

@@ -11,6 +11,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use consentry_domain::account_data::AccountDataEvent;
 use consentry_domain::consent::ConsentEvent;
 use consentry_domain::payment::PaymentEvent;
 use consentry_domain::versioning;
@@ -21,6 +22,7 @@ use crate::{ProjectionError, Store};
 /// The aggregate types of the domain (`Aggregate::TYPE`), as stored in `events.aggregate_type`.
 pub const CONSENT: &str = "Consent";
 pub const PAYMENT: &str = "Payment";
+pub const ACCOUNT_DATA: &str = "AccountData";
 
 /// Reads a batch after a position, oldest first (ordered by the columns, not the casts, so the index serves it), up to the feed's horizon: the oldest transaction that was
 /// still running when the statement's snapshot was taken and may write events. Transactions of other
@@ -137,6 +139,7 @@ pub struct FeedEvent {
 pub enum DomainEvent {
     Consent(ConsentEvent),
     Payment(PaymentEvent),
+    AccountData(AccountDataEvent),
     /// An aggregate this version of the read models does not follow.
     Other,
 }
@@ -195,6 +198,7 @@ impl FeedEvent {
         match self.aggregate_type.as_str() {
             CONSENT => self.decode_payload().map(DomainEvent::Consent),
             PAYMENT => self.decode_payload().map(DomainEvent::Payment),
+            ACCOUNT_DATA => self.decode_payload().map(DomainEvent::AccountData),
             _ => Ok(DomainEvent::Other),
         }
     }

@@ -27,6 +27,13 @@ pub const POSTGRES: &[SqlMigration] = migrations!("postgres":
     "0006_balances.sql",
     "0007_transactions.sql",
     "0008_spending.sql",
+    "0009_consent_owners.sql",
+    "0010_accounts_by_consent.sql",
+    "0011_balances_by_consent.sql",
+    "0012_transactions_by_consent.sql",
+    "0013_spending_by_flow.sql",
+    "0014_categorisation_rules.sql",
+    "0015_replay_account_information.sql",
 );
 
 pub const SQLITE: &[SqlMigration] = migrations!("sqlite":
@@ -38,4 +45,11 @@ pub const SQLITE: &[SqlMigration] = migrations!("sqlite":
     "0006_balances.sql",
     "0007_transactions.sql",
     "0008_spending.sql",
+    "0009_consent_owners.sql",
+    "0010_accounts_by_consent.sql",
+    "0011_balances_by_consent.sql",
+    "0012_transactions_by_consent.sql",
+    "0013_spending_by_flow.sql",
+    "0014_categorisation_rules.sql",
+    "0015_replay_account_information.sql",
 );

@@ -23,7 +23,7 @@ use sqlx::{Connection as _, PgConnection, SqliteConnection};
 use tokio::task::JoinHandle;
 
 use crate::feed::{read_postgres, read_sqlite};
-use crate::read_models::{Dialect, Write};
+use crate::read_models::{prepare_postgres, prepare_sqlite, Dialect, PlanContext, Write};
 use crate::{Feed, FeedEvent, FeedPosition, Projection, ProjectionError, Store};
 
 /// The same statement on both stores.
@@ -407,6 +407,9 @@ fn spawn_planner(
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
     tokio::spawn(async move {
         let mut after = FeedPosition::START;
+        // Kept across batches: the owners met so far, and each tenant's rules as they were when the rebuild
+        // started to need them.
+        let mut context = PlanContext::default();
         let planned = async {
             let mut conn = match &store {
                 Store::Postgres(pool) => Connection::Postgres(pool.acquire().await?.detach()),
@@ -424,9 +427,16 @@ fn spawn_planner(
                     Store::Postgres(_) => Dialect::Postgres,
                     Store::Sqlite(_) => Dialect::Sqlite,
                 };
+                if projections.iter().any(Projection::needs_context) {
+                    let rules = projections.iter().any(Projection::categorises);
+                    match &mut conn {
+                        Connection::Postgres(conn) => prepare_postgres(conn, &mut context, &events, rules).await?,
+                        Connection::Sqlite(conn) => prepare_sqlite(conn, &mut context, &events, rules).await?,
+                    }
+                }
                 let mut writes = Vec::new();
                 for projection in &projections {
-                    writes.extend(projection.plan(&events, dialect)?);
+                    writes.extend(projection.plan(&events, dialect, &context)?);
                 }
                 after = last;
                 let batch = PlannedBatch {
@@ -514,7 +524,12 @@ async fn batch_postgres(conn: &mut PgConnection, projection: Projection, limit: 
     let Some(last) = events.last().map(FeedEvent::feed_position) else {
         return Ok(0);
     };
-    for write in projection.plan(&events, Dialect::Postgres)? {
+    // Fresh per batch: a tenant's changed rules apply from the next batch on.
+    let mut context = PlanContext::default();
+    if projection.needs_context() {
+        prepare_postgres(conn, &mut context, &events, projection.categorises()).await?;
+    }
+    for write in projection.plan(&events, Dialect::Postgres, &context)? {
         execute_postgres(conn, write).await?;
     }
     advance(conn, ADVANCE_POSTGRES, projection, last, events.len()).await?;
@@ -532,7 +547,11 @@ async fn batch_sqlite(
     let Some(last) = events.last().map(FeedEvent::feed_position) else {
         return Ok(0);
     };
-    for write in projection.plan(&events, Dialect::Sqlite)? {
+    let mut context = PlanContext::default();
+    if projection.needs_context() {
+        prepare_sqlite(conn, &mut context, &events, projection.categorises()).await?;
+    }
+    for write in projection.plan(&events, Dialect::Sqlite, &context)? {
         execute_sqlite(conn, write).await?;
     }
     advance_sqlite(conn, ADVANCE_SQLITE, projection, last, events.len()).await?;

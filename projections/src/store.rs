@@ -23,6 +23,15 @@ pub enum ProjectionError {
     Arguments(String),
     #[error("a write planned for PostgreSQL reached SQLite")]
     WrongStore,
+    /// An AccountData event names a consent whose ConsentRequested event was never seen.
+    #[error("consent {0} has account data but no ConsentRequested event")]
+    UnknownConsent(String),
+    /// A tenant's stored categorisation rules do not compile (the Engine validates them on the way in).
+    #[error("categorisation rules of tenant {tenant}: {reason}")]
+    InvalidRules { tenant: String, reason: String },
+    /// An amount finer than a millionth of its currency unit, which the spending totals cannot hold exactly.
+    #[error("amount {0} is finer than a millionth of its currency unit")]
+    AmountPrecision(String),
     #[error("no projection is named {0:?}; known: consents, payments, accounts, transactions, spending")]
     UnknownProjection(String),
 }

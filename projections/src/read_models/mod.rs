@@ -17,6 +17,9 @@ use sqlx::Arguments as _;
 
 use crate::{FeedEvent, ProjectionError};
 
+pub use banking::MICROS;
+pub(crate) use banking::{prepare_postgres, prepare_sqlite, PlanContext};
+
 /// A projection: one concern of the read side, with its own checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Projection {
@@ -49,6 +52,20 @@ pub(crate) enum Write {
 }
 
 impl Write {
+    /// The statement of `dialect` over `rows` as one JSON array; `None` when there are no rows.
+    fn rows<T: serde::Serialize>(
+        dialect: Dialect,
+        postgres: &'static str,
+        sqlite: &'static str,
+        rows: &[T],
+    ) -> Result<Option<Self>, ProjectionError> {
+        let sql = match dialect {
+            Dialect::Postgres => postgres,
+            Dialect::Sqlite => sqlite,
+        };
+        Self::json(sql, rows)
+    }
+
     fn json<T: serde::Serialize>(sql: &'static str, rows: &[T]) -> Result<Option<Self>, ProjectionError> {
         if rows.is_empty() {
             return Ok(None);
@@ -132,14 +149,34 @@ impl Projection {
         }
     }
 
+    /// Whether planning needs a [`PlanContext`] loaded first (consent owners, categorisation rules).
+    pub(crate) fn needs_context(&self) -> bool {
+        matches!(
+            self,
+            Projection::Accounts | Projection::Transactions | Projection::Spending
+        )
+    }
+
+    /// Whether planning needs the tenants' categorisation rules in its [`PlanContext`].
+    pub(crate) fn categorises(&self) -> bool {
+        matches!(self, Projection::Transactions | Projection::Spending)
+    }
+
     /// The rows a batch of events changes. A batch holds many events of one aggregate; they are folded into
-    /// one row each, so a table takes one upsert per batch.
-    pub(crate) fn plan(&self, events: &[FeedEvent], dialect: Dialect) -> Result<Vec<Write>, ProjectionError> {
+    /// one row each, so a table takes one upsert per batch. `context` must have been prepared for `events`
+    /// when [`Projection::needs_context`].
+    pub(crate) fn plan(
+        &self,
+        events: &[FeedEvent],
+        dialect: Dialect,
+        context: &PlanContext,
+    ) -> Result<Vec<Write>, ProjectionError> {
         match self {
             Projection::Consents => consents::plan(events, dialect),
             Projection::Payments => payments::plan(events, dialect),
-            // Filled by the account-information and categorisation events of later issues.
-            Projection::Accounts | Projection::Transactions | Projection::Spending => Ok(Vec::new()),
+            Projection::Accounts => banking::plan_accounts(events, context, dialect),
+            Projection::Transactions => banking::plan_transactions(events, context, dialect),
+            Projection::Spending => banking::plan_spending(events, context, dialect),
         }
     }
 }

@@ -1,0 +1,441 @@
+//! The Engine's queries on the account-information read models (`accounts`, `balances`, `transactions`,
+//! `spending`) and the management of a tenant's categorisation rules. Every query is scoped to one tenant and
+//! user: the tenant is part of every WHERE clause, so one tenant never reads another's rows. Ids are bound as
+//! text (cast to uuid on PostgreSQL), so one set of bindings serves both stores.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use consentry_adapters::Database;
+use consentry_domain::{ConsentId, Currency, FieldError, Money, TenantId, UserId};
+use consentry_projections::categorise::{Categoriser, Rule};
+use consentry_projections::read_models::MICROS;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::{Engine, EngineError};
+
+const ACCOUNTS_POSTGRES: &str = "
+SELECT consent_id::text, account_id, bank, iban, currency, name, product, first_seen, last_seen
+FROM accounts
+WHERE tenant_id = $1::uuid AND user_id = $2::uuid
+ORDER BY bank, consent_id, account_id";
+const ACCOUNTS_SQLITE: &str = "
+SELECT consent_id, account_id, bank, iban, currency, name, product, first_seen, last_seen
+FROM accounts
+WHERE tenant_id = $1 AND user_id = $2
+ORDER BY bank, consent_id, account_id";
+
+const BALANCES_POSTGRES: &str = "
+SELECT consent_id::text, account_id, balance_type, amount::text, currency, reference_date, observed_at
+FROM balances
+WHERE tenant_id = $1::uuid AND user_id = $2::uuid
+ORDER BY consent_id, account_id, balance_type";
+const BALANCES_SQLITE: &str = "
+SELECT consent_id, account_id, balance_type, amount, currency, reference_date, observed_at
+FROM balances
+WHERE tenant_id = $1 AND user_id = $2
+ORDER BY consent_id, account_id, balance_type";
+
+/// Newest first; a pending transaction without a booking date sorts by its value date.
+const TRANSACTIONS_POSTGRES: &str = "
+SELECT consent_id::text, account_id, transaction_id, bank, status, booking_date, value_date, amount::text,
+       currency, counterparty, description, category, flow
+FROM transactions
+WHERE tenant_id = $1::uuid AND user_id = $2::uuid
+  AND coalesce(booking_date, value_date) BETWEEN $3 AND $4
+ORDER BY coalesce(booking_date, value_date) DESC, bank, consent_id, account_id, transaction_id";
+const TRANSACTIONS_SQLITE: &str = "
+SELECT consent_id, account_id, transaction_id, bank, status, booking_date, value_date, amount,
+       currency, counterparty, description, category, flow
+FROM transactions
+WHERE tenant_id = $1 AND user_id = $2
+  AND coalesce(booking_date, value_date) BETWEEN $3 AND $4
+ORDER BY coalesce(booking_date, value_date) DESC, bank, consent_id, account_id, transaction_id";
+
+const SPENDING_POSTGRES: &str = "
+SELECT category, currency, flow, total_micros, count
+FROM spending
+WHERE tenant_id = $1::uuid AND user_id = $2::uuid AND month = $3
+ORDER BY flow DESC, category, currency";
+const SPENDING_SQLITE: &str = "
+SELECT category, currency, flow, total_micros, count
+FROM spending
+WHERE tenant_id = $1 AND user_id = $2 AND month = $3
+ORDER BY flow DESC, category, currency";
+
+const INSERT_RULE_POSTGRES: &str = "
+INSERT INTO categorisation_rules (rule_id, tenant_id, priority, rule, created_at)
+VALUES ($1::uuid, $2::uuid, $3, $4, $5)";
+const INSERT_RULE_SQLITE: &str = "
+INSERT INTO categorisation_rules (rule_id, tenant_id, priority, rule, created_at)
+VALUES ($1, $2, $3, $4, $5)";
+
+const LIST_RULES_POSTGRES: &str = "
+SELECT rule_id::text, rule
+FROM categorisation_rules
+WHERE tenant_id = $1::uuid
+ORDER BY priority DESC, created_at, rule_id";
+const LIST_RULES_SQLITE: &str = "
+SELECT rule_id, rule
+FROM categorisation_rules
+WHERE tenant_id = $1
+ORDER BY priority DESC, created_at, rule_id";
+
+const DELETE_RULE_POSTGRES: &str = "DELETE FROM categorisation_rules WHERE tenant_id = $1::uuid AND rule_id = $2::uuid";
+const DELETE_RULE_SQLITE: &str = "DELETE FROM categorisation_rules WHERE tenant_id = $1 AND rule_id = $2";
+
+/// The balance types a user sees first, in order; the others follow by name.
+pub const BALANCE_PREFERENCE: &[&str] = &["interimAvailable", "closingBooked"];
+
+/// Runs the store's statement with the same text bindings on either pool.
+macro_rules! fetch_all {
+    ($database:expr, $postgres:expr, $sqlite:expr $(, $bind:expr)*) => {
+        match $database {
+            Database::Postgres(pool) => sqlx::query_as($postgres)$(.bind($bind))*.fetch_all(pool).await,
+            Database::Sqlite(pool) => sqlx::query_as($sqlite)$(.bind($bind))*.fetch_all(pool).await,
+        }
+    };
+}
+
+macro_rules! execute {
+    ($database:expr, $postgres:expr, $sqlite:expr $(, $bind:expr)*) => {
+        match $database {
+            Database::Postgres(pool) => sqlx::query($postgres)$(.bind($bind))*.execute(pool).await.map(|r| r.rows_affected()),
+            Database::Sqlite(pool) => sqlx::query($sqlite)$(.bind($bind))*.execute(pool).await.map(|r| r.rows_affected()),
+        }
+    };
+}
+
+/// A bank account a user's consent gives access to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountView {
+    pub consent: ConsentId,
+    /// The bank's resourceId, unique within the consent.
+    pub account_id: String,
+    pub bank: String,
+    pub iban: Option<String>,
+    pub currency: Currency,
+    pub name: Option<String>,
+    pub product: Option<String>,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+}
+
+/// The latest balance of one type on one account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BalanceView {
+    pub consent: ConsentId,
+    pub account_id: String,
+    pub balance_type: String,
+    pub amount: Money,
+    pub reference_date: Option<NaiveDate>,
+    pub observed_at: DateTime<Utc>,
+}
+
+/// A bank transaction, as the read model holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransactionView {
+    pub consent: ConsentId,
+    pub account_id: String,
+    pub transaction_id: String,
+    pub bank: String,
+    /// `booked`, `pending` or `vanished`.
+    pub status: String,
+    pub booking_date: Option<NaiveDate>,
+    pub value_date: Option<NaiveDate>,
+    /// Signed: negative is money out.
+    pub amount: Money,
+    pub counterparty: Option<String>,
+    pub description: String,
+    pub category: String,
+    /// `spending` or `income`.
+    pub flow: String,
+}
+
+/// What a user spent (or received) in one category, currency and month: absolute amounts of booked
+/// transactions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpendingLine {
+    pub category: String,
+    /// `spending` or `income`.
+    pub flow: String,
+    pub total: Money,
+    pub count: i64,
+}
+
+/// A tenant's categorisation rule and its id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantRule {
+    pub id: Uuid,
+    pub rule: Rule,
+}
+
+type AccountRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
+type BalanceRow = (String, String, String, String, String, Option<NaiveDate>, DateTime<Utc>);
+type TransactionRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<NaiveDate>,
+    Option<NaiveDate>,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+type SpendingRow = (String, String, String, i64, i64);
+
+/// A read model row that does not read back is a fault of the store, not of the caller.
+fn corrupt(what: &str, error: impl std::fmt::Display) -> EngineError {
+    EngineError::Store(format!("{what} in the read model: {error}"))
+}
+
+fn consent_id(text: &str) -> Result<ConsentId, EngineError> {
+    ConsentId::parse(text).map_err(|e| corrupt("consent id", e))
+}
+
+fn money(amount: &str, currency: &str) -> Result<Money, EngineError> {
+    Money::parse("amount", amount, currency).map_err(|e| corrupt("amount", e))
+}
+
+fn store_error(error: sqlx::Error) -> EngineError {
+    EngineError::Store(error.to_string())
+}
+
+/// Orders balance types: the preferred ones in `preference` order, then the rest by name.
+fn rank(preference: &[&str], balance_type: &str) -> (usize, String) {
+    let position = preference
+        .iter()
+        .position(|p| *p == balance_type)
+        .unwrap_or(preference.len());
+    (position, balance_type.to_owned())
+}
+
+impl Engine {
+    /// The user's accounts at every bank.
+    pub async fn accounts(&self, tenant: TenantId, user: UserId) -> Result<Vec<AccountView>, EngineError> {
+        let rows: Vec<AccountRow> = fetch_all!(
+            self.database(),
+            ACCOUNTS_POSTGRES,
+            ACCOUNTS_SQLITE,
+            tenant.to_string(),
+            user.to_string()
+        )
+        .map_err(store_error)?;
+        rows.into_iter()
+            .map(
+                |(consent, account_id, bank, iban, currency, name, product, first_seen, last_seen)| {
+                    Ok(AccountView {
+                        consent: consent_id(&consent)?,
+                        account_id,
+                        bank,
+                        iban,
+                        currency: Currency::parse(&currency).map_err(|e| corrupt("currency", e))?,
+                        name,
+                        product,
+                        first_seen,
+                        last_seen,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// One balance per account: the preferred type ([`BALANCE_PREFERENCE`]).
+    pub async fn balances(&self, tenant: TenantId, user: UserId) -> Result<Vec<BalanceView>, EngineError> {
+        self.balances_preferring(tenant, user, BALANCE_PREFERENCE).await
+    }
+
+    /// One balance per account: the first of `preference` the bank reported, else the first other by name.
+    pub async fn balances_preferring(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        preference: &[&str],
+    ) -> Result<Vec<BalanceView>, EngineError> {
+        let rows: Vec<BalanceRow> = fetch_all!(
+            self.database(),
+            BALANCES_POSTGRES,
+            BALANCES_SQLITE,
+            tenant.to_string(),
+            user.to_string()
+        )
+        .map_err(store_error)?;
+        let mut best: Vec<BalanceView> = Vec::new();
+        for (consent, account_id, balance_type, amount, currency, reference_date, observed_at) in rows {
+            let view = BalanceView {
+                consent: consent_id(&consent)?,
+                account_id,
+                amount: money(&amount, &currency)?,
+                balance_type,
+                reference_date,
+                observed_at,
+            };
+            match best
+                .iter_mut()
+                .find(|b| b.consent == view.consent && b.account_id == view.account_id)
+            {
+                Some(current) => {
+                    if rank(preference, &view.balance_type) < rank(preference, &current.balance_type) {
+                        *current = view;
+                    }
+                }
+                None => best.push(view),
+            }
+        }
+        Ok(best)
+    }
+
+    /// The user's transactions dated `from..=to` at every bank, newest first.
+    pub async fn transactions(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<TransactionView>, EngineError> {
+        let rows: Vec<TransactionRow> = fetch_all!(
+            self.database(),
+            TRANSACTIONS_POSTGRES,
+            TRANSACTIONS_SQLITE,
+            tenant.to_string(),
+            user.to_string(),
+            from,
+            to
+        )
+        .map_err(store_error)?;
+        rows.into_iter()
+            .map(
+                |(
+                    consent,
+                    account_id,
+                    transaction_id,
+                    bank,
+                    status,
+                    booking_date,
+                    value_date,
+                    amount,
+                    currency,
+                    counterparty,
+                    description,
+                    category,
+                    flow,
+                )| {
+                    Ok(TransactionView {
+                        consent: consent_id(&consent)?,
+                        account_id,
+                        transaction_id,
+                        bank,
+                        status,
+                        booking_date,
+                        value_date,
+                        amount: money(&amount, &currency)?,
+                        counterparty,
+                        description,
+                        category,
+                        flow,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// The user's spending and income in `month` (`YYYY-MM`) per category and currency.
+    pub async fn spending(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        month: &str,
+    ) -> Result<Vec<SpendingLine>, EngineError> {
+        let rows: Vec<SpendingRow> = fetch_all!(
+            self.database(),
+            SPENDING_POSTGRES,
+            SPENDING_SQLITE,
+            tenant.to_string(),
+            user.to_string(),
+            month
+        )
+        .map_err(store_error)?;
+        rows.into_iter()
+            .map(|(category, currency, flow, total_micros, count)| {
+                let currency = Currency::parse(&currency).map_err(|e| corrupt("currency", e))?;
+                let total = Decimal::new(total_micros, MICROS.ilog10()).normalize();
+                Ok(SpendingLine {
+                    category,
+                    flow,
+                    total: Money::new(total, currency).map_err(|e| corrupt("spending total", e))?,
+                    count,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a categorisation rule of `tenant`. It applies to transactions projected from now on; replay the
+    /// `transactions` and `spending` projections to re-categorise history. An invalid rule is refused with
+    /// the field at fault (`rule.keyword`, `rule.pattern`, ...).
+    pub async fn add_categorisation_rule(&self, tenant: TenantId, rule: Rule) -> Result<Uuid, EngineError> {
+        Categoriser::new(vec![rule.clone()]).map_err(|error| {
+            let consentry_projections::categorise::RuleError::Invalid { field, problem, .. } = error;
+            EngineError::InvalidInput(FieldError::new(format!("rule.{field}"), problem))
+        })?;
+        let id = Uuid::new_v4();
+        let json = serde_json::to_string(&rule).map_err(|e| EngineError::Store(e.to_string()))?;
+        execute!(
+            self.database(),
+            INSERT_RULE_POSTGRES,
+            INSERT_RULE_SQLITE,
+            id.to_string(),
+            tenant.to_string(),
+            rule.priority,
+            json,
+            self.now()
+        )
+        .map_err(store_error)?;
+        Ok(id)
+    }
+
+    /// The tenant's own rules, highest priority first (the default rules are not listed).
+    pub async fn categorisation_rules(&self, tenant: TenantId) -> Result<Vec<TenantRule>, EngineError> {
+        let rows: Vec<(String, String)> = fetch_all!(
+            self.database(),
+            LIST_RULES_POSTGRES,
+            LIST_RULES_SQLITE,
+            tenant.to_string()
+        )
+        .map_err(store_error)?;
+        rows.into_iter()
+            .map(|(id, rule)| {
+                Ok(TenantRule {
+                    id: Uuid::parse_str(&id).map_err(|e| corrupt("rule id", e))?,
+                    rule: serde_json::from_str(&rule).map_err(|e| corrupt("rule", e))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes one of the tenant's rules; false when the tenant has no rule of that id.
+    pub async fn delete_categorisation_rule(&self, tenant: TenantId, id: Uuid) -> Result<bool, EngineError> {
+        let deleted = execute!(
+            self.database(),
+            DELETE_RULE_POSTGRES,
+            DELETE_RULE_SQLITE,
+            tenant.to_string(),
+            id.to_string()
+        )
+        .map_err(store_error)?;
+        Ok(deleted > 0)
+    }
+}
