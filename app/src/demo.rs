@@ -223,6 +223,61 @@ pub async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
         .await
         .map_err(|e| DemoError::Browser(e.to_string()))?;
 
+    step(
+        &clock,
+        "Transactions from all four banks at once (about six months), merged and categorised",
+    );
+    let refreshed = engine
+        .refresh_user(&as_user, user, &PsuContext::present(PSU_IP))
+        .await?;
+    for report in &refreshed.synced {
+        println!(
+            "    {:<9} {} accounts, {} booked transactions, {} pending",
+            report.bank.as_str(),
+            report.accounts,
+            report.new_booked,
+            report.pending
+        );
+    }
+    for failure in &refreshed.failures {
+        println!("    {:<9} FAILED: {}", failure.bank.as_str(), failure.reason);
+    }
+    engine.projection_runner().catch_up().await.map_err(EngineError::from)?;
+    let today = clock.today();
+    let recent = engine
+        .transactions(tenant, user, today - Duration::days(3), today)
+        .await?;
+    println!("    the latest, newest first across banks:");
+    for transaction in recent.iter().take(6) {
+        let date = transaction
+            .booking_date
+            .or(transaction.value_date)
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        println!(
+            "      {date} {:<9} {:>12} {:<8} {:<14} {}",
+            transaction.bank,
+            transaction.amount.to_string(),
+            transaction.status,
+            transaction.category,
+            abbreviate(&transaction.description)
+        );
+    }
+    for month in ["2025-11", "2025-12"] {
+        println!("    spending in {month} (booked, EUR accounts; income apart):");
+        for line in engine.spending(tenant, user, month).await? {
+            if line.total.currency() == Currency::EUR {
+                println!(
+                    "      {:<8} {:<16} {:>10} in {} transactions",
+                    line.flow,
+                    line.category,
+                    line.total.amount().to_string(),
+                    line.count
+                );
+            }
+        }
+    }
+
     clock.advance(Duration::hours(2));
     let (swedbank, swedbank_id, _) = consents[0].clone();
     let swedbank_consent = engine

@@ -7,6 +7,8 @@
 //!   tenant, so one tenant's key never reads another tenant's data. `POST /v1/users/{user}/connections`
 //!   connects a bank; `GET /v1/users/{user}/balances` aggregates balances across the user's banks (fetched at
 //!   once; the banks that failed are listed next to the data), with a total in `?base=` (EUR by default).
+//!   `GET /v1/users/{user}/accounts` and `/transactions?from=&to=` first refresh every bank at once, then answer
+//!   from the read models with the banks that failed; `/spending?month=YYYY-MM` reads the spending read model.
 //!   `PSU-IP-Address` on a request means the user is present (the call is not counted against
 //!   frequencyPerDay).
 
@@ -285,11 +287,92 @@ async fn balances(
     ))
 }
 
+/// Brings the user's data up to date from every bank at once, then lets the read models catch up; returns the
+/// banks that failed, to be listed next to the data.
+async fn refresh(app: &AppState, tenant: TenantId, user: UserId, headers: &HeaderMap) -> Result<Value, ApiError> {
+    let psu = psu(headers);
+    let ctx = match psu.ip_address() {
+        Some(_) => RequestContext::user(tenant, user),
+        None => RequestContext::job(tenant, Some(user)),
+    };
+    let outcome = app.engine.refresh_user(&ctx, user, &psu).await?;
+    app.engine
+        .projection_runner()
+        .catch_up()
+        .await
+        .map_err(EngineError::from)?;
+    let failures: Vec<Value> = outcome
+        .failures
+        .iter()
+        .map(|f| json!({ "bank": f.bank, "consentId": f.consent, "reason": f.reason }))
+        .collect();
+    Ok(Value::Array(failures))
+}
+
+async fn accounts(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(user_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let user = user(&user_id)?;
+    let failures = refresh(&app, tenant, user, &headers).await?;
+    let accounts = app.engine.accounts(tenant, user).await?;
+    Ok(Json(json!({ "accounts": accounts, "failures": failures })))
+}
+
+#[derive(Deserialize)]
+struct PeriodParameters {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+}
+
+async fn transactions(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(user_id): Path<String>,
+    Query(period): Query<PeriodParameters>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let user = user(&user_id)?;
+    let to = period.to.unwrap_or_else(|| app.engine.now().date_naive());
+    let from = period.from.unwrap_or(to - Duration::days(30));
+    if from > to {
+        return Err(FieldError::new("from", format!("{from} is after to ({to})")).into());
+    }
+    let failures = refresh(&app, tenant, user, &headers).await?;
+    let transactions = app.engine.transactions(tenant, user, from, to).await?;
+    Ok(Json(json!({ "transactions": transactions, "failures": failures })))
+}
+
+#[derive(Deserialize)]
+struct MonthParameters {
+    month: String,
+}
+
+async fn spending(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(user_id): Path<String>,
+    Query(parameters): Query<MonthParameters>,
+) -> Result<Json<Value>, ApiError> {
+    let user = user(&user_id)?;
+    let month = parameters.month;
+    if NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_err() {
+        return Err(FieldError::new("month", format!("{month:?} is not a month such as 2026-01")).into());
+    }
+    let lines = app.engine.spending(tenant, user, &month).await?;
+    Ok(Json(json!({ "month": month, "spending": lines })))
+}
+
 fn router(state: AppState) -> Router {
     Router::new()
         .route("/callback/sca", get(sca_callback))
         .route("/v1/users/{user}/connections", post(connect))
         .route("/v1/users/{user}/balances", get(balances))
+        .route("/v1/users/{user}/accounts", get(accounts))
+        .route("/v1/users/{user}/transactions", get(transactions))
+        .route("/v1/users/{user}/spending", get(spending))
         .with_state(state)
 }
 

@@ -106,7 +106,8 @@ macro_rules! execute {
 }
 
 /// A bank account a user's consent gives access to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccountView {
     pub consent: ConsentId,
     /// The bank's resourceId, unique within the consent.
@@ -132,7 +133,8 @@ pub struct BalanceView {
 }
 
 /// A bank transaction, as the read model holds it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TransactionView {
     pub consent: ConsentId,
     pub account_id: String,
@@ -153,7 +155,8 @@ pub struct TransactionView {
 
 /// What a user spent (or received) in one category, currency and month: absolute amounts of booked
 /// transactions.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SpendingLine {
     pub category: String,
     /// `spending` or `income`.

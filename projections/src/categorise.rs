@@ -106,7 +106,7 @@ pub fn default_rules() -> Vec<Rule> {
         (
             "groceries",
             &[
-                "Maxima", "Rimi", "Iki", "Lidl", "Norfa", "Aibe", "Prisma", "Selver", "Coop",
+                "Maxima", "Rimi", "Iki", "Lidl", "Norfa", "Aibe", "Prisma", "Selver", "Coop", "ICA",
             ],
         ),
         (
@@ -121,9 +121,11 @@ pub fn default_rules() -> Vec<Rule> {
                 "Circle K",
                 "Viada",
                 "Neste",
+                "TfL",
+                "SL",
             ],
         ),
-        ("food delivery", &["Wolt", "Bolt Food", "Barbora"]),
+        ("food delivery", &["Wolt", "Bolt Food", "Barbora", "Deliveroo"]),
         (
             "restaurants",
             &[
@@ -133,6 +135,7 @@ pub fn default_rules() -> Vec<Rule> {
                 "Vero Cafe",
                 "Cili Pica",
                 "Katpedele",
+                "Vapiano",
             ],
         ),
         ("telecom", &["Telia", "Tele2", "Bite", "Elisa", "Tet"]),
@@ -156,11 +159,20 @@ pub fn default_rules() -> Vec<Rule> {
                 "Apple.com",
                 "Google Storage",
                 "Disney Plus",
+                "Go3",
+                "GitHub",
             ],
         ),
         (
             "health",
-            &["Eurovaistine", "Camelia", "Benu", "Gintarine vaistine", "Apotheka"],
+            &[
+                "Eurovaistine",
+                "Camelia",
+                "Benu",
+                "Gintarine vaistine",
+                "Apotheka",
+                "Drogas",
+            ],
         ),
         (
             "shopping",
@@ -173,6 +185,7 @@ pub fn default_rules() -> Vec<Rule> {
                 "Zalando",
                 "Amazon",
                 "Aliexpress",
+                "Apranga",
             ],
         ),
     ];

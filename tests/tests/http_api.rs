@@ -115,6 +115,50 @@ async fn the_api_aggregates_balances_per_tenant(store: Store) {
     let failures = partial["failures"].as_array().expect("failures");
     assert_eq!(failures.len(), 1);
     assert_eq!(failures[0]["bank"], "seb");
+
+    // Transactions: Swedbank's arrive, merged newest first; SEB is listed as failed.
+    let (status, listed) = call(
+        &world,
+        "GET",
+        &format!("/v1/users/{user}/transactions?from=2026-04-01"),
+        Some(&key_a),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{listed}");
+    let transactions = listed["transactions"].as_array().expect("transactions");
+    assert!(!transactions.is_empty());
+    assert!(transactions.iter().all(|t| t["bank"] == "swedbank"));
+    let dates: Vec<&str> = transactions
+        .iter()
+        .filter_map(|t| t["bookingDate"].as_str().or(t["valueDate"].as_str()))
+        .collect();
+    assert!(dates.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    assert_eq!(listed["failures"][0]["bank"], "seb");
+    let (status, spent) = call(
+        &world,
+        "GET",
+        &format!("/v1/users/{user}/spending?month=2026-05"),
+        Some(&key_a),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        spent["spending"]
+            .as_array()
+            .is_some_and(|lines| lines.iter().any(|l| l["category"] == "groceries")),
+        "{spent}"
+    );
+    let (_, none) = call(
+        &world,
+        "GET",
+        &format!("/v1/users/{user}/transactions"),
+        Some(&key_b),
+        None,
+    )
+    .await;
+    assert_eq!(none["transactions"], json!([]));
 }
 on_both_stores!(aggregated_balances, the_api_aggregates_balances_per_tenant);
 
@@ -128,6 +172,15 @@ async fn the_api_refuses_missing_keys_and_bad_input(store: Store) {
 
     let (status, error) = call(&world, "GET", "/v1/users/not-a-uuid/balances", Some(&key), None).await;
     assert_eq!((status, error["field"].as_str()), (400, Some("userId")), "{error}");
+    let (status, error) = call(
+        &world,
+        "GET",
+        &format!("/v1/users/{user}/spending?month=May"),
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!((status, error["field"].as_str()), (400, Some("month")), "{error}");
     let (status, error) = call(&world, "GET", &format!("{path}?base=XYZ"), Some(&key), None).await;
     assert_eq!((status, error["field"].as_str()), (400, Some("base")), "{error}");
     let connections = format!("/v1/users/{user}/connections");
