@@ -138,6 +138,13 @@ fn psu(headers: &HeaderMap) -> PsuContext {
     }
 }
 
+fn failures_json(failures: &[crate::aggregation::BankFailure]) -> Value {
+    failures
+        .iter()
+        .map(|f| json!({ "bank": f.bank, "consentId": f.consent, "reason": f.reason }))
+        .collect()
+}
+
 fn page(status: StatusCode, title: &str, text: &str) -> Response {
     let html = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
@@ -271,11 +278,7 @@ async fn balances(
             })
         })
         .collect();
-    let failures: Vec<Value> = aggregated
-        .failures
-        .iter()
-        .map(|f| json!({ "bank": f.bank, "consentId": f.consent, "reason": f.reason }))
-        .collect();
+    let failures = failures_json(&aggregated.failures);
     let total = match &aggregated.total {
         Ok(total) => {
             json!({ "amount": total.amount, "ratesDate": total.rates_date, "ratesSource": total.rates_source })
@@ -301,12 +304,7 @@ async fn refresh(app: &AppState, tenant: TenantId, user: UserId, headers: &Heade
         .catch_up()
         .await
         .map_err(EngineError::from)?;
-    let failures: Vec<Value> = outcome
-        .failures
-        .iter()
-        .map(|f| json!({ "bank": f.bank, "consentId": f.consent, "reason": f.reason }))
-        .collect();
-    Ok(Value::Array(failures))
+    Ok(failures_json(&outcome.failures))
 }
 
 async fn accounts(

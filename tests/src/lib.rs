@@ -197,6 +197,51 @@ impl World {
         }
     }
 
+    /// A valid consent of the context's user at `bank`: connected through the engine, approved at once by the
+    /// sandbox (when it auto-approves), and its status read back.
+    pub async fn valid_consent(&self, ctx: &consentry::RequestContext, bank: &str) -> consentry_domain::ConsentId {
+        use consentry_domain::Clock;
+        let request = consentry::bank_flows::ConnectRequest {
+            bank: bank.into(),
+            psu_ip_address: "192.0.2.10".into(),
+            psu_id: None,
+            access: consentry_domain::consent::ConsentAccess::AllPsd2,
+            valid_until: self.clock.today() + chrono::Duration::days(89),
+            frequency_per_day: 4,
+            callback_url: self.server.callback_url(),
+            approach: None,
+            renewal_of: None,
+        };
+        let started = self.engine.connect_bank(ctx, request).await.expect("connect");
+        let status = self
+            .engine
+            .refresh_consent_status(ctx, started.consent)
+            .await
+            .expect("status");
+        assert_eq!(status, consentry_domain::consent::ConsentStatus::Valid);
+        started.consent
+    }
+
+    /// Injects `faults` into `bank` of the sandbox.
+    pub async fn set_faults(&self, bank: &str, faults: &consentry_adapters::sandbox::Faults) {
+        self.browser
+            .put(format!("{}/admin/faults", self.sandbox.bank_url(bank)))
+            .json(faults)
+            .send()
+            .await
+            .expect("the sandbox takes the faults");
+    }
+
+    /// The sandbox's counters of `bank` (accesses per consent, resource and day; payments per request id).
+    pub async fn counters(&self, bank: &str) -> serde_json::Value {
+        let answer = self
+            .browser
+            .get(format!("{}/admin/counters", self.sandbox.bank_url(bank)))
+            .send()
+            .await;
+        answer.expect("counters").json().await.expect("counters are JSON")
+    }
+
     /// Opens an SCA page and presses `decision` (approve or deny), following the redirect like a browser.
     pub async fn decide_on_page(&self, sca_page: &str, decision: &str) -> reqwest::Response {
         self.browser

@@ -160,13 +160,7 @@ async fn a_bank_refusing_the_consent_leaves_it_rejected(store: Store) {
         error_rate: 1.0,
         ..Faults::default()
     };
-    world
-        .browser
-        .put(format!("{}/admin/faults", world.sandbox.bank_url("seb")))
-        .json(&faults)
-        .send()
-        .await
-        .expect("set faults");
+    world.set_faults("seb", &faults).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
     let error = world
         .engine
@@ -206,13 +200,7 @@ async fn a_payment_whose_outcome_is_unknown_is_not_sent_again(store: Store) {
         drop_after_processing_rate: 1.0,
         ..Faults::default()
     };
-    world
-        .browser
-        .put(format!("{}/admin/faults", world.sandbox.bank_url("swedbank")))
-        .json(&faults)
-        .send()
-        .await
-        .expect("set faults");
+    world.set_faults("swedbank", &faults).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
     let id = world.engine.request_payment(&ctx, payment()).await.expect("request");
     world
@@ -241,15 +229,7 @@ async fn a_payment_whose_outcome_is_unknown_is_not_sent_again(store: Store) {
         ),
         "{again}"
     );
-    let counters: serde_json::Value = world
-        .browser
-        .get(format!("{}/admin/counters", world.sandbox.bank_url("swedbank")))
-        .send()
-        .await
-        .expect("counters")
-        .json()
-        .await
-        .expect("counters json");
+    let counters = world.counters("swedbank").await;
     let per_request_id = counters["paymentsByRequestId"].as_object().expect("per request id");
     assert_eq!(
         per_request_id.values().map(|n| n.as_u64().unwrap_or(0)).sum::<u64>(),

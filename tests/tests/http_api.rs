@@ -100,15 +100,14 @@ async fn the_api_aggregates_balances_per_tenant(store: Store) {
 
     // SEB fails; Swedbank's data still arrives, and SEB is reported with its reason.
     world
-        .browser
-        .put(format!("{}/admin/faults", world.sandbox.bank_url("seb")))
-        .json(&Faults {
-            error_rate: 1.0,
-            ..Faults::default()
-        })
-        .send()
-        .await
-        .expect("faults");
+        .set_faults(
+            "seb",
+            &Faults {
+                error_rate: 1.0,
+                ..Faults::default()
+            },
+        )
+        .await;
     let (status, partial) = call(&world, "GET", &format!("/v1/users/{user}/balances"), Some(&key_a), None).await;
     assert_eq!(status, 200);
     assert_eq!(partial["accounts"].as_array().map(Vec::len), Some(4), "{partial}");

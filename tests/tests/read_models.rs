@@ -7,12 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use consentry::bank_flows::ConnectRequest;
 use consentry::{Engine, EngineError, RequestContext};
 use consentry_adapters::sandbox::SandboxConfig;
 use consentry_domain::account_data::AccountDataEvent;
 use consentry_domain::bank::PsuContext;
-use consentry_domain::consent::{ConsentAccess, ConsentStatus};
 use consentry_domain::{Clock, ConsentId, TenantId, UserId};
 use consentry_projections::categorise::{default_rules, Categoriser, Condition, Flow, Rule, TransactionFacts};
 use consentry_projections::feed::DomainEvent;
@@ -25,28 +23,6 @@ fn start() -> DateTime<Utc> {
         .and_then(|d| d.and_hms_opt(0, 30, 0))
         .expect("valid time")
         .and_utc()
-}
-
-async fn valid_consent(world: &World, ctx: &RequestContext, bank: &str) -> ConsentId {
-    let request = ConnectRequest {
-        bank: bank.into(),
-        psu_ip_address: "192.0.2.10".into(),
-        psu_id: None,
-        access: ConsentAccess::AllPsd2,
-        valid_until: world.clock.today() + Duration::days(89),
-        frequency_per_day: 4,
-        callback_url: world.server.callback_url(),
-        approach: None,
-        renewal_of: None,
-    };
-    let started = world.engine.connect_bank(ctx, request).await.expect("connect");
-    let status = world
-        .engine
-        .refresh_consent_status(ctx, started.consent)
-        .await
-        .expect("status");
-    assert_eq!(status, ConsentStatus::Valid);
-    started.consent
 }
 
 fn read_store(engine: &Engine) -> ReadStore {
@@ -184,8 +160,8 @@ async fn read_models_follow_account_data(store: Store) {
     let ctx = RequestContext::user(tenant, user);
     let job = RequestContext::job(tenant, Some(user));
     let consents = vec![
-        valid_consent(&world, &ctx, "swedbank").await,
-        valid_consent(&world, &ctx, "seb").await,
+        world.valid_consent(&ctx, "swedbank").await,
+        world.valid_consent(&ctx, "seb").await,
     ];
     // A day of syncs for two weeks: pending transactions get booked (some under new ids), some vanish, and
     // every sync re-fetches an overlap of already known transactions.
@@ -202,7 +178,7 @@ async fn read_models_follow_account_data(store: Store) {
     // Another tenant's user at another bank, with data of its own.
     let (other, other_user) = (TenantId::new(), UserId::new());
     let other_ctx = RequestContext::user(other, other_user);
-    let other_consent = valid_consent(&world, &other_ctx, "luminor").await;
+    let other_consent = world.valid_consent(&other_ctx, "luminor").await;
     world
         .engine
         .sync_consent(&other_ctx, other_consent, &PsuContext::present("192.0.2.10"))

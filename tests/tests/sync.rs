@@ -5,13 +5,12 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use consentry::bank_flows::ConnectRequest;
 use consentry::{EngineError, RequestContext};
 use consentry_adapters::sandbox::SandboxConfig;
 use consentry_domain::account_data::ObservedTransaction;
 use consentry_domain::bank::{BookingStatus, PsuContext, TransactionQuery};
-use consentry_domain::consent::{ConsentAccess, ConsentError, ConsentStatus, ExpiryCause};
-use consentry_domain::{BankId, ConsentId, TenantId, UserId};
+use consentry_domain::consent::{ConsentError, ConsentStatus, ExpiryCause};
+use consentry_domain::{BankId, Clock, TenantId, UserId};
 use consentry_tests::{on_both_stores, Store, World};
 
 fn start() -> DateTime<Utc> {
@@ -21,46 +20,12 @@ fn start() -> DateTime<Utc> {
         .and_utc()
 }
 
-/// A valid consent at `bank` (the sandbox approves at once; Consentry reads the status back).
-async fn valid_consent(world: &World, ctx: &RequestContext, bank: &str) -> ConsentId {
-    let request = ConnectRequest {
-        bank: bank.into(),
-        psu_ip_address: "192.0.2.10".into(),
-        psu_id: None,
-        access: ConsentAccess::AllPsd2,
-        valid_until: world.clock_today() + Duration::days(89),
-        frequency_per_day: 4,
-        callback_url: world.server.callback_url(),
-        approach: None,
-        renewal_of: None,
-    };
-    let started = world.engine.connect_bank(ctx, request).await.expect("connect");
-    let status = world
-        .engine
-        .refresh_consent_status(ctx, started.consent)
-        .await
-        .expect("status");
-    assert_eq!(status, ConsentStatus::Valid);
-    started.consent
-}
-
-trait Today {
-    fn clock_today(&self) -> NaiveDate;
-}
-
-impl Today for World {
-    fn clock_today(&self) -> NaiveDate {
-        use consentry_domain::Clock;
-        self.clock.today()
-    }
-}
-
 async fn thirty_days_of_scheduled_syncs_stay_in_budget_without_duplicates(store: Store) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
-    let consent = valid_consent(&world, &ctx, "swedbank").await;
+    let consent = world.valid_consent(&ctx, "swedbank").await;
     let job = RequestContext::job(ctx.tenant, ctx.user);
-    let first_day = world.clock_today();
+    let first_day = world.clock.today();
 
     let mut refused = 0;
     for _day in 0..30 {
@@ -86,15 +51,7 @@ async fn thirty_days_of_scheduled_syncs_stay_in_budget_without_duplicates(store:
     );
 
     // The bank's own counters: never more than four unattended accesses per consent, resource and day.
-    let counters: serde_json::Value = world
-        .browser
-        .get(format!("{}/admin/counters", world.sandbox.bank_url("swedbank")))
-        .send()
-        .await
-        .expect("counters")
-        .json()
-        .await
-        .expect("counters json");
+    let counters = world.counters("swedbank").await;
     let accesses = counters["accesses"].as_array().expect("accesses");
     assert!(!accesses.is_empty());
     for access in accesses {
@@ -117,7 +74,7 @@ async fn thirty_days_of_scheduled_syncs_stay_in_budget_without_duplicates(store:
         let query = TransactionQuery {
             booking_status: BookingStatus::Both,
             date_from: first_day - Duration::days(90),
-            date_to: Some(world.clock_today()),
+            date_to: Some(world.clock.today()),
         };
         let report = port
             .transactions(
@@ -157,7 +114,7 @@ on_both_stores!(
 async fn a_user_present_refresh_is_not_counted(store: Store) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
-    let consent = valid_consent(&world, &ctx, "seb").await;
+    let consent = world.valid_consent(&ctx, "seb").await;
     for _ in 0..6 {
         world
             .engine
@@ -166,7 +123,7 @@ async fn a_user_present_refresh_is_not_counted(store: Store) {
             .expect("user-present sync");
     }
     let aggregate = world.engine.consent(consent).await.expect("consent");
-    assert_eq!(aggregate.accesses_on(world.clock_today(), "accounts"), 0);
+    assert_eq!(aggregate.accesses_on(world.clock.today(), "accounts"), 0);
     assert_eq!(
         world.engine.next_unattended_sync(consent).await.expect("next"),
         world.engine.now()
@@ -177,9 +134,9 @@ on_both_stores!(user_present, a_user_present_refresh_is_not_counted);
 async fn consent_expired_at_the_bank_expires_the_consent(store: Store) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
-    let former = valid_consent(&world, &ctx, "luminor").await;
+    let former = world.valid_consent(&ctx, "luminor").await;
     // A new recurring consent of the same user at the same bank makes the bank expire the former one.
-    valid_consent(&world, &ctx, "luminor").await;
+    world.valid_consent(&ctx, "luminor").await;
     let error = world
         .engine
         .sync_consent(&ctx, former, &PsuContext::absent())
@@ -218,20 +175,14 @@ async fn refreshing_all_banks_reports_the_failing_one(store: Store) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
     let user = ctx.user.expect("user");
-    valid_consent(&world, &ctx, "swedbank").await;
-    valid_consent(&world, &ctx, "seb").await;
+    world.valid_consent(&ctx, "swedbank").await;
+    world.valid_consent(&ctx, "seb").await;
     world.engine.projection_runner().catch_up().await.expect("projections");
     let faults = consentry_adapters::sandbox::Faults {
         error_rate: 1.0,
         ..Default::default()
     };
-    world
-        .browser
-        .put(format!("{}/admin/faults", world.sandbox.bank_url("seb")))
-        .json(&faults)
-        .send()
-        .await
-        .expect("faults");
+    world.set_faults("seb", &faults).await;
     let outcome = world
         .engine
         .refresh_user(&ctx, user, &PsuContext::present("192.0.2.10"))
