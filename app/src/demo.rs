@@ -280,19 +280,18 @@ pub async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
 
     clock.advance(Duration::hours(2));
     let (swedbank, swedbank_id, _) = consents[0].clone();
-    let swedbank_consent = engine
+    let swedbank_state = engine
         .consent(swedbank_id)
         .await?
         .state
-        .and_then(|s| s.bank_consent_id)
+        .ok_or_else(|| setup("no consent"))?;
+    let swedbank_consent = swedbank_state
+        .bank_consent_id
+        .clone()
         .ok_or_else(|| setup("no bank consent"))?;
     step(&clock, "A scheduled job reads Swedbank's account list without the user: 4 reads a day at most, counted before each call");
     let as_job = RequestContext::job(tenant, Some(user));
-    let swedbank_port = engine
-        .banks
-        .get(&consentry_domain::BankId::parse("swedbank").map_err(setup)?)
-        .map(|b| b.port.clone());
-    let swedbank_port = swedbank_port.ok_or_else(|| setup("swedbank is not configured"))?;
+    let swedbank_port = engine.bank(&swedbank_state.request.bank)?.port.clone();
     for read in 1..=5 {
         let command = ConsentCommand::CountUnattendedAccess {
             resources: vec!["accounts".into()],

@@ -128,6 +128,76 @@ impl Drop for TestDb {
     }
 }
 
+/// Where engines of [`TestDb::engine_at_start`] begin: 2026-01-05 08:00 UTC.
+pub fn default_start() -> DateTime<Utc> {
+    chrono::NaiveDate::from_ymd_opt(2026, 1, 5)
+        .and_then(|d| d.and_hms_opt(8, 0, 0))
+        .expect("valid start")
+        .and_utc()
+}
+
+impl TestDb {
+    /// An engine on this database with a simulated clock at [`default_start`].
+    pub async fn engine_at_start(&self) -> (Engine, Arc<SimulatedClock>) {
+        self.engine(default_start()).await
+    }
+}
+
+/// Every row of `projections`' tables as text, sorted per table, to compare read models between runs.
+pub async fn dump_read_models(
+    store: &consentry_projections::Store,
+    projections: &[consentry_projections::Projection],
+) -> Vec<String> {
+    let mut rows = Vec::new();
+    for projection in projections {
+        for table in projection.tables() {
+            let mut table_rows: Vec<String> = match store {
+                consentry_projections::Store::Postgres(pool) => {
+                    sqlx::query_scalar(&format!("SELECT t::text FROM {table} t"))
+                        .fetch_all(pool)
+                        .await
+                        .expect("dump")
+                }
+                consentry_projections::Store::Sqlite(pool) => {
+                    let columns: Vec<String> =
+                        sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                            .fetch_all(pool)
+                            .await
+                            .expect("columns");
+                    let row = columns
+                        .iter()
+                        .map(|c| format!("quote({c})"))
+                        .collect::<Vec<_>>()
+                        .join("||','||");
+                    sqlx::query_scalar(&format!("SELECT {row} FROM {table}"))
+                        .fetch_all(pool)
+                        .await
+                        .expect("dump")
+                }
+            };
+            table_rows.sort();
+            rows.extend(table_rows.into_iter().map(|r| format!("{table}: {r}")));
+        }
+    }
+    rows
+}
+
+/// A small deterministic generator (xorshift), seeded per test, so runs are random yet reproducible.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
 /// Counts the rows of the event log.
 pub async fn count_events(database: &Database) -> i64 {
     let query = "SELECT count(*) FROM events";

@@ -15,7 +15,7 @@ use consentry_domain::{Clock, ConsentId, TenantId, UserId};
 use consentry_projections::categorise::{default_rules, Categoriser, Condition, Flow, Rule, TransactionFacts};
 use consentry_projections::feed::DomainEvent;
 use consentry_projections::{FeedPosition, Projection, ProjectionRunner, Store as ReadStore};
-use consentry_tests::{on_both_stores, Store, World};
+use consentry_tests::{dump_read_models, on_both_stores, Store, World};
 use rust_decimal::Decimal;
 
 fn start() -> DateTime<Utc> {
@@ -48,36 +48,11 @@ async fn settle(engine: &Engine) {
 
 /// The account-information tables as sorted text rows.
 async fn dump(store: &ReadStore) -> Vec<String> {
-    let mut rows = Vec::new();
-    for projection in [Projection::Accounts, Projection::Transactions, Projection::Spending] {
-        for table in projection.tables() {
-            let mut table_rows: Vec<String> = match store {
-                ReadStore::Postgres(pool) => sqlx::query_scalar(&format!("SELECT t::text FROM {table} t"))
-                    .fetch_all(pool)
-                    .await
-                    .expect("dump"),
-                ReadStore::Sqlite(pool) => {
-                    let columns: Vec<String> =
-                        sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
-                            .fetch_all(pool)
-                            .await
-                            .expect("columns");
-                    let row = columns
-                        .iter()
-                        .map(|c| format!("quote({c})"))
-                        .collect::<Vec<_>>()
-                        .join("||','||");
-                    sqlx::query_scalar(&format!("SELECT {row} FROM {table}"))
-                        .fetch_all(pool)
-                        .await
-                        .expect("dump")
-                }
-            };
-            table_rows.sort();
-            rows.extend(table_rows.into_iter().map(|r| format!("{table}: {r}")));
-        }
-    }
-    rows
+    dump_read_models(
+        store,
+        &[Projection::Accounts, Projection::Transactions, Projection::Spending],
+    )
+    .await
 }
 
 type SpendingKey = (String, String, String, String);

@@ -2,52 +2,21 @@
 //! fresh rebuild; a runner killed mid-batch or failing on an event resumes to the same tables; two runners
 //! started at once never both apply a batch.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use common::{Rng, TestStore};
 use consentry::{ConsentInput, Engine, PaymentInput, RequestContext};
 use consentry_domain::consent::{ConsentAccess, ConsentCommand, ExpiryCause, RevokedBy};
 use consentry_domain::payment::{BankPayment, PaymentCommand, PaymentProduct, PaymentService, TransactionStatus};
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{TenantId, UserId};
 use consentry_projections::{Projection, ProjectionRunner, Store};
+use consentry_tests::{dump_read_models, Rng, Store as TestStore, TestDb};
 
 /// Every read-model table as sorted text rows, for comparing two states of the read side.
 async fn dump(store: &Store) -> Vec<String> {
-    let mut rows = Vec::new();
-    for projection in Projection::ALL {
-        for table in projection.tables() {
-            let mut table_rows: Vec<String> = match store {
-                Store::Postgres(pool) => sqlx::query_scalar(&format!("SELECT t::text FROM {table} t"))
-                    .fetch_all(pool)
-                    .await
-                    .expect("dump"),
-                Store::Sqlite(pool) => {
-                    let columns: Vec<String> =
-                        sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
-                            .fetch_all(pool)
-                            .await
-                            .expect("columns");
-                    let row = columns
-                        .iter()
-                        .map(|c| format!("quote({c})"))
-                        .collect::<Vec<_>>()
-                        .join("||','||");
-                    sqlx::query_scalar(&format!("SELECT {row} FROM {table}"))
-                        .fetch_all(pool)
-                        .await
-                        .expect("dump")
-                }
-            };
-            table_rows.sort();
-            rows.extend(table_rows.into_iter().map(|r| format!("{table}: {r}")));
-        }
-    }
-    rows
+    dump_read_models(store, &Projection::ALL).await
 }
 
 async fn execute(store: &Store, sql: &str) {
@@ -214,8 +183,8 @@ async fn assert_equals_rebuild(engine: &Engine) {
     }
 }
 
-async fn live_runner_matches_rebuild(store: TestStore, seed: u64) {
-    let engine = Arc::new(store.engine().await);
+async fn live_runner_matches_rebuild(store: TestDb, seed: u64) {
+    let engine = Arc::new(store.engine_at_start().await.0);
     let runner = engine.start_projections();
     random_commands(engine.clone(), seed, 8, 25).await;
     // Give the live runner a moment to follow, so most events went through it rather than the final catch-up.
@@ -226,16 +195,16 @@ async fn live_runner_matches_rebuild(store: TestStore, seed: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_live_projections_equal_a_rebuild() {
-    live_runner_matches_rebuild(TestStore::postgres().await, 7).await;
+    live_runner_matches_rebuild(TestDb::create(TestStore::Postgres).await, 7).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_live_projections_equal_a_rebuild() {
-    live_runner_matches_rebuild(TestStore::sqlite(), 11).await;
+    live_runner_matches_rebuild(TestDb::create(TestStore::Sqlite).await, 11).await;
 }
 
-async fn killed_and_failing_runner_resumes(store: TestStore) {
-    let engine = Arc::new(store.engine().await);
+async fn killed_and_failing_runner_resumes(store: TestDb) {
+    let engine = Arc::new(store.engine_at_start().await.0);
     let db = store_of(&engine);
     random_commands(engine.clone(), 3, 6, 20).await;
 
@@ -285,18 +254,18 @@ async fn killed_and_failing_runner_resumes(store: TestStore) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_killed_or_failing_runner_resumes_to_the_same_tables() {
-    killed_and_failing_runner_resumes(TestStore::postgres().await).await;
+    killed_and_failing_runner_resumes(TestDb::create(TestStore::Postgres).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_killed_or_failing_runner_resumes_to_the_same_tables() {
-    killed_and_failing_runner_resumes(TestStore::sqlite()).await;
+    killed_and_failing_runner_resumes(TestDb::create(TestStore::Sqlite).await).await;
 }
 
-async fn two_runners_never_apply_a_batch_twice(store: TestStore) {
-    let first = Arc::new(store.engine().await);
+async fn two_runners_never_apply_a_batch_twice(store: TestDb) {
+    let first = Arc::new(store.engine_at_start().await.0);
     // A second engine instance: its own pool on the same database.
-    let second = store.engine().await;
+    let second = store.engine_at_start().await.0;
     random_commands(first.clone(), 5, 8, 20).await;
     let a = ProjectionRunner::new(store_of(&first)).with_batch_size(5);
     let b = ProjectionRunner::new(store_of(&second)).with_batch_size(5);
@@ -317,10 +286,10 @@ async fn two_runners_never_apply_a_batch_twice(store: TestStore) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_two_runners_never_both_apply_a_batch() {
-    two_runners_never_apply_a_batch_twice(TestStore::postgres().await).await;
+    two_runners_never_apply_a_batch_twice(TestDb::create(TestStore::Postgres).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_two_runners_never_both_apply_a_batch() {
-    two_runners_never_apply_a_batch_twice(TestStore::sqlite()).await;
+    two_runners_never_apply_a_batch_twice(TestDb::create(TestStore::Sqlite).await).await;
 }

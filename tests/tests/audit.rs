@@ -1,16 +1,14 @@
 //! Audits read the event log: every event with its metadata, and the state as of any time.
 
-mod common;
-
 use chrono::{Duration, NaiveDate};
-use common::TestStore;
 use consentry::{ConsentInput, RequestContext};
 use consentry_domain::consent::{ConsentAccess, ConsentCommand, ConsentStatus, RevokedBy};
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{Actor, TenantId, UserId};
+use consentry_tests::{Store as TestStore, TestDb};
 
-async fn audit_as_of(store: TestStore) {
-    let (engine, clock) = store.engine_with_clock().await;
+async fn audit_as_of(store: TestDb) {
+    let (engine, clock) = store.engine_at_start().await;
     let tenant = TenantId::new();
     let user = RequestContext::user(tenant, UserId::new());
     let system = RequestContext::system(tenant, user.user);
@@ -57,10 +55,10 @@ async fn audit_as_of(store: TestStore) {
 
 #[tokio::test]
 async fn postgres_audit_as_of() {
-    audit_as_of(TestStore::postgres().await).await;
+    audit_as_of(TestDb::create(TestStore::Postgres).await).await;
 }
 
 #[tokio::test]
 async fn sqlite_audit_as_of() {
-    audit_as_of(TestStore::sqlite()).await;
+    audit_as_of(TestDb::create(TestStore::Sqlite).await).await;
 }

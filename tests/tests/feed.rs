@@ -1,23 +1,21 @@
 //! The ordered event feed: with 16 concurrent writers and a reader running alongside, the reader sees every
 //! event exactly once and positions only ever grow, on both stores.
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use common::TestStore;
 use consentry::{ConsentInput, RequestContext};
 use consentry_domain::consent::ConsentAccess;
 use consentry_domain::{TenantId, UserId};
 use consentry_projections::FeedPosition;
+use consentry_tests::{Store as TestStore, TestDb};
 
 const WRITERS: usize = 16;
 
-async fn feed_sees_each_event_once_in_order(store: TestStore, per_writer: usize) {
-    let engine = Arc::new(store.engine().await);
+async fn feed_sees_each_event_once_in_order(store: TestDb, per_writer: usize) {
+    let engine = Arc::new(store.engine_at_start().await.0);
     let feed = engine.feed();
     let done = Arc::new(AtomicBool::new(false));
 
@@ -95,10 +93,10 @@ async fn feed_sees_each_event_once_in_order(store: TestStore, per_writer: usize)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_feed_with_concurrent_writers() {
-    feed_sees_each_event_once_in_order(TestStore::postgres().await, 40).await;
+    feed_sees_each_event_once_in_order(TestDb::create(TestStore::Postgres).await, 40).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_feed_with_concurrent_writers() {
-    feed_sees_each_event_once_in_order(TestStore::sqlite(), 20).await;
+    feed_sees_each_event_once_in_order(TestDb::create(TestStore::Sqlite).await, 20).await;
 }

@@ -1,9 +1,6 @@
 //! Event versioning: a `PaymentStatusObserved` stored in its 1.0 shape (without `isFinal`) reads as 1.1 through
 //! the cqrs-es upcaster, both when the aggregate is loaded and when the projections replay it.
 
-mod common;
-
-use common::TestStore;
 use consentry::{PaymentInput, RequestContext};
 use consentry_domain::payment::{
     BankPayment, PaymentCommand, PaymentEvent, PaymentProduct, PaymentService, TransactionStatus,
@@ -11,6 +8,7 @@ use consentry_domain::payment::{
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{TenantId, UserId};
 use consentry_projections::Store;
+use consentry_tests::{Store as TestStore, TestDb};
 
 /// Appends a 1.0 event the way an older Consentry stored it, reusing the metadata of the event before it.
 const APPEND_1_0_POSTGRES: &str = "
@@ -24,8 +22,8 @@ SELECT aggregate_type, aggregate_id, sequence + 1, 'PaymentStatusObserved', '1.0
        '{\"paymentStatusObserved\":{\"status\":\"ACSC\"}}', metadata
 FROM events WHERE aggregate_id = $1 ORDER BY sequence DESC LIMIT 1";
 
-async fn old_events_read_in_the_current_shape(store: TestStore) {
-    let engine = store.engine().await;
+async fn old_events_read_in_the_current_shape(store: TestDb) {
+    let engine = store.engine_at_start().await.0;
     let ctx = RequestContext::system(TenantId::new(), Some(UserId::new()));
     let user = RequestContext::user(ctx.tenant, ctx.user.unwrap());
     let payment = engine
@@ -112,10 +110,10 @@ async fn old_events_read_in_the_current_shape(store: TestStore) {
 
 #[tokio::test]
 async fn postgres_old_event_shape_is_upcast() {
-    old_events_read_in_the_current_shape(TestStore::postgres().await).await;
+    old_events_read_in_the_current_shape(TestDb::create(TestStore::Postgres).await).await;
 }
 
 #[tokio::test]
 async fn sqlite_old_event_shape_is_upcast() {
-    old_events_read_in_the_current_shape(TestStore::sqlite()).await;
+    old_events_read_in_the_current_shape(TestDb::create(TestStore::Sqlite).await).await;
 }
