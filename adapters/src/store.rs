@@ -7,11 +7,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::group_commit::GroupCommitRepository;
 use async_trait::async_trait;
 use consentry_domain::versioning::upcasters;
 use cqrs_es::persist::{PersistedEventRepository, PersistedEventStore};
 use cqrs_es::{Aggregate, AggregateError, CqrsFramework, EventEnvelope, EventStore};
-use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -49,8 +49,11 @@ impl Database {
     pub async fn connect(url: Option<&str>) -> Result<Self, StoreError> {
         match url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                // No ping before every acquire: it doubled the round trips of each statement. A connection that
+                // broke fails its statement, and the pool replaces it.
                 let pool = PgPoolOptions::new()
                     .max_connections(20)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(30))
                     .connect(url)
                     .await?;
@@ -109,9 +112,10 @@ impl Database {
         A::Command: Send,
     {
         match self {
-            Database::Postgres(pool) => Arc::new(EventSourced::<A, _>::new(services, || {
-                PostgresEventRepository::new(pool.clone())
-            })),
+            Database::Postgres(pool) => {
+                let repository = GroupCommitRepository::new(pool.clone());
+                Arc::new(EventSourced::<A, _>::new(services, move || repository.clone()))
+            }
             Database::Sqlite(pool) => Arc::new(EventSourced::<A, _>::new(services, || {
                 SqliteEventRepository::new(pool.clone())
             })),

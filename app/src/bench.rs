@@ -699,7 +699,12 @@ async fn append(args: &BenchArgs, url: Option<&str>) -> BenchResult<(f64, f64, &
         let engine = Arc::new(Engine::open(Some(&ours.url()), clock.clone()).await?);
         let projections = engine.start_projections();
 
-        let pool: PgPool = PgPoolOptions::new().max_connections(20).connect(&plain.url()).await?;
+        // The same pool settings as Consentry's own, so the comparison is of the stores alone.
+        let pool: PgPool = PgPoolOptions::new()
+            .max_connections(20)
+            .test_before_acquire(false)
+            .connect(&plain.url())
+            .await?;
         let event_log = consentry_adapters::migrations::POSTGRES
             .first()
             .map(|m| m.sql)
