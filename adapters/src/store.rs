@@ -1,6 +1,7 @@
 //! The event store: PostgreSQL (postgres-es's table, written with group commit, see `group_commit`) when
-//! `DATABASE_URL` is a `postgres://` URL, otherwise an SQLite file (sqlite-es; `consentry.db` in the working directory by default, created on first use). Both run in the
-//! plain event-store mode of cqrs-es; optimistic concurrency comes from the events table's primary key.
+//! `DATABASE_URL` is a `postgres://` URL, otherwise an SQLite file (sqlite-es; `consentry.db` in the working
+//! directory by default, created on first use). Both run in the plain event-store mode of cqrs-es; optimistic
+//! concurrency comes from the events table's primary key.
 
 use std::collections::HashMap;
 use std::str::FromStr;
