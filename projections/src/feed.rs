@@ -24,11 +24,14 @@ pub const CONSENT: &str = "Consent";
 pub const PAYMENT: &str = "Payment";
 pub const ACCOUNT_DATA: &str = "AccountData";
 
-/// Reads a batch after a position, oldest first (ordered by the columns, not the casts, so the index serves it), up to the feed's horizon: the oldest transaction that was
-/// still running when the statement's snapshot was taken and may write events. Transactions of other
-/// databases on the server (identified through `pg_stat_activity`) cannot write this `events` table, so they
-/// do not hold the feed back; an unidentified one (finished meanwhile, or hidden from this role) counts as
-/// running, which only delays the read. With none running, the horizon is the snapshot's `xmax`.
+/// Reads a batch after a position, oldest first (ordered by the columns, not the casts, so the index serves
+/// it), up to the feed's horizon: the oldest transaction that was still running when the statement's snapshot
+/// was taken and may write events. Transactions of other databases on the server (identified through
+/// `pg_stat_activity`) cannot write this `events` table, so they do not hold the feed back; an unidentified one
+/// (finished meanwhile, or hidden from this role) counts as running, which only delays the read. With none
+/// running, the horizon is the snapshot's `xmax`. With an interest (`$4` aggregate types, `$5` event types), the
+/// other events come without payload and time: the server need not parse their metadata nor send their payload
+/// to a projection that skips them.
 const READ_POSTGRES: &str = "
 WITH horizon AS (
     SELECT coalesce(
@@ -41,7 +44,11 @@ WITH horizon AS (
         pg_snapshot_xmax(pg_current_snapshot())) AS bound
 )
 SELECT e.transaction_id::text::bigint, e.position, e.aggregate_type, e.aggregate_id, e.sequence,
-       e.event_type, e.event_version, e.payload::text, e.metadata ->> 'occurred_at'
+       e.event_type, e.event_version,
+       CASE WHEN $4::text[] IS NULL OR e.aggregate_type = ANY($4) OR e.event_type = ANY($5)
+            THEN e.payload::text END,
+       CASE WHEN $4::text[] IS NULL OR e.aggregate_type = ANY($4) OR e.event_type = ANY($5)
+            THEN e.metadata ->> 'occurred_at' END
 FROM events e, horizon
 WHERE (e.transaction_id, e.position) > ($1::text::xid8, $2)
   AND e.transaction_id < horizon.bound
@@ -129,7 +136,8 @@ pub struct FeedEvent {
     pub sequence: i64,
     pub event_type: String,
     pub event_version: String,
-    pub payload: String,
+    /// `None` when the reader's [`Interest`] left it out.
+    pub payload: Option<String>,
     /// `occurred_at` of the metadata, as stored (RFC 3339).
     pub occurred_at: Option<String>,
 }
@@ -145,7 +153,17 @@ pub enum DomainEvent {
 }
 
 /// A feed row as the queries return it, in their column order.
-type FeedRow = (i64, i64, String, String, i64, String, String, String, Option<String>);
+type FeedRow = (
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 impl From<FeedRow> for FeedEvent {
     fn from(row: FeedRow) -> Self {
@@ -204,12 +222,16 @@ impl FeedEvent {
     }
 
     fn decode_payload<E: serde::de::DeserializeOwned>(&self) -> Result<E, ProjectionError> {
+        let payload = self
+            .payload
+            .as_deref()
+            .ok_or_else(|| self.undecodable("its payload was not read: it is outside the reader's interest"))?;
         let decoded = if versioning::needs_upcast(&self.event_type, &self.event_version) {
-            let stored: serde_json::Value = serde_json::from_str(&self.payload).map_err(|e| self.undecodable(e))?;
+            let stored: serde_json::Value = serde_json::from_str(payload).map_err(|e| self.undecodable(e))?;
             let current = versioning::upcast(&self.aggregate_type, &self.event_type, &self.event_version, stored);
             serde_json::from_value(current)
         } else {
-            serde_json::from_str(&self.payload)
+            serde_json::from_str(payload)
         };
         decoded.map_err(|e| self.undecodable(e))
     }
@@ -226,16 +248,30 @@ impl FeedEvent {
     }
 }
 
-/// Reads up to `limit` events after `after` on an open PostgreSQL connection or transaction.
+/// The events whose payload and time a reader needs: those of `aggregate_types`, and those of `event_types`
+/// whatever their aggregate. The others still come, with their positions, so the reader's checkpoint passes
+/// them.
+#[derive(Debug, Clone, Copy)]
+pub struct Interest {
+    pub aggregate_types: &'static [&'static str],
+    pub event_types: &'static [&'static str],
+}
+
+/// Reads up to `limit` events after `after` on an open PostgreSQL connection or transaction; with `interest`,
+/// only the events it names come with their payload and time. (SQLite reads them all: its reader is the
+/// writer's own process, with nothing to save on the wire.)
 pub(crate) async fn read_postgres(
     conn: &mut PgConnection,
     after: FeedPosition,
     limit: i64,
+    interest: Option<Interest>,
 ) -> Result<Vec<FeedEvent>, sqlx::Error> {
     let rows: Vec<FeedRow> = sqlx::query_as(READ_POSTGRES)
         .bind(after.transaction_id.to_string())
         .bind(after.position)
         .bind(limit)
+        .bind(interest.map(|i| i.aggregate_types))
+        .bind(interest.map(|i| i.event_types).unwrap_or_default())
         .fetch_all(conn)
         .await?;
     Ok(rows.into_iter().map(FeedEvent::from).collect())
@@ -269,7 +305,7 @@ impl Feed {
     /// Up to `limit` events after `after`, in feed order.
     pub async fn read_after(&self, after: FeedPosition, limit: i64) -> Result<Vec<FeedEvent>, ProjectionError> {
         let events = match &self.store {
-            Store::Postgres(pool) => read_postgres(&mut *pool.acquire().await?, after, limit).await?,
+            Store::Postgres(pool) => read_postgres(&mut *pool.acquire().await?, after, limit, None).await?,
             Store::Sqlite(pool) => read_sqlite(&mut *pool.acquire().await?, after, limit).await?,
         };
         Ok(events)

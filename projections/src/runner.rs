@@ -282,7 +282,9 @@ impl ProjectionRunner {
                     .bind(projection.name())
                     .fetch_one(&mut *conn)
                     .await?;
-                !read_postgres(conn, at.into(), 1).await?.is_empty()
+                !read_postgres(conn, at.into(), 1, Some(projection.interest()))
+                    .await?
+                    .is_empty()
             }
             Connection::Sqlite(conn) => {
                 let at: (i64, i64) = sqlx::query_as(CHECKPOINT)
@@ -417,7 +419,7 @@ fn spawn_planner(
             };
             loop {
                 let events = match &mut conn {
-                    Connection::Postgres(conn) => read_postgres(conn, after, REBUILD_BATCH).await?,
+                    Connection::Postgres(conn) => read_postgres(conn, after, REBUILD_BATCH, None).await?,
                     Connection::Sqlite(conn) => read_sqlite(conn, after, REBUILD_BATCH).await?,
                 };
                 let Some(last) = events.last().map(FeedEvent::feed_position) else {
@@ -520,7 +522,7 @@ async fn rebuild_sqlite(
 async fn batch_postgres(conn: &mut PgConnection, projection: Projection, limit: i64) -> Result<usize, ProjectionError> {
     sqlx::query(ASYNC_COMMIT_POSTGRES).execute(&mut *conn).await?;
     let after = lock_checkpoint_postgres(conn, projection).await?;
-    let events = read_postgres(conn, after, limit).await?;
+    let events = read_postgres(conn, after, limit, Some(projection.interest())).await?;
     let Some(last) = events.last().map(FeedEvent::feed_position) else {
         return Ok(0);
     };

@@ -788,7 +788,7 @@ mod tests {
             sequence,
             event_type: event_type.into(),
             event_version: "1.0".into(),
-            payload,
+            payload: Some(payload),
             occurred_at: Some(format!("2026-05-{:02}T08:00:00Z", sequence + 1)),
         }
     }

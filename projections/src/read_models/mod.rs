@@ -15,6 +15,7 @@ use std::str::FromStr;
 use sqlx::postgres::PgArguments;
 use sqlx::Arguments as _;
 
+use crate::feed::{self, Interest};
 use crate::{FeedEvent, ProjectionError};
 
 pub use banking::MICROS;
@@ -146,6 +147,25 @@ impl Projection {
             Projection::Accounts => banking::CLEAR_ACCOUNTS,
             Projection::Transactions => banking::CLEAR_TRANSACTIONS,
             Projection::Spending => banking::CLEAR_SPENDING,
+        }
+    }
+
+    /// The events this projection reads: the live runner fetches only their payloads.
+    pub(crate) fn interest(&self) -> Interest {
+        match self {
+            Projection::Consents => Interest {
+                aggregate_types: &[feed::CONSENT],
+                event_types: &[],
+            },
+            Projection::Payments => Interest {
+                aggregate_types: &[feed::PAYMENT],
+                event_types: &[],
+            },
+            // A consent's owner (tenant, user, bank) comes from its request.
+            Projection::Accounts | Projection::Transactions | Projection::Spending => Interest {
+                aggregate_types: &[feed::ACCOUNT_DATA],
+                event_types: &["ConsentRequested"],
+            },
         }
     }
 
