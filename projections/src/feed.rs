@@ -24,15 +24,10 @@ pub const CONSENT: &str = "Consent";
 pub const PAYMENT: &str = "Payment";
 pub const ACCOUNT_DATA: &str = "AccountData";
 
-/// Reads a batch after a position, oldest first (ordered by the columns, not the casts, so the index serves
-/// it), up to the feed's horizon: the oldest transaction that was still running when the statement's snapshot
-/// was taken and may write events. Transactions of other databases on the server (identified through
-/// `pg_stat_activity`) cannot write this `events` table, so they do not hold the feed back; an unidentified one
-/// (finished meanwhile, or hidden from this role) counts as running, which only delays the read. With none
-/// running, the horizon is the snapshot's `xmax`. With an interest (`$4` aggregate types, `$5` event types), the
-/// other events come without payload and time: the server need not parse their metadata nor send their payload
-/// to a projection that skips them.
-const READ_POSTGRES: &str = "
+/// The feed's horizon, shared by the statements that read up to it (see `READ_POSTGRES`).
+macro_rules! horizon {
+    () => {
+        "
 WITH horizon AS (
     SELECT coalesce(
         (SELECT min(running)
@@ -43,7 +38,21 @@ WITH horizon AS (
              WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database())),
         pg_snapshot_xmax(pg_current_snapshot())) AS bound
 )
-SELECT e.transaction_id::text::bigint, e.position, e.aggregate_type, e.aggregate_id, e.sequence,
+"
+    };
+}
+
+/// Reads a batch after a position, oldest first (ordered by the columns, not the casts, so the index serves
+/// it), up to the feed's horizon: the oldest transaction that was still running when the statement's snapshot
+/// was taken and may write events. Transactions of other databases on the server (identified through
+/// `pg_stat_activity`) cannot write this `events` table, so they do not hold the feed back; an unidentified one
+/// (finished meanwhile, or hidden from this role) counts as running, which only delays the read. With none
+/// running, the horizon is the snapshot's `xmax`. With an interest (`$4` aggregate types, `$5` event types), the
+/// other events come without payload and time: the server need not parse their metadata nor send their payload
+/// to a projection that skips them.
+const READ_POSTGRES: &str = concat!(
+    horizon!(),
+    "SELECT e.transaction_id::text::bigint, e.position, e.aggregate_type, e.aggregate_id, e.sequence,
        e.event_type, e.event_version,
        CASE WHEN $4::text[] IS NULL OR e.aggregate_type = ANY($4) OR e.event_type = ANY($5)
             THEN e.payload::text END,
@@ -53,7 +62,8 @@ FROM events e, horizon
 WHERE (e.transaction_id, e.position) > ($1::text::xid8, $2)
   AND e.transaction_id < horizon.bound
 ORDER BY e.transaction_id, e.position
-LIMIT $3";
+LIMIT $3"
+);
 
 const READ_SQLITE: &str = "
 SELECT 0 AS transaction_id, position, aggregate_type, aggregate_id, sequence,
@@ -64,22 +74,14 @@ ORDER BY position
 LIMIT $2";
 
 /// The last position a reader can see now (the same horizon as `READ_POSTGRES`).
-const HEAD_POSTGRES: &str = "
-WITH horizon AS (
-    SELECT coalesce(
-        (SELECT min(running)
-         FROM pg_snapshot_xip(pg_current_snapshot()) AS running
-         WHERE running::text::bigint % 4294967296 NOT IN (
-             SELECT backend_xid::text::bigint
-             FROM pg_stat_activity
-             WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database())),
-        pg_snapshot_xmax(pg_current_snapshot())) AS bound
-)
-SELECT e.transaction_id::text::bigint, e.position
+const HEAD_POSTGRES: &str = concat!(
+    horizon!(),
+    "SELECT e.transaction_id::text::bigint, e.position
 FROM events e, horizon
 WHERE e.transaction_id < horizon.bound
 ORDER BY e.transaction_id DESC, e.position DESC
-LIMIT 1";
+LIMIT 1"
+);
 
 const HEAD_SQLITE: &str = "SELECT 0 AS transaction_id, position FROM events ORDER BY position DESC LIMIT 1";
 

@@ -18,25 +18,15 @@ macro_rules! migrations {
     };
 }
 
-pub const POSTGRES: &[SqlMigration] = migrations!("postgres":
-    "0001_projection_checkpoints.sql",
-    "0002_consents.sql",
-    "0003_payments.sql",
-    "0004_payment_status_changes.sql",
-    "0005_accounts.sql",
-    "0006_balances.sql",
-    "0007_transactions.sql",
-    "0008_spending.sql",
-    "0009_consent_owners.sql",
-    "0010_accounts_by_consent.sql",
-    "0011_balances_by_consent.sql",
-    "0012_transactions_by_consent.sql",
-    "0013_spending_by_flow.sql",
-    "0014_categorisation_rules.sql",
-    "0015_replay_account_information.sql",
-);
+/// Both stores have the same files, one directory each; the list is written once.
+macro_rules! both_stores {
+    ($($file:literal),* $(,)?) => {
+        pub const POSTGRES: &[SqlMigration] = migrations!("postgres": $($file),*);
+        pub const SQLITE: &[SqlMigration] = migrations!("sqlite": $($file),*);
+    };
+}
 
-pub const SQLITE: &[SqlMigration] = migrations!("sqlite":
+both_stores!(
     "0001_projection_checkpoints.sql",
     "0002_consents.sql",
     "0003_payments.sql",
