@@ -436,7 +436,8 @@ fn spawn_planner(
                         Connection::Sqlite(conn) => prepare_sqlite(conn, &mut context, &events, rules).await?,
                     }
                 }
-                let mut writes = Vec::new();
+                // The consents' owners are shared by the account-information projections: written once.
+                let mut writes: Vec<Write> = context.owner_write(dialect)?.into_iter().collect();
                 for projection in &projections {
                     writes.extend(projection.plan(&events, dialect, &context)?);
                 }
@@ -530,6 +531,9 @@ async fn batch_postgres(conn: &mut PgConnection, projection: Projection, limit: 
     let mut context = PlanContext::default();
     if projection.needs_context() {
         prepare_postgres(conn, &mut context, &events, projection.categorises()).await?;
+        if let Some(owners) = context.owner_write(Dialect::Postgres)? {
+            execute_postgres(conn, owners).await?;
+        }
     }
     for write in projection.plan(&events, Dialect::Postgres, &context)? {
         execute_postgres(conn, write).await?;
@@ -552,6 +556,9 @@ async fn batch_sqlite(
     let mut context = PlanContext::default();
     if projection.needs_context() {
         prepare_sqlite(conn, &mut context, &events, projection.categorises()).await?;
+        if let Some(owners) = context.owner_write(Dialect::Sqlite)? {
+            execute_sqlite(conn, owners).await?;
+        }
     }
     for write in projection.plan(&events, Dialect::Sqlite, &context)? {
         execute_sqlite(conn, write).await?;

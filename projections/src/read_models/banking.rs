@@ -47,7 +47,8 @@ FROM categorisation_rules
 WHERE tenant_id IN (SELECT value FROM json_each($1))
 ORDER BY tenant_id, created_at, rule_id";
 
-/// Consents are immutable facts, written by each projection that meets them: a second write changes nothing.
+/// Consents are immutable facts, written by each batch that meets them (a live batch of each account-information
+/// projection, or once per rebuild batch): a second write changes nothing.
 const INSERT_OWNERS_POSTGRES: &str = "
 INSERT INTO consent_owners (consent_id, tenant_id, user_id, bank)
 SELECT consent_id, tenant_id, user_id, bank
@@ -297,6 +298,12 @@ impl PlanContext {
         Ok(())
     }
 
+    /// Records the owners of the batch's ConsentRequested events in `consent_owners`. The runner writes it once
+    /// per batch, whichever account-information projections the batch is for.
+    pub(crate) fn owner_write(&self, dialect: Dialect) -> Result<Option<Write>, ProjectionError> {
+        Write::rows(dialect, INSERT_OWNERS_POSTGRES, INSERT_OWNERS_SQLITE, &self.requested)
+    }
+
     /// The tenants of the batch's AccountData events whose rules are not loaded yet.
     fn tenants_to_load(&self, events: &[FeedEvent]) -> Vec<TenantId> {
         let tenants: BTreeSet<TenantId> = events
@@ -389,15 +396,6 @@ pub(crate) async fn prepare_sqlite(
         context.add_rules(&tenants, rows)?;
     }
     Ok(())
-}
-
-fn owner_writes(context: &PlanContext, dialect: Dialect) -> Result<Option<Write>, ProjectionError> {
-    Write::rows(
-        dialect,
-        INSERT_OWNERS_POSTGRES,
-        INSERT_OWNERS_SQLITE,
-        &context.requested,
-    )
 }
 
 /// The batch's AccountData events, decoded, with their consent and time.
@@ -502,7 +500,6 @@ pub(super) fn plan_accounts(
     let accounts: Vec<AccountRow> = accounts.into_values().collect();
     let balances: Vec<BalanceRow> = balances.into_values().collect();
     let writes = [
-        owner_writes(context, dialect)?,
         Write::rows(dialect, UPSERT_ACCOUNTS_POSTGRES, UPSERT_ACCOUNTS_SQLITE, &accounts)?,
         Write::rows(dialect, UPSERT_BALANCES_POSTGRES, UPSERT_BALANCES_SQLITE, &balances)?,
     ];
@@ -660,7 +657,6 @@ pub(super) fn plan_transactions(
     let vanished: Vec<TransactionKeyRow> = changes.vanished.iter().map(TransactionKeyRow::of).collect();
     let upserted: Vec<TransactionRow> = changes.upserted.into_values().collect();
     let writes = [
-        owner_writes(context, dialect)?,
         Write::rows(
             dialect,
             DELETE_TRANSACTIONS_POSTGRES,
@@ -761,11 +757,9 @@ pub(super) fn plan_spending(
             },
         )
         .collect();
-    let writes = [
-        owner_writes(context, dialect)?,
-        Write::rows(dialect, ADD_SPENDING_POSTGRES, ADD_SPENDING_SQLITE, &rows)?,
-    ];
-    Ok(writes.into_iter().flatten().collect())
+    Ok(Write::rows(dialect, ADD_SPENDING_POSTGRES, ADD_SPENDING_SQLITE, &rows)?
+        .into_iter()
+        .collect())
 }
 
 #[cfg(test)]
