@@ -18,8 +18,13 @@ macro_rules! migrations {
     };
 }
 
-pub const POSTGRES: &[Migration] =
-    migrations!("postgres": "0001_events.sql", "0002_event_feed.sql", "0004_sca_states.sql", "0005_tenants.sql");
+pub const POSTGRES: &[Migration] = migrations!(
+    "postgres": "0001_events.sql",
+    "0002_event_feed.sql",
+    "0004_sca_states.sql",
+    "0005_tenants.sql",
+    "0006_event_feed_notify.sql"
+);
 pub const SQLITE: &[Migration] =
     migrations!("sqlite": "0001_events.sql", "0002_event_feed.sql", "0004_sca_states.sql", "0005_tenants.sql");
 

@@ -5,13 +5,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use consentry::banks::Banks;
 use consentry::http::HttpServer;
-use consentry::Engine;
+use consentry::{ConsentInput, Engine};
 use consentry_adapters::config::sandbox_banks;
 use consentry_adapters::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use consentry_adapters::{Database, SimulatedClock};
+use consentry_domain::consent::ConsentAccess;
 use sqlx::Connection;
 
 /// The PostgreSQL server tests create their databases on, when `DATABASE_URL` names none.
@@ -129,6 +130,18 @@ impl Drop for TestDb {
 }
 
 /// Where engines of [`TestDb::engine_at_start`] begin: 2026-01-05 08:00 UTC.
+/// A recurring all-PSD2 consent at `bank` for four reads a day, as most tests request one.
+pub fn consent_input(bank: &str, valid_until: NaiveDate) -> ConsentInput {
+    ConsentInput {
+        bank: bank.into(),
+        access: ConsentAccess::AllPsd2,
+        recurring_indicator: true,
+        valid_until,
+        frequency_per_day: 4,
+        renewal_of: None,
+    }
+}
+
 pub fn default_start() -> DateTime<Utc> {
     chrono::NaiveDate::from_ymd_opt(2026, 1, 5)
         .and_then(|d| d.and_hms_opt(8, 0, 0))

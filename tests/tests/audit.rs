@@ -1,11 +1,11 @@
 //! Audits read the event log: every event with its metadata, and the state as of any time.
 
 use chrono::{Duration, NaiveDate};
-use consentry::{ConsentInput, RequestContext};
-use consentry_domain::consent::{ConsentAccess, ConsentCommand, ConsentStatus, RevokedBy};
+use consentry::RequestContext;
+use consentry_domain::consent::{ConsentCommand, ConsentStatus, RevokedBy};
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{Actor, TenantId, UserId};
-use consentry_tests::{Store as TestStore, TestDb};
+use consentry_tests::{consent_input, Store as TestStore, TestDb};
 
 async fn audit_as_of(store: TestDb) {
     let (engine, clock) = store.engine_at_start().await;
@@ -15,14 +15,7 @@ async fn audit_as_of(store: TestDb) {
     let id = engine
         .request_consent(
             &user,
-            ConsentInput {
-                bank: "seb".into(),
-                access: ConsentAccess::AllPsd2,
-                recurring_indicator: true,
-                valid_until: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
-                frequency_per_day: 4,
-                renewal_of: None,
-            },
+            consent_input("seb", NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()),
         )
         .await
         .unwrap();

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry::{ConsentInput, Engine, EngineError, PaymentInput, RequestContext};
-use consentry_domain::consent::{ConsentAccess, ConsentCommand, ConsentError, ConsentEvent};
+use consentry_domain::consent::{ConsentCommand, ConsentError, ConsentEvent};
 use consentry_domain::payment::{PaymentProduct, PaymentService};
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{Actor, ConsentId, TenantId, UserId};
-use consentry_tests::{count_events, on_both_stores, Store, TestDb};
+use consentry_tests::{consent_input, count_events, on_both_stores, Store, TestDb};
 
 fn start() -> DateTime<Utc> {
     NaiveDate::from_ymd_opt(2026, 2, 2)
@@ -18,20 +18,12 @@ fn start() -> DateTime<Utc> {
         .and_utc()
 }
 
-fn consent_input(valid_until: NaiveDate) -> ConsentInput {
-    ConsentInput {
-        bank: "swedbank".into(),
-        access: ConsentAccess::AllPsd2,
-        recurring_indicator: true,
-        valid_until,
-        frequency_per_day: 4,
-        renewal_of: None,
-    }
-}
-
 async fn received_consent(engine: &Engine, ctx: &RequestContext) -> ConsentId {
     let id = engine
-        .request_consent(ctx, consent_input(start().date_naive() + Duration::days(90)))
+        .request_consent(
+            ctx,
+            consent_input("swedbank", start().date_naive() + Duration::days(90)),
+        )
         .await
         .expect("request");
     let record = ConsentCommand::RecordBankConsent {
@@ -259,19 +251,19 @@ async fn bad_input_is_refused_and_stores_nothing(store: Store) {
 
     let today = start().date_naive();
     let consents = vec![
-        ("validUntil", consent_input(today - Duration::days(1))),
+        ("validUntil", consent_input("swedbank", today - Duration::days(1))),
         (
             "frequencyPerDay",
             ConsentInput {
                 frequency_per_day: 0,
-                ..consent_input(today)
+                ..consent_input("swedbank", today)
             },
         ),
         (
             "frequencyPerDay",
             ConsentInput {
                 frequency_per_day: 5,
-                ..consent_input(today)
+                ..consent_input("swedbank", today)
             },
         ),
     ];

@@ -6,11 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use consentry::{ConsentInput, RequestContext};
-use consentry_domain::consent::ConsentAccess;
+use consentry::RequestContext;
 use consentry_domain::{TenantId, UserId};
 use consentry_projections::FeedPosition;
-use consentry_tests::{Store as TestStore, TestDb};
+use consentry_tests::{consent_input, Store as TestStore, TestDb};
 
 const WRITERS: usize = 16;
 
@@ -58,14 +57,7 @@ async fn feed_sees_each_event_once_in_order(store: TestDb, per_writer: usize) {
                 let id = engine
                     .request_consent(
                         &ctx,
-                        ConsentInput {
-                            bank: "swedbank".into(),
-                            access: ConsentAccess::AllPsd2,
-                            recurring_indicator: true,
-                            valid_until: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
-                            frequency_per_day: 4,
-                            renewal_of: None,
-                        },
+                        consent_input("swedbank", NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()),
                     )
                     .await
                     .expect("request consent");

@@ -1,6 +1,6 @@
 //! The projection runner on both stores: after a random interleaving of commands every read model equals a
 //! fresh rebuild; a runner killed mid-batch or failing on an event resumes to the same tables; two runners
-//! started at once never both apply a batch.
+//! started at once never both apply a batch; on PostgreSQL, notifications wake the live runner.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use consentry_domain::payment::{BankPayment, PaymentCommand, PaymentProduct, Pay
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{TenantId, UserId};
 use consentry_projections::{Projection, ProjectionRunner, Store};
-use consentry_tests::{dump_read_models, Rng, Store as TestStore, TestDb};
+use consentry_tests::{consent_input, dump_read_models, Rng, Store as TestStore, TestDb};
 
 /// Every read-model table as sorted text rows, for comparing two states of the read side.
 async fn dump(store: &Store) -> Vec<String> {
@@ -292,4 +292,46 @@ async fn postgres_two_runners_never_both_apply_a_batch() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_two_runners_never_both_apply_a_batch() {
     two_runners_never_apply_a_batch_twice(TestDb::create(TestStore::Sqlite).await).await;
+}
+
+/// On PostgreSQL the live runner follows the log by LISTEN/NOTIFY: with its poll set to an hour, only the
+/// events table's notifications can wake it. Each round issues one more consent and looks for all of them; a
+/// round can miss its own consent when the woken batch ran while an older transaction still held the feed's
+/// horizon, and the next round's notification picks it up. (The timeout only guards against a hang.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_notifications_wake_the_live_runner() {
+    let db = TestDb::create(TestStore::Postgres).await;
+    let engine = db.engine_at_start().await.0;
+    let Store::Postgres(pool) = store_of(&engine) else {
+        unreachable!("a PostgreSQL test database")
+    };
+    let _runner = engine
+        .projection_runner()
+        .with_poll_interval(Duration::from_secs(3600))
+        .start();
+    let ctx = RequestContext::user(TenantId::new(), UserId::new());
+    let mut issued = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let consent = engine
+                .request_consent(
+                    &ctx,
+                    consent_input("swedbank", NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()),
+                )
+                .await
+                .expect("consent");
+            issued.push(consent.to_string());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let (projected,): (i64,) = sqlx::query_as("SELECT count(*) FROM consents WHERE consent_id::text = ANY($1)")
+                .bind(&issued)
+                .fetch_one(&pool)
+                .await
+                .expect("count");
+            if issued.len() >= 3 && projected == issued.len() as i64 {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("notifications keep the consents read model following the log");
 }
