@@ -8,7 +8,8 @@
 //!   connects a bank; `GET /v1/users/{user}/balances` aggregates balances across the user's banks (fetched at
 //!   once; the banks that failed are listed next to the data), with a total in `?base=` (EUR by default).
 //!   `GET /v1/users/{user}/accounts` and `/transactions?from=&to=` first refresh every bank at once, then answer
-//!   from the read models with the banks that failed; `/spending?month=YYYY-MM` reads the spending read model.
+//!   from the read models with the banks that failed; `/spending?month=YYYY-MM` reads the spending read model;
+//!   `GET /v1/users/{user}/consents` lists the user's consents (status, validity, days left, renewal links).
 //!   `PSU-IP-Address` on a request means the user is present (the call is not counted against
 //!   frequencyPerDay).
 
@@ -307,6 +308,16 @@ async fn refresh(app: &AppState, tenant: TenantId, user: UserId, headers: &Heade
     Ok(failures_json(&outcome.failures))
 }
 
+async fn consents(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(user_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let user = user(&user_id)?;
+    let consents = app.engine.consents(tenant, user).await?;
+    Ok(Json(json!({ "consents": consents })))
+}
+
 async fn accounts(
     State(app): State<AppState>,
     Tenant(tenant): Tenant,
@@ -367,6 +378,7 @@ fn router(state: AppState) -> Router {
     Router::new()
         .route("/callback/sca", get(sca_callback))
         .route("/v1/users/{user}/connections", post(connect))
+        .route("/v1/users/{user}/consents", get(consents))
         .route("/v1/users/{user}/balances", get(balances))
         .route("/v1/users/{user}/accounts", get(accounts))
         .route("/v1/users/{user}/transactions", get(transactions))

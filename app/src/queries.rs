@@ -1,5 +1,5 @@
-//! The Engine's queries on the account-information read models (`accounts`, `balances`, `transactions`,
-//! `spending`) and the management of a tenant's categorisation rules. Every query is scoped to one tenant and
+//! The Engine's queries on the read models (`consents`, `accounts`, `balances`, `transactions`, `spending`) and
+//! the management of a tenant's categorisation rules. Every query is scoped to one tenant and
 //! user: the tenant is part of every WHERE clause, so one tenant never reads another's rows. Ids are bound as
 //! text (cast to uuid on PostgreSQL), so one set of bindings serves both stores.
 
@@ -12,6 +12,20 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::{Engine, EngineError};
+
+/// By bank, the newest consent first.
+const CONSENTS_POSTGRES: &str = "
+SELECT consent_id::text, bank, access, recurring, frequency_per_day, valid_until, status, status_reason,
+       sca_redirect_url, renewal_of::text, renewed_by::text, requested_at, authorised_at, status_changed_at
+FROM consents
+WHERE tenant_id = $1::uuid AND user_id = $2::uuid
+ORDER BY bank, requested_at DESC, consent_id";
+const CONSENTS_SQLITE: &str = "
+SELECT consent_id, bank, access, recurring, frequency_per_day, valid_until, status, status_reason,
+       sca_redirect_url, renewal_of, renewed_by, requested_at, authorised_at, status_changed_at
+FROM consents
+WHERE tenant_id = $1 AND user_id = $2
+ORDER BY bank, requested_at DESC, consent_id";
 
 const ACCOUNTS_POSTGRES: &str = "
 SELECT consent_id::text, account_id, bank, iban, currency, name, product, first_seen, last_seen
@@ -105,6 +119,34 @@ macro_rules! execute {
     };
 }
 
+/// A consent as the `consents` read model holds it, with the days it has left by the engine's clock.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentView {
+    pub consent: ConsentId,
+    pub bank: String,
+    /// `allPsd2`, `availableAccounts` or `dedicated`.
+    pub access: Option<String>,
+    pub recurring: Option<bool>,
+    pub frequency_per_day: Option<i32>,
+    pub valid_until: Option<NaiveDate>,
+    /// `valid_until` minus today by the engine's [`Clock`](consentry_domain::Clock): 0 on the last valid day,
+    /// negative after it.
+    pub days_left: Option<i64>,
+    /// Berlin Group consentStatus: `received`, `valid`, `rejected`, `expired`, `revokedByPsu`, `terminatedByTpp`.
+    pub status: Option<String>,
+    /// The rejection reason or the expiry cause.
+    pub status_reason: Option<String>,
+    /// Where the user authorises the consent.
+    pub sca_redirect_url: Option<String>,
+    /// The consent this one renews, and the one that renewed it.
+    pub renewal_of: Option<ConsentId>,
+    pub renewed_by: Option<ConsentId>,
+    pub requested_at: Option<DateTime<Utc>>,
+    pub authorised_at: Option<DateTime<Utc>>,
+    pub status_changed_at: Option<DateTime<Utc>>,
+}
+
 /// A bank account a user's consent gives access to.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -172,6 +214,22 @@ pub struct TenantRule {
     pub rule: Rule,
 }
 
+type ConsentRow = (
+    String,
+    String,
+    Option<String>,
+    Option<bool>,
+    Option<i32>,
+    Option<NaiveDate>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
 type AccountRow = (
     String,
     String,
@@ -228,6 +286,58 @@ fn rank(preference: &[&str], balance_type: &str) -> (usize, String) {
 }
 
 impl Engine {
+    /// The user's consents at every bank, whatever their status, with the days each has left today.
+    pub async fn consents(&self, tenant: TenantId, user: UserId) -> Result<Vec<ConsentView>, EngineError> {
+        let rows: Vec<ConsentRow> = fetch_all!(
+            self.database(),
+            CONSENTS_POSTGRES,
+            CONSENTS_SQLITE,
+            tenant.to_string(),
+            user.to_string()
+        )
+        .map_err(store_error)?;
+        let today = self.now().date_naive();
+        let optional_id = |id: Option<String>| id.as_deref().map(consent_id).transpose();
+        rows.into_iter()
+            .map(
+                |(
+                    consent,
+                    bank,
+                    access,
+                    recurring,
+                    frequency_per_day,
+                    valid_until,
+                    status,
+                    status_reason,
+                    sca_redirect_url,
+                    renewal_of,
+                    renewed_by,
+                    requested_at,
+                    authorised_at,
+                    status_changed_at,
+                )| {
+                    Ok(ConsentView {
+                        consent: consent_id(&consent)?,
+                        bank,
+                        access,
+                        recurring,
+                        frequency_per_day,
+                        valid_until,
+                        days_left: valid_until.map(|until| (until - today).num_days()),
+                        status,
+                        status_reason,
+                        sca_redirect_url,
+                        renewal_of: optional_id(renewal_of)?,
+                        renewed_by: optional_id(renewed_by)?,
+                        requested_at,
+                        authorised_at,
+                        status_changed_at,
+                    })
+                },
+            )
+            .collect()
+    }
+
     /// The user's accounts at every bank.
     pub async fn accounts(&self, tenant: TenantId, user: UserId) -> Result<Vec<AccountView>, EngineError> {
         let rows: Vec<AccountRow> = fetch_all!(

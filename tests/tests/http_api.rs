@@ -158,6 +158,42 @@ async fn the_api_aggregates_balances_per_tenant(store: Store) {
     )
     .await;
     assert_eq!(none["transactions"], json!([]));
+
+    // Consents: both valid, with the days left by the engine's clock (not the database's), which moves them.
+    let consents_path = format!("/v1/users/{user}/consents");
+    let days_left = |listed: &Value| -> Vec<(String, String, i64)> {
+        listed["consents"]
+            .as_array()
+            .expect("consents")
+            .iter()
+            .map(|c| {
+                let text = |field: &str| c[field].as_str().unwrap_or_default().to_owned();
+                (text("bank"), text("status"), c["daysLeft"].as_i64().unwrap_or(i64::MIN))
+            })
+            .collect()
+    };
+    let (status, listed) = call(&world, "GET", &consents_path, Some(&key_a), None).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(
+        days_left(&listed),
+        [
+            ("seb".into(), "valid".into(), 89),
+            ("swedbank".into(), "valid".into(), 89)
+        ],
+        "{listed}"
+    );
+    world.clock.advance(chrono::Duration::days(10));
+    let (_, later) = call(&world, "GET", &consents_path, Some(&key_a), None).await;
+    assert_eq!(
+        days_left(&later),
+        [
+            ("seb".into(), "valid".into(), 79),
+            ("swedbank".into(), "valid".into(), 79)
+        ],
+        "{later}"
+    );
+    let (_, none) = call(&world, "GET", &consents_path, Some(&key_b), None).await;
+    assert_eq!(none["consents"], json!([]));
 }
 on_both_stores!(aggregated_balances, the_api_aggregates_balances_per_tenant);
 
