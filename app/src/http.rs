@@ -9,7 +9,8 @@
 //!   once; the banks that failed are listed next to the data), with a total in `?base=` (EUR by default).
 //!   `GET /v1/users/{user}/accounts` and `/transactions?from=&to=` first refresh every bank at once, then answer
 //!   from the read models with the banks that failed; `/spending?month=YYYY-MM` reads the spending read model;
-//!   `GET /v1/users/{user}/consents` lists the user's consents (status, validity, days left, renewal links).
+//!   `GET /v1/users/{user}/consents` lists the user's consents (status, validity, days left, renewal links) and
+//!   `/payments` their payment orders with every status each reached.
 //!   `PSU-IP-Address` on a request means the user is present (the call is not counted against
 //!   frequencyPerDay).
 
@@ -318,6 +319,16 @@ async fn consents(
     Ok(Json(json!({ "consents": consents })))
 }
 
+async fn payments(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(user_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let user = user(&user_id)?;
+    let payments = app.engine.payments(tenant, user).await?;
+    Ok(Json(json!({ "payments": payments })))
+}
+
 async fn accounts(
     State(app): State<AppState>,
     Tenant(tenant): Tenant,
@@ -379,6 +390,7 @@ fn router(state: AppState) -> Router {
         .route("/callback/sca", get(sca_callback))
         .route("/v1/users/{user}/connections", post(connect))
         .route("/v1/users/{user}/consents", get(consents))
+        .route("/v1/users/{user}/payments", get(payments))
         .route("/v1/users/{user}/balances", get(balances))
         .route("/v1/users/{user}/accounts", get(accounts))
         .route("/v1/users/{user}/transactions", get(transactions))

@@ -1,11 +1,14 @@
-//! The Engine's queries on the read models (`consents`, `accounts`, `balances`, `transactions`, `spending`) and
+//! The Engine's queries on the read models (`consents`, `payments`, `accounts`, `balances`, `transactions`,
+//! `spending`) and
 //! the management of a tenant's categorisation rules. Every query is scoped to one tenant and
 //! user: the tenant is part of every WHERE clause, so one tenant never reads another's rows. Ids are bound as
 //! text (cast to uuid on PostgreSQL), so one set of bindings serves both stores.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use consentry_adapters::Database;
-use consentry_domain::{ConsentId, Currency, FieldError, Money, TenantId, UserId};
+use consentry_domain::{ConsentId, Currency, FieldError, Money, PaymentId, TenantId, UserId};
 use consentry_projections::categorise::{Categoriser, Rule};
 use consentry_projections::read_models::MICROS;
 use rust_decimal::Decimal;
@@ -26,6 +29,33 @@ SELECT consent_id, bank, access, recurring, frequency_per_day, valid_until, stat
 FROM consents
 WHERE tenant_id = $1 AND user_id = $2
 ORDER BY bank, requested_at DESC, consent_id";
+
+/// The newest payment first.
+const PAYMENTS_POSTGRES: &str = "
+SELECT payment_id::text, bank, service, product, creditor_name, amount::text, currency, phase, status,
+       bank_payment_id, attempts, cancellation_requested, requested_at, status_changed_at
+FROM payments
+WHERE tenant_id = $1::uuid AND user_id = $2::uuid
+ORDER BY requested_at DESC, payment_id";
+const PAYMENTS_SQLITE: &str = "
+SELECT payment_id, bank, service, product, creditor_name, amount, currency, phase, status,
+       bank_payment_id, attempts, cancellation_requested, requested_at, status_changed_at
+FROM payments
+WHERE tenant_id = $1 AND user_id = $2
+ORDER BY requested_at DESC, payment_id";
+
+const STATUS_CHANGES_POSTGRES: &str = "
+SELECT s.payment_id::text, s.status, s.changed_at
+FROM payment_status_changes s
+JOIN payments p ON p.payment_id = s.payment_id
+WHERE p.tenant_id = $1::uuid AND p.user_id = $2::uuid
+ORDER BY s.payment_id, s.sequence";
+const STATUS_CHANGES_SQLITE: &str = "
+SELECT s.payment_id, s.status, s.changed_at
+FROM payment_status_changes s
+JOIN payments p ON p.payment_id = s.payment_id
+WHERE p.tenant_id = $1 AND p.user_id = $2
+ORDER BY s.payment_id, s.sequence";
 
 const ACCOUNTS_POSTGRES: &str = "
 SELECT consent_id::text, account_id, bank, iban, currency, name, product, first_seen, last_seen
@@ -147,6 +177,38 @@ pub struct ConsentView {
     pub status_changed_at: Option<DateTime<Utc>>,
 }
 
+/// A payment order as the `payments` read model holds it, with every status it reached.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentView {
+    pub payment: PaymentId,
+    pub bank: String,
+    /// The Berlin Group payment service (`payments`, ...) and product (`sepa-credit-transfers`, ...).
+    pub service: Option<String>,
+    pub product: Option<String>,
+    pub creditor_name: Option<String>,
+    pub amount: Money,
+    /// Where the initiation stands: `ready`, `sending`, `outcomeUnknown` or `submitted`.
+    pub phase: Option<String>,
+    /// The latest ISO 20022 transaction status.
+    pub status: Option<String>,
+    pub bank_payment_id: Option<String>,
+    pub attempts: Option<i32>,
+    pub cancellation_requested: Option<bool>,
+    pub requested_at: Option<DateTime<Utc>>,
+    pub status_changed_at: Option<DateTime<Utc>>,
+    /// Every status the payment reached, oldest first.
+    pub history: Vec<StatusChange>,
+}
+
+/// A status a payment reached, and when.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChange {
+    pub status: String,
+    pub at: DateTime<Utc>,
+}
+
 /// A bank account a user's consent gives access to.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -227,6 +289,22 @@ type ConsentRow = (
     Option<String>,
     Option<String>,
     Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+type PaymentRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+    Option<bool>,
     Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
 );
@@ -331,6 +409,62 @@ impl Engine {
                         renewed_by: optional_id(renewed_by)?,
                         requested_at,
                         authorised_at,
+                        status_changed_at,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// The user's payment orders, newest first, each with the statuses it went through.
+    pub async fn payments(&self, tenant: TenantId, user: UserId) -> Result<Vec<PaymentView>, EngineError> {
+        let (tenant, user) = (tenant.to_string(), user.to_string());
+        let rows: Vec<PaymentRow> =
+            fetch_all!(self.database(), PAYMENTS_POSTGRES, PAYMENTS_SQLITE, &tenant, &user).map_err(store_error)?;
+        let changes: Vec<(String, String, DateTime<Utc>)> = fetch_all!(
+            self.database(),
+            STATUS_CHANGES_POSTGRES,
+            STATUS_CHANGES_SQLITE,
+            &tenant,
+            &user
+        )
+        .map_err(store_error)?;
+        let mut history: HashMap<String, Vec<StatusChange>> = HashMap::new();
+        for (payment, status, at) in changes {
+            history.entry(payment).or_default().push(StatusChange { status, at });
+        }
+        rows.into_iter()
+            .map(
+                |(
+                    payment,
+                    bank,
+                    service,
+                    product,
+                    creditor_name,
+                    amount,
+                    currency,
+                    phase,
+                    status,
+                    bank_payment_id,
+                    attempts,
+                    cancellation_requested,
+                    requested_at,
+                    status_changed_at,
+                )| {
+                    Ok(PaymentView {
+                        history: history.remove(&payment).unwrap_or_default(),
+                        payment: PaymentId::parse(&payment).map_err(|e| corrupt("payment id", e))?,
+                        bank,
+                        service,
+                        product,
+                        creditor_name,
+                        amount: money(&amount, &currency)?,
+                        phase,
+                        status,
+                        bank_payment_id,
+                        attempts,
+                        cancellation_requested,
+                        requested_at,
                         status_changed_at,
                     })
                 },

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use consentry::banks::Banks;
 use consentry::http::HttpServer;
-use consentry::{ConsentInput, Engine};
+use consentry::{ConsentInput, Engine, PaymentInput};
 use consentry_adapters::config::sandbox_banks;
 use consentry_adapters::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use consentry_adapters::{Database, SimulatedClock};
 use consentry_domain::consent::ConsentAccess;
+use consentry_domain::payment::{PaymentProduct, PaymentService};
 use sqlx::Connection;
 
 /// The PostgreSQL server tests create their databases on, when `DATABASE_URL` names none.
@@ -142,6 +143,21 @@ pub fn consent_input(bank: &str, valid_until: NaiveDate) -> ConsentInput {
     }
 }
 
+/// A SEPA credit transfer of `amount` euros at `bank` to Ignitis UAB, as most tests request one.
+pub fn payment_input(bank: &str, amount: &str) -> PaymentInput {
+    PaymentInput {
+        bank: bank.into(),
+        service: PaymentService::Payments,
+        product: PaymentProduct::SepaCreditTransfers,
+        debtor_iban: "LT121000011101001000".into(),
+        creditor_iban: "LT737300010000000003".into(),
+        creditor_name: "Ignitis UAB".into(),
+        amount: amount.into(),
+        currency: "EUR".into(),
+        remittance_information: None,
+    }
+}
+
 pub fn default_start() -> DateTime<Utc> {
     chrono::NaiveDate::from_ymd_opt(2026, 1, 5)
         .and_then(|d| d.and_hms_opt(8, 0, 0))
@@ -252,6 +268,15 @@ pub struct World {
 }
 
 impl World {
+    /// Applies every event stored so far to every projection.
+    pub async fn catch_up(&self) {
+        self.engine
+            .projection_runner()
+            .catch_up()
+            .await
+            .expect("projections catch up");
+    }
+
     pub async fn start(store: Store, start: DateTime<Utc>, sandbox: SandboxConfig) -> Self {
         let db = TestDb::create(store).await;
         let clock = Arc::new(SimulatedClock::starting_at(start));

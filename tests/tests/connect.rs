@@ -6,13 +6,13 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry::bank_flows::ConnectRequest;
-use consentry::{EngineError, PaymentInput, RequestContext};
+use consentry::{EngineError, RequestContext};
 use consentry_adapters::sandbox::{Faults, SandboxConfig};
 use consentry_domain::consent::{ConsentAccess, ConsentStatus};
-use consentry_domain::payment::{InitiationPhase, PaymentCommand, PaymentError, PaymentProduct, PaymentService};
+use consentry_domain::payment::{InitiationPhase, PaymentCommand, PaymentError};
 use consentry_domain::sca::ScaApproach;
 use consentry_domain::{TenantId, UserId};
-use consentry_tests::{count_events, on_both_stores, Store, World};
+use consentry_tests::{count_events, on_both_stores, payment_input, Store, World};
 
 fn start() -> DateTime<Utc> {
     NaiveDate::from_ymd_opt(2026, 3, 2)
@@ -180,20 +180,6 @@ async fn a_bank_refusing_the_consent_leaves_it_rejected(store: Store) {
 }
 on_both_stores!(bank_refuses, a_bank_refusing_the_consent_leaves_it_rejected);
 
-fn payment() -> PaymentInput {
-    PaymentInput {
-        bank: "swedbank".into(),
-        service: PaymentService::Payments,
-        product: PaymentProduct::SepaCreditTransfers,
-        debtor_iban: "LT121000011101001000".into(),
-        creditor_iban: "LT737300010000000003".into(),
-        creditor_name: "Ignitis UAB".into(),
-        amount: "42.50".into(),
-        currency: "EUR".into(),
-        remittance_information: None,
-    }
-}
-
 async fn a_payment_whose_outcome_is_unknown_is_not_sent_again(store: Store) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let faults = Faults {
@@ -202,7 +188,11 @@ async fn a_payment_whose_outcome_is_unknown_is_not_sent_again(store: Store) {
     };
     world.set_faults("swedbank", &faults).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
-    let id = world.engine.request_payment(&ctx, payment()).await.expect("request");
+    let id = world
+        .engine
+        .request_payment(&ctx, payment_input("swedbank", "42.50"))
+        .await
+        .expect("request");
     world
         .engine
         .send_payment(&ctx, id, "192.0.2.10", None)
@@ -260,7 +250,11 @@ on_both_stores!(unknown_outcome, a_payment_whose_outcome_is_unknown_is_not_sent_
 async fn a_sent_payment_is_polled_to_settlement(store: Store) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
-    let id = world.engine.request_payment(&ctx, payment()).await.expect("request");
+    let id = world
+        .engine
+        .request_payment(&ctx, payment_input("swedbank", "42.50"))
+        .await
+        .expect("request");
     let first = world
         .engine
         .send_payment(&ctx, id, "192.0.2.10", None)
@@ -271,5 +265,26 @@ async fn a_sent_payment_is_polled_to_settlement(store: Store) {
     let status = world.engine.poll_payment_status(&ctx, id).await.expect("polled");
     assert_eq!(status.map(|s| s.code()), Some("ACSC"));
     assert!(world.engine.payment(id).await.expect("load").is_final());
+
+    // The payments read model: the order, its one attempt and every status it reached, for its owner only.
+    world.catch_up().await;
+    let (tenant, user) = (ctx.tenant, ctx.user.expect("a user"));
+    let listed = world.engine.payments(tenant, user).await.expect("payments");
+    let [view] = listed.as_slice() else {
+        panic!("one payment expected: {listed:?}");
+    };
+    assert_eq!(view.payment, id);
+    assert_eq!(view.amount.to_string(), "42.50 EUR");
+    assert_eq!((view.status.as_deref(), view.attempts), (Some("ACSC"), Some(1)));
+    let statuses: Vec<&str> = view.history.iter().map(|c| c.status.as_str()).collect();
+    assert_eq!(statuses.last(), Some(&"ACSC"), "{statuses:?}");
+    assert!(
+        view.history.windows(2).all(|w| w[0].at <= w[1].at),
+        "{:?}",
+        view.history
+    );
+    assert_eq!(view.status_changed_at, view.history.last().map(|c| c.at));
+    let other = world.engine.payments(TenantId::new(), user).await.expect("payments");
+    assert!(other.is_empty(), "another tenant sees nothing");
 }
 on_both_stores!(payment_settles, a_sent_payment_is_polled_to_settlement);

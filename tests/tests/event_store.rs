@@ -6,10 +6,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry::{ConsentInput, Engine, EngineError, PaymentInput, RequestContext};
 use consentry_domain::consent::{ConsentCommand, ConsentError, ConsentEvent};
-use consentry_domain::payment::{PaymentProduct, PaymentService};
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{Actor, ConsentId, TenantId, UserId};
-use consentry_tests::{consent_input, count_events, on_both_stores, Store, TestDb};
+use consentry_tests::{consent_input, count_events, on_both_stores, payment_input, Store, TestDb};
 
 fn start() -> DateTime<Utc> {
     NaiveDate::from_ymd_opt(2026, 2, 2)
@@ -155,20 +154,6 @@ async fn events_carry_their_metadata(store: Store) {
 }
 on_both_stores!(metadata, events_carry_their_metadata);
 
-fn payment_input() -> PaymentInput {
-    PaymentInput {
-        bank: "seb".into(),
-        service: PaymentService::Payments,
-        product: PaymentProduct::SepaCreditTransfers,
-        debtor_iban: "LT121000011101001000".into(),
-        creditor_iban: "LT737300010000000003".into(),
-        creditor_name: "Ignitis UAB".into(),
-        amount: "42.50".into(),
-        currency: "EUR".into(),
-        remittance_information: None,
-    }
-}
-
 /// Each bad input is refused with an error naming its field, and nothing reaches the event log.
 async fn bad_input_is_refused_and_stores_nothing(store: Store) {
     let db = TestDb::create(store).await;
@@ -180,56 +165,56 @@ async fn bad_input_is_refused_and_stores_nothing(store: Store) {
             "creditorAccount.iban",
             PaymentInput {
                 creditor_iban: "LT00 7300 0100 0000 0003".into(),
-                ..payment_input()
+                ..payment_input("seb", "42.50")
             },
         ),
         (
             "debtorAccount.iban",
             PaymentInput {
                 debtor_iban: "XX12".into(),
-                ..payment_input()
+                ..payment_input("seb", "42.50")
             },
         ),
         (
             "instructedAmount.currency",
             PaymentInput {
                 currency: "EUX".into(),
-                ..payment_input()
+                ..payment_input("seb", "42.50")
             },
         ),
         (
             "instructedAmount.amount",
             PaymentInput {
                 amount: "10.001".into(),
-                ..payment_input()
+                ..payment_input("seb", "42.50")
             },
         ),
         (
             "instructedAmount.amount",
             PaymentInput {
                 amount: "0".into(),
-                ..payment_input()
+                ..payment_input("seb", "42.50")
             },
         ),
         (
             "instructedAmount.amount",
             PaymentInput {
                 amount: "-5.00".into(),
-                ..payment_input()
+                ..payment_input("seb", "42.50")
             },
         ),
         (
             "creditorName",
             PaymentInput {
                 creditor_name: "  ".into(),
-                ..payment_input()
+                ..payment_input("seb", "42.50")
             },
         ),
         (
             "bankId",
             PaymentInput {
                 bank: "Not A Bank".into(),
-                ..payment_input()
+                ..payment_input("seb", "42.50")
             },
         ),
     ];

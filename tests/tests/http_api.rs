@@ -1,11 +1,13 @@
 //! The tenant API over real HTTP, on both stores: API keys required, one tenant never reads another's data,
 //! connecting a bank through the redirect SCA, balances aggregated across banks with a total in EUR naming its
-//! rates, a failing bank reported next to the data that arrived, and bad input refused with the field named.
+//! rates, a failing bank reported next to the data that arrived, the user's consents and payments from the read
+//! models, and bad input refused with the field named.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use consentry::RequestContext;
 use consentry_adapters::sandbox::{Faults, SandboxConfig};
 use consentry_domain::UserId;
-use consentry_tests::{on_both_stores, Store, World};
+use consentry_tests::{on_both_stores, payment_input, Store, World};
 use serde_json::{json, Value};
 
 fn start() -> DateTime<Utc> {
@@ -59,17 +61,12 @@ async fn the_api_aggregates_balances_per_tenant(store: Store) {
         },
     )
     .await;
-    let (_, key_a) = world.engine.create_tenant("Fintech A").await.expect("tenant A");
+    let (tenant_a, key_a) = world.engine.create_tenant("Fintech A").await.expect("tenant A");
     let (_, key_b) = world.engine.create_tenant("Fintech B").await.expect("tenant B");
     let user = UserId::new();
     connect(&world, &key_a, user, "swedbank").await;
     connect(&world, &key_a, user, "seb").await;
-    world
-        .engine
-        .projection_runner()
-        .catch_up()
-        .await
-        .expect("projections catch up");
+    world.catch_up().await;
 
     let present = world
         .browser
@@ -194,6 +191,35 @@ async fn the_api_aggregates_balances_per_tenant(store: Store) {
     );
     let (_, none) = call(&world, "GET", &consents_path, Some(&key_b), None).await;
     assert_eq!(none["consents"], json!([]));
+
+    // Payments: a requested order, with its amount exact and its (so far empty) status history.
+    let id = world
+        .engine
+        .request_payment(
+            &RequestContext::user(tenant_a, user),
+            payment_input("swedbank", "1234.56"),
+        )
+        .await
+        .expect("payment");
+    world.catch_up().await;
+    let payments_path = format!("/v1/users/{user}/payments");
+    let (status, listed) = call(&world, "GET", &payments_path, Some(&key_a), None).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["payments"].as_array().map(Vec::len), Some(1), "{listed}");
+    let order = &listed["payments"][0];
+    assert_eq!(order["payment"], id.to_string());
+    assert_eq!(
+        order["amount"],
+        json!({ "amount": "1234.56", "currency": "EUR" }),
+        "{order}"
+    );
+    assert_eq!(
+        (&order["phase"], &order["history"]),
+        (&json!("ready"), &json!([])),
+        "{order}"
+    );
+    let (_, none) = call(&world, "GET", &payments_path, Some(&key_b), None).await;
+    assert_eq!(none["payments"], json!([]));
 }
 on_both_stores!(aggregated_balances, the_api_aggregates_balances_per_tenant);
 

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use consentry::{ConsentInput, Engine, PaymentInput, RequestContext};
+use consentry::{ConsentInput, Engine, RequestContext};
 use consentry_domain::consent::{ConsentAccess, ConsentCommand, ExpiryCause, RevokedBy};
-use consentry_domain::payment::{BankPayment, PaymentCommand, PaymentProduct, PaymentService, TransactionStatus};
+use consentry_domain::payment::{BankPayment, PaymentCommand, TransactionStatus};
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{TenantId, UserId};
 use consentry_projections::{Projection, ProjectionRunner, Store};
-use consentry_tests::{consent_input, dump_read_models, Rng, Store as TestStore, TestDb};
+use consentry_tests::{consent_input, dump_read_models, payment_input, Rng, Store as TestStore, TestDb};
 
 /// Every read-model table as sorted text rows, for comparing two states of the read side.
 async fn dump(store: &Store) -> Vec<String> {
@@ -60,17 +60,7 @@ async fn random_commands(engine: Arc<Engine>, seed: u64, tasks: usize, steps: us
             let payment = engine
                 .request_payment(
                     &ctx,
-                    PaymentInput {
-                        bank: "swedbank".into(),
-                        service: PaymentService::Payments,
-                        product: PaymentProduct::SepaCreditTransfers,
-                        debtor_iban: "LT12 1000 0111 0100 1000".into(),
-                        creditor_iban: "LT73 7300 0100 0000 0003".into(),
-                        creditor_name: "Ignitis UAB".into(),
-                        amount: format!("{}.{:02}", 1 + rng.below(500), rng.below(100)),
-                        currency: "EUR".into(),
-                        remittance_information: None,
-                    },
+                    payment_input("swedbank", &format!("{}.{:02}", 1 + rng.below(500), rng.below(100))),
                 )
                 .await
                 .expect("payment");

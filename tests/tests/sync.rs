@@ -177,7 +177,7 @@ async fn refreshing_all_banks_reports_the_failing_one(store: Store) {
     let user = ctx.user.expect("user");
     world.valid_consent(&ctx, "swedbank").await;
     world.valid_consent(&ctx, "seb").await;
-    world.engine.projection_runner().catch_up().await.expect("projections");
+    world.catch_up().await;
     let faults = consentry_adapters::sandbox::Faults {
         error_rate: 1.0,
         ..Default::default()
