@@ -9,6 +9,7 @@
 //! same database the event store writes to) and runs its [`migrations`] before starting a runner.
 
 pub mod categorise;
+mod connection;
 pub mod feed;
 pub mod migrations;
 pub mod read_models;

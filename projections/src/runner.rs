@@ -27,8 +27,9 @@ use sqlx::{Connection as _, PgConnection, PgPool, SqliteConnection};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::feed::{read_postgres, read_sqlite};
-use crate::read_models::{prepare_postgres, prepare_sqlite, Dialect, PlanContext, Write};
+use crate::connection::Conn;
+use crate::read_models::{prepare, Dialect, PlanContext, Write};
+use crate::store::on_pool;
 use crate::{Feed, FeedEvent, FeedPosition, Projection, ProjectionError, Store};
 
 /// The same statement on both stores.
@@ -134,6 +135,23 @@ enum Connection {
     Sqlite(SqliteConnection),
 }
 
+impl Connection {
+    /// Takes a connection out of the pool for good: it closes when dropped.
+    async fn open(store: &Store) -> Result<Self, sqlx::Error> {
+        Ok(match store {
+            Store::Postgres(pool) => Connection::Postgres(pool.acquire().await?.detach()),
+            Store::Sqlite(pool) => Connection::Sqlite(pool.acquire().await?.detach()),
+        })
+    }
+
+    fn borrow(&mut self) -> Conn<'_> {
+        match self {
+            Connection::Postgres(conn) => Conn::Postgres(conn),
+            Connection::Sqlite(conn) => Conn::Sqlite(conn),
+        }
+    }
+}
+
 /// Runs projections on one store: single batches, catching up, following live, and rebuilding.
 #[derive(Clone, Debug)]
 pub struct ProjectionRunner {
@@ -199,10 +217,7 @@ impl ProjectionRunner {
     /// The checkpoint rows are registered first, outside any batch, so a failed batch can be recorded on them.
     async fn connect(&self) -> Result<Connection, ProjectionError> {
         self.register_all().await?;
-        Ok(match &self.store {
-            Store::Postgres(pool) => Connection::Postgres(pool.acquire().await?.detach()),
-            Store::Sqlite(pool) => Connection::Sqlite(pool.acquire().await?.detach()),
-        })
+        Ok(Connection::open(&self.store).await?)
     }
 
     /// Applies the next batch of `projection`, and returns how many events it applied (0 when caught up).
@@ -215,12 +230,12 @@ impl ProjectionRunner {
         match conn {
             Connection::Postgres(conn) => {
                 let mut tx = conn.begin().await?;
-                let outcome = batch_postgres(&mut tx, projection, self.batch_size).await;
+                let outcome = batch(Conn::Postgres(&mut tx), projection, self.batch_size).await;
                 finish(tx, outcome).await
             }
             Connection::Sqlite(conn) => {
                 let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                let outcome = batch_sqlite(&mut tx, projection, self.batch_size).await;
+                let outcome = batch(Conn::Sqlite(&mut tx), projection, self.batch_size).await;
                 finish(tx, outcome).await
             }
         }
@@ -304,43 +319,24 @@ impl ProjectionRunner {
 
     /// Whether the feed has an event after the projection's checkpoint, without taking any lock.
     async fn has_news(&self, conn: &mut Connection, projection: Projection) -> Result<bool, ProjectionError> {
-        Ok(match conn {
-            Connection::Postgres(conn) => {
-                let at: (i64, i64) = sqlx::query_as(CHECKPOINT)
-                    .bind(projection.name())
-                    .fetch_one(&mut *conn)
-                    .await?;
-                !read_postgres(conn, at.into(), 1, Some(projection.interest()))
-                    .await?
-                    .is_empty()
-            }
-            Connection::Sqlite(conn) => {
-                let at: (i64, i64) = sqlx::query_as(CHECKPOINT)
-                    .bind(projection.name())
-                    .fetch_one(&mut *conn)
-                    .await?;
-                !read_sqlite(conn, at.into(), 1).await?.is_empty()
-            }
-        })
+        let mut conn = conn.borrow();
+        let at = conn.checkpoint(CHECKPOINT, projection.name()).await?;
+        Ok(!conn.read(at, 1, Some(projection.interest())).await?.is_empty())
     }
 
     /// Makes a failure visible in the status table; if even that fails, the log is all there is.
     async fn record_failure(&self, projection: Projection, error: &ProjectionError) {
         let message = error.to_string();
-        let recorded = match &self.store {
-            Store::Postgres(pool) => sqlx::query(RECORD_FAILURE_POSTGRES)
-                .bind(projection.name())
-                .bind(&message)
-                .execute(pool)
-                .await
-                .map(|_| ()),
-            Store::Sqlite(pool) => sqlx::query(RECORD_FAILURE_SQLITE)
-                .bind(projection.name())
-                .bind(&message)
-                .execute(pool)
-                .await
-                .map(|_| ()),
-        };
+        let sql = self
+            .store
+            .dialect()
+            .pick(RECORD_FAILURE_POSTGRES, RECORD_FAILURE_SQLITE);
+        let recorded = on_pool!(&self.store, pool => sqlx::query(sql)
+            .bind(projection.name())
+            .bind(&message)
+            .execute(pool)
+            .await
+            .map(|_| ()));
         if let Err(db_error) = recorded {
             tracing::error!(%projection, %db_error, "could not record the projection's failure");
         }
@@ -349,10 +345,8 @@ impl ProjectionRunner {
     /// Every projection's checkpoint, health and lag (events stored after its checkpoint).
     pub async fn status(&self) -> Result<Vec<ProjectionStatus>, ProjectionError> {
         self.register_all().await?;
-        let rows: Vec<StatusRow> = match &self.store {
-            Store::Postgres(pool) => sqlx::query_as(STATUS_POSTGRES).fetch_all(pool).await?,
-            Store::Sqlite(pool) => sqlx::query_as(STATUS_SQLITE).fetch_all(pool).await?,
-        };
+        let sql = self.store.dialect().pick(STATUS_POSTGRES, STATUS_SQLITE);
+        let rows: Vec<StatusRow> = on_pool!(&self.store, pool => sqlx::query_as(sql).fetch_all(pool).await)?;
         let feed = Feed::new(self.store.clone());
         let mut statuses = Vec::with_capacity(rows.len());
         for (projection, transaction_id, position, events_applied, updated_at, last_error, last_error_at, failures) in
@@ -376,14 +370,7 @@ impl ProjectionRunner {
 
     async fn register_all(&self) -> Result<(), ProjectionError> {
         for projection in Projection::ALL {
-            match &self.store {
-                Store::Postgres(pool) => {
-                    sqlx::query(REGISTER).bind(projection.name()).execute(pool).await?;
-                }
-                Store::Sqlite(pool) => {
-                    sqlx::query(REGISTER).bind(projection.name()).execute(pool).await?;
-                }
-            }
+            on_pool!(&self.store, pool => sqlx::query(REGISTER).bind(projection.name()).execute(pool).await.map(|_| ()))?;
         }
         Ok(())
     }
@@ -407,12 +394,12 @@ impl ProjectionRunner {
         match &self.store {
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                let outcome = rebuild_postgres(&mut tx, &self.projections, &mut batches, &mut report).await;
+                let outcome = rebuild(Conn::Postgres(&mut tx), &self.projections, &mut batches, &mut report).await;
                 finish(tx, outcome).await
             }
             Store::Sqlite(pool) => {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let outcome = rebuild_sqlite(&mut tx, &self.projections, &mut batches, &mut report).await;
+                let outcome = rebuild(Conn::Sqlite(&mut tx), &self.projections, &mut batches, &mut report).await;
                 finish(tx, outcome).await
             }
         }
@@ -469,28 +456,18 @@ fn spawn_planner(
         // started to need them.
         let mut context = PlanContext::default();
         let planned = async {
-            let mut conn = match &store {
-                Store::Postgres(pool) => Connection::Postgres(pool.acquire().await?.detach()),
-                Store::Sqlite(pool) => Connection::Sqlite(pool.acquire().await?.detach()),
-            };
+            let mut connection = Connection::open(&store).await?;
+            let mut conn = connection.borrow();
+            let dialect = conn.dialect();
+            let context_needed = projections.iter().any(Projection::needs_context);
+            let rules = projections.iter().any(Projection::categorises);
             loop {
-                let events = match &mut conn {
-                    Connection::Postgres(conn) => read_postgres(conn, after, REBUILD_BATCH, None).await?,
-                    Connection::Sqlite(conn) => read_sqlite(conn, after, REBUILD_BATCH).await?,
-                };
+                let events = conn.read(after, REBUILD_BATCH, None).await?;
                 let Some(last) = events.last().map(FeedEvent::feed_position) else {
                     return Ok(());
                 };
-                let dialect = match &store {
-                    Store::Postgres(_) => Dialect::Postgres,
-                    Store::Sqlite(_) => Dialect::Sqlite,
-                };
-                if projections.iter().any(Projection::needs_context) {
-                    let rules = projections.iter().any(Projection::categorises);
-                    match &mut conn {
-                        Connection::Postgres(conn) => prepare_postgres(conn, &mut context, &events, rules).await?,
-                        Connection::Sqlite(conn) => prepare_sqlite(conn, &mut context, &events, rules).await?,
-                    }
+                if context_needed {
+                    prepare(&mut conn, &mut context, &events, rules).await?;
                 }
                 // The consents' owners are shared by the account-information projections: written once.
                 let mut writes: Vec<Write> = context.owner_write(dialect)?.into_iter().collect();
@@ -518,16 +495,21 @@ fn spawn_planner(
 
 type Planned = tokio::sync::mpsc::Receiver<Result<PlannedBatch, ProjectionError>>;
 
-async fn rebuild_postgres(
-    conn: &mut PgConnection,
+/// Empties `projections`' tables, writes every planned batch, and resets their checkpoints to the last event
+/// written, inside the caller's transaction.
+async fn rebuild(
+    mut tx: Conn<'_>,
     projections: &[Projection],
     batches: &mut Planned,
     report: &mut impl FnMut(u64),
 ) -> Result<u64, ProjectionError> {
+    let dialect = tx.dialect();
     for &projection in projections {
-        lock_checkpoint_postgres(conn, projection).await?;
-        for statement in projection.clear_statements() {
-            sqlx::query(statement).execute(&mut *conn).await?;
+        // Live runners of the projection wait on this lock until the rebuild commits.
+        tx.checkpoint(dialect.pick(LOCK_CHECKPOINT_POSTGRES, CHECKPOINT), projection.name())
+            .await?;
+        for &statement in projection.clear_statements() {
+            tx.run(statement).await?;
         }
     }
     let mut done = 0u64;
@@ -535,91 +517,48 @@ async fn rebuild_postgres(
     while let Some(batch) = batches.recv().await {
         let batch = batch?;
         for write in batch.writes {
-            execute_postgres(conn, write).await?;
+            tx.write(write).await?;
         }
         after = batch.last;
         done += batch.events as u64;
         report(done);
     }
+    let reset = dialect.pick(RESET_POSTGRES, RESET_SQLITE);
     for &projection in projections {
-        advance(conn, RESET_POSTGRES, projection, after, done as usize).await?;
+        tx.move_checkpoint(reset, projection.name(), after, done as usize)
+            .await?;
     }
     Ok(done)
 }
 
-async fn rebuild_sqlite(
-    conn: &mut SqliteConnection,
-    projections: &[Projection],
-    batches: &mut Planned,
-    report: &mut impl FnMut(u64),
-) -> Result<u64, ProjectionError> {
-    for &projection in projections {
-        for statement in projection.clear_statements() {
-            sqlx::query(statement).execute(&mut *conn).await?;
-        }
+/// One batch, inside the caller's transaction: on SQLite an immediate one, which already holds the database's
+/// write lock; on PostgreSQL the checkpoint row is locked here.
+async fn batch(mut tx: Conn<'_>, projection: Projection, limit: i64) -> Result<usize, ProjectionError> {
+    let dialect = tx.dialect();
+    if dialect == Dialect::Postgres {
+        tx.run(ASYNC_COMMIT_POSTGRES).await?;
     }
-    let mut done = 0u64;
-    let mut after = FeedPosition::START;
-    while let Some(batch) = batches.recv().await {
-        let batch = batch?;
-        for write in batch.writes {
-            execute_sqlite(conn, write).await?;
-        }
-        after = batch.last;
-        done += batch.events as u64;
-        report(done);
-    }
-    for &projection in projections {
-        advance_sqlite(conn, RESET_SQLITE, projection, after, done as usize).await?;
-    }
-    Ok(done)
-}
-
-/// One batch on PostgreSQL, inside the caller's transaction.
-async fn batch_postgres(conn: &mut PgConnection, projection: Projection, limit: i64) -> Result<usize, ProjectionError> {
-    sqlx::query(ASYNC_COMMIT_POSTGRES).execute(&mut *conn).await?;
-    let after = lock_checkpoint_postgres(conn, projection).await?;
-    let events = read_postgres(conn, after, limit, Some(projection.interest())).await?;
+    let after = tx
+        .checkpoint(dialect.pick(LOCK_CHECKPOINT_POSTGRES, CHECKPOINT), projection.name())
+        .await?;
+    let events = tx.read(after, limit, Some(projection.interest())).await?;
     let Some(last) = events.last().map(FeedEvent::feed_position) else {
         return Ok(0);
     };
     // Fresh per batch: a tenant's changed rules apply from the next batch on.
     let mut context = PlanContext::default();
     if projection.needs_context() {
-        prepare_postgres(conn, &mut context, &events, projection.categorises()).await?;
-        if let Some(owners) = context.owner_write(Dialect::Postgres)? {
-            execute_postgres(conn, owners).await?;
+        prepare(&mut tx, &mut context, &events, projection.categorises()).await?;
+        if let Some(owners) = context.owner_write(dialect)? {
+            tx.write(owners).await?;
         }
     }
-    for write in projection.plan(&events, Dialect::Postgres, &context)? {
-        execute_postgres(conn, write).await?;
+    for write in projection.plan(&events, dialect, &context)? {
+        tx.write(write).await?;
     }
-    advance(conn, ADVANCE_POSTGRES, projection, last, events.len()).await?;
-    Ok(events.len())
-}
-
-/// One batch on SQLite, inside the caller's (immediate) transaction.
-async fn batch_sqlite(
-    conn: &mut SqliteConnection,
-    projection: Projection,
-    limit: i64,
-) -> Result<usize, ProjectionError> {
-    let after = checkpoint_sqlite(conn, projection).await?;
-    let events = read_sqlite(conn, after, limit).await?;
-    let Some(last) = events.last().map(FeedEvent::feed_position) else {
-        return Ok(0);
-    };
-    let mut context = PlanContext::default();
-    if projection.needs_context() {
-        prepare_sqlite(conn, &mut context, &events, projection.categorises()).await?;
-        if let Some(owners) = context.owner_write(Dialect::Sqlite)? {
-            execute_sqlite(conn, owners).await?;
-        }
-    }
-    for write in projection.plan(&events, Dialect::Sqlite, &context)? {
-        execute_sqlite(conn, write).await?;
-    }
-    advance_sqlite(conn, ADVANCE_SQLITE, projection, last, events.len()).await?;
+    let advance = dialect.pick(ADVANCE_POSTGRES, ADVANCE_SQLITE);
+    tx.move_checkpoint(advance, projection.name(), last, events.len())
+        .await?;
     Ok(events.len())
 }
 
@@ -641,78 +580,4 @@ async fn finish<DB: sqlx::Database, T>(
             Err(error)
         }
     }
-}
-
-async fn lock_checkpoint_postgres(
-    conn: &mut PgConnection,
-    projection: Projection,
-) -> Result<FeedPosition, ProjectionError> {
-    let locked: (i64, i64) = sqlx::query_as(LOCK_CHECKPOINT_POSTGRES)
-        .bind(projection.name())
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(locked.into())
-}
-
-async fn checkpoint_sqlite(
-    conn: &mut SqliteConnection,
-    projection: Projection,
-) -> Result<FeedPosition, ProjectionError> {
-    let position: (i64, i64) = sqlx::query_as(CHECKPOINT)
-        .bind(projection.name())
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(position.into())
-}
-
-async fn execute_postgres(conn: &mut PgConnection, write: Write) -> Result<(), ProjectionError> {
-    match write {
-        Write::Json { sql, rows } => sqlx::query(sql).bind(rows).execute(conn).await?,
-        Write::Columns { sql, args } => sqlx::query_with(sql, args).execute(conn).await?,
-    };
-    Ok(())
-}
-
-async fn execute_sqlite(conn: &mut SqliteConnection, write: Write) -> Result<(), ProjectionError> {
-    match write {
-        Write::Json { sql, rows } => {
-            sqlx::query(sql).bind(rows).execute(conn).await?;
-            Ok(())
-        }
-        Write::Columns { .. } => Err(ProjectionError::WrongStore),
-    }
-}
-
-async fn advance(
-    conn: &mut PgConnection,
-    statement: &'static str,
-    projection: Projection,
-    to: FeedPosition,
-    events: usize,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(statement)
-        .bind(projection.name())
-        .bind(to.transaction_id)
-        .bind(to.position)
-        .bind(events as i64)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-async fn advance_sqlite(
-    conn: &mut SqliteConnection,
-    statement: &'static str,
-    projection: Projection,
-    to: FeedPosition,
-    events: usize,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(statement)
-        .bind(projection.name())
-        .bind(to.transaction_id)
-        .bind(to.position)
-        .bind(events as i64)
-        .execute(conn)
-        .await?;
-    Ok(())
 }

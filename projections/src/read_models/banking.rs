@@ -15,10 +15,10 @@ use consentry_domain::{TenantId, UserId};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sqlx::{PgConnection, SqliteConnection};
 
 use super::{Dialect, Write};
 use crate::categorise::{default_rules, Categoriser, Flow, Rule, RuleError, TransactionFacts};
+use crate::connection::{on_conn, Conn};
 use crate::feed::{self, DomainEvent};
 use crate::{FeedEvent, ProjectionError};
 
@@ -212,7 +212,7 @@ struct Owner {
 }
 
 /// What planning the account-information projections needs besides the events: the owners of the consents
-/// and each tenant's categoriser. Loaded by [`prepare_postgres`]/[`prepare_sqlite`] before a batch is planned.
+/// and each tenant's categoriser. Loaded by [`prepare`] before a batch is planned.
 #[derive(Default)]
 pub(crate) struct PlanContext {
     owners: HashMap<String, Owner>,
@@ -345,54 +345,27 @@ fn json_list<T: Serialize>(items: &[T]) -> Result<String, ProjectionError> {
     Ok(serde_json::to_string(items)?)
 }
 
-/// Loads what planning `events` needs on an open PostgreSQL connection or transaction: the owners of their
-/// consents, and with `rules` the categorisation rules of those owners' tenants.
-pub(crate) async fn prepare_postgres(
-    conn: &mut PgConnection,
+/// Loads what planning `events` needs on an open connection or transaction: the owners of their consents, and
+/// with `rules` the categorisation rules of those owners' tenants.
+pub(crate) async fn prepare(
+    conn: &mut Conn<'_>,
     context: &mut PlanContext,
     events: &[FeedEvent],
     rules: bool,
 ) -> Result<(), ProjectionError> {
+    let dialect = conn.dialect();
     let missing = context.absorb(events)?;
     if !missing.is_empty() {
-        let rows = sqlx::query_as(OWNERS_POSTGRES)
-            .bind(json_list(&missing)?)
-            .fetch_all(&mut *conn)
-            .await?;
+        let sql = dialect.pick(OWNERS_POSTGRES, OWNERS_SQLITE);
+        let missing = json_list(&missing)?;
+        let rows = on_conn!(conn, c => sqlx::query_as(sql).bind(&missing).fetch_all(&mut **c).await)?;
         context.add_owners(rows)?;
     }
     let tenants = context.tenants_to_load(events);
     if rules && !tenants.is_empty() {
-        let rows = sqlx::query_as(RULES_POSTGRES)
-            .bind(json_list(&tenants)?)
-            .fetch_all(&mut *conn)
-            .await?;
-        context.add_rules(&tenants, rows)?;
-    }
-    Ok(())
-}
-
-/// Loads what planning `events` needs on an open SQLite connection or transaction (as [`prepare_postgres`]).
-pub(crate) async fn prepare_sqlite(
-    conn: &mut SqliteConnection,
-    context: &mut PlanContext,
-    events: &[FeedEvent],
-    rules: bool,
-) -> Result<(), ProjectionError> {
-    let missing = context.absorb(events)?;
-    if !missing.is_empty() {
-        let rows = sqlx::query_as(OWNERS_SQLITE)
-            .bind(json_list(&missing)?)
-            .fetch_all(&mut *conn)
-            .await?;
-        context.add_owners(rows)?;
-    }
-    let tenants = context.tenants_to_load(events);
-    if rules && !tenants.is_empty() {
-        let rows = sqlx::query_as(RULES_SQLITE)
-            .bind(json_list(&tenants)?)
-            .fetch_all(&mut *conn)
-            .await?;
+        let sql = dialect.pick(RULES_POSTGRES, RULES_SQLITE);
+        let list = json_list(&tenants)?;
+        let rows = on_conn!(conn, c => sqlx::query_as(sql).bind(&list).fetch_all(&mut **c).await)?;
         context.add_rules(&tenants, rows)?;
     }
     Ok(())

@@ -19,7 +19,7 @@ use crate::feed::{self, Interest};
 use crate::{FeedEvent, ProjectionError};
 
 pub use banking::MICROS;
-pub(crate) use banking::{prepare_postgres, prepare_sqlite, PlanContext};
+pub(crate) use banking::{prepare, PlanContext};
 
 /// A projection: one concern of the read side, with its own checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,6 +43,16 @@ pub(crate) enum Dialect {
     Sqlite,
 }
 
+impl Dialect {
+    /// The one of a statement's two spellings this store speaks.
+    pub(crate) fn pick(self, postgres: &'static str, sqlite: &'static str) -> &'static str {
+        match self {
+            Dialect::Postgres => postgres,
+            Dialect::Sqlite => sqlite,
+        }
+    }
+}
+
 /// One multi-row write.
 pub(crate) enum Write {
     /// The rows as one JSON array (`json_to_recordset` on PostgreSQL, `json_each` on SQLite).
@@ -60,11 +70,7 @@ impl Write {
         sqlite: &'static str,
         rows: &[T],
     ) -> Result<Option<Self>, ProjectionError> {
-        let sql = match dialect {
-            Dialect::Postgres => postgres,
-            Dialect::Sqlite => sqlite,
-        };
-        Self::json(sql, rows)
+        Self::json(dialect.pick(postgres, sqlite), rows)
     }
 
     fn json<T: serde::Serialize>(sql: &'static str, rows: &[T]) -> Result<Option<Self>, ProjectionError> {
