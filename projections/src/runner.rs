@@ -305,7 +305,8 @@ impl ProjectionRunner {
                     }
                 }
                 Err(error) => {
-                    tracing::error!(%projection, %error, retry_in_ms = backoff.as_millis() as u64, "projection batch failed");
+                    let retry_in_ms = backoff.as_millis() as u64;
+                    tracing::error!(%projection, %error, retry_in_ms, "projection batch failed");
                     self.record_failure(projection, &error).await;
                     // The connection may be what failed; the next try starts on a fresh one.
                     connection = None;
@@ -370,7 +371,8 @@ impl ProjectionRunner {
 
     async fn register_all(&self) -> Result<(), ProjectionError> {
         for projection in Projection::ALL {
-            on_pool!(&self.store, pool => sqlx::query(REGISTER).bind(projection.name()).execute(pool).await.map(|_| ()))?;
+            let name = projection.name();
+            on_pool!(&self.store, pool => sqlx::query(REGISTER).bind(name).execute(pool).await.map(|_| ()))?;
         }
         Ok(())
     }

@@ -16,7 +16,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::{Dialect, Write};
+use super::{both_dialects, Dialect, Write};
 use crate::categorise::{default_rules, Categoriser, Flow, Rule, RuleError, TransactionFacts};
 use crate::connection::{on_conn, Conn};
 use crate::feed::{self, DomainEvent};
@@ -47,74 +47,69 @@ FROM categorisation_rules
 WHERE tenant_id IN (SELECT value FROM json_each($1))
 ORDER BY tenant_id, created_at, rule_id";
 
-/// Consents are immutable facts, written by each batch that meets them (a live batch of each account-information
-/// projection, or once per rebuild batch): a second write changes nothing.
-const INSERT_OWNERS_POSTGRES: &str = "
-INSERT INTO consent_owners (consent_id, tenant_id, user_id, bank)
+both_dialects! {
+    /// Consents are immutable facts, written by each batch that meets them (a live batch of each account-information
+    /// projection, or once per rebuild batch): a second write changes nothing.
+    INSERT_OWNERS_POSTGRES, INSERT_OWNERS_SQLITE = "
+INSERT INTO consent_owners (consent_id, tenant_id, user_id, bank)" + {
+        postgres: "
 SELECT consent_id, tenant_id, user_id, bank
-FROM json_to_recordset($1::json) AS r(consent_id uuid, tenant_id uuid, user_id uuid, bank text)
-ON CONFLICT (consent_id) DO NOTHING";
-const INSERT_OWNERS_SQLITE: &str = "
-INSERT INTO consent_owners (consent_id, tenant_id, user_id, bank)
+FROM json_to_recordset($1::json) AS r(consent_id uuid, tenant_id uuid, user_id uuid, bank text)",
+        sqlite: "
 SELECT value ->> 'consent_id', value ->> 'tenant_id', value ->> 'user_id', value ->> 'bank'
 FROM json_each($1)
-WHERE true
-ON CONFLICT (consent_id) DO NOTHING";
+WHERE true"
+    } + "
+ON CONFLICT (consent_id) DO NOTHING"
+}
 
-/// A re-observed account keeps when it was first seen; everything else is the bank's latest word.
-const UPSERT_ACCOUNTS_POSTGRES: &str = "
+both_dialects! {
+    /// A re-observed account keeps when it was first seen; everything else is the bank's latest word.
+    UPSERT_ACCOUNTS_POSTGRES, UPSERT_ACCOUNTS_SQLITE = "
 INSERT INTO accounts (consent_id, account_id, tenant_id, user_id, bank, iban, currency, name, product, first_seen,
-                      last_seen)
+                      last_seen)" + {
+        postgres: "
 SELECT consent_id, account_id, tenant_id, user_id, bank, iban, currency, name, product, first_seen, last_seen
 FROM json_to_recordset($1::json) AS r(consent_id uuid, account_id text, tenant_id uuid, user_id uuid, bank text,
                                       iban text, currency text, name text, product text,
-                                      first_seen timestamptz, last_seen timestamptz)
-ON CONFLICT (consent_id, account_id) DO UPDATE SET
-    iban      = excluded.iban,
-    currency  = excluded.currency,
-    name      = excluded.name,
-    product   = excluded.product,
-    last_seen = excluded.last_seen";
-const UPSERT_ACCOUNTS_SQLITE: &str = "
-INSERT INTO accounts (consent_id, account_id, tenant_id, user_id, bank, iban, currency, name, product, first_seen,
-                      last_seen)
+                                      first_seen timestamptz, last_seen timestamptz)",
+        sqlite: "
 SELECT value ->> 'consent_id', value ->> 'account_id', value ->> 'tenant_id', value ->> 'user_id',
        value ->> 'bank', value ->> 'iban', value ->> 'currency', value ->> 'name', value ->> 'product',
        value ->> 'first_seen', value ->> 'last_seen'
 FROM json_each($1)
-WHERE true
+WHERE true"
+    } + "
 ON CONFLICT (consent_id, account_id) DO UPDATE SET
     iban      = excluded.iban,
     currency  = excluded.currency,
     name      = excluded.name,
     product   = excluded.product,
-    last_seen = excluded.last_seen";
+    last_seen = excluded.last_seen"
+}
 
-const UPSERT_BALANCES_POSTGRES: &str = "
+both_dialects! {
+    UPSERT_BALANCES_POSTGRES, UPSERT_BALANCES_SQLITE = "
 INSERT INTO balances (consent_id, account_id, balance_type, tenant_id, user_id, amount, currency, reference_date,
-                      observed_at)
+                      observed_at)" + {
+        postgres: "
 SELECT consent_id, account_id, balance_type, tenant_id, user_id, amount, currency, reference_date, observed_at
 FROM json_to_recordset($1::json) AS r(consent_id uuid, account_id text, balance_type text, tenant_id uuid,
                                       user_id uuid, amount numeric, currency text, reference_date date,
-                                      observed_at timestamptz)
-ON CONFLICT (consent_id, account_id, balance_type) DO UPDATE SET
-    amount         = excluded.amount,
-    currency       = excluded.currency,
-    reference_date = excluded.reference_date,
-    observed_at    = excluded.observed_at";
-const UPSERT_BALANCES_SQLITE: &str = "
-INSERT INTO balances (consent_id, account_id, balance_type, tenant_id, user_id, amount, currency, reference_date,
-                      observed_at)
+                                      observed_at timestamptz)",
+        sqlite: "
 SELECT value ->> 'consent_id', value ->> 'account_id', value ->> 'balance_type', value ->> 'tenant_id',
        value ->> 'user_id', value ->> 'amount', value ->> 'currency', value ->> 'reference_date',
        value ->> 'observed_at'
 FROM json_each($1)
-WHERE true
+WHERE true"
+    } + "
 ON CONFLICT (consent_id, account_id, balance_type) DO UPDATE SET
     amount         = excluded.amount,
     currency       = excluded.currency,
     reference_date = excluded.reference_date,
-    observed_at    = excluded.observed_at";
+    observed_at    = excluded.observed_at"
+}
 
 /// Pending rows replaced by their booking (under another id).
 const DELETE_TRANSACTIONS_POSTGRES: &str = "
@@ -126,35 +121,25 @@ DELETE FROM transactions
 WHERE (consent_id, account_id, transaction_id) IN
       (SELECT value ->> 'consent_id', value ->> 'account_id', value ->> 'transaction_id' FROM json_each($1))";
 
-const UPSERT_TRANSACTIONS_POSTGRES: &str = "
+both_dialects! {
+    UPSERT_TRANSACTIONS_POSTGRES, UPSERT_TRANSACTIONS_SQLITE = "
 INSERT INTO transactions (consent_id, account_id, transaction_id, tenant_id, user_id, bank, status, booking_date,
-                          value_date, amount, currency, counterparty, description, category, flow, observed_at)
+                          value_date, amount, currency, counterparty, description, category, flow, observed_at)" + {
+        postgres: "
 SELECT consent_id, account_id, transaction_id, tenant_id, user_id, bank, status, booking_date,
        value_date, amount, currency, counterparty, description, category, flow, observed_at
 FROM json_to_recordset($1::json) AS r(consent_id uuid, account_id text, transaction_id text, tenant_id uuid,
                                       user_id uuid, bank text, status text, booking_date date, value_date date,
                                       amount numeric, currency text, counterparty text, description text,
-                                      category text, flow text, observed_at timestamptz)
-ON CONFLICT (consent_id, account_id, transaction_id) DO UPDATE SET
-    status       = excluded.status,
-    booking_date = excluded.booking_date,
-    value_date   = excluded.value_date,
-    amount       = excluded.amount,
-    currency     = excluded.currency,
-    counterparty = excluded.counterparty,
-    description  = excluded.description,
-    category     = excluded.category,
-    flow         = excluded.flow,
-    observed_at  = excluded.observed_at";
-const UPSERT_TRANSACTIONS_SQLITE: &str = "
-INSERT INTO transactions (consent_id, account_id, transaction_id, tenant_id, user_id, bank, status, booking_date,
-                          value_date, amount, currency, counterparty, description, category, flow, observed_at)
+                                      category text, flow text, observed_at timestamptz)",
+        sqlite: "
 SELECT value ->> 'consent_id', value ->> 'account_id', value ->> 'transaction_id', value ->> 'tenant_id',
        value ->> 'user_id', value ->> 'bank', value ->> 'status', value ->> 'booking_date', value ->> 'value_date',
        value ->> 'amount', value ->> 'currency', value ->> 'counterparty', value ->> 'description',
        value ->> 'category', value ->> 'flow', value ->> 'observed_at'
 FROM json_each($1)
-WHERE true
+WHERE true"
+    } + "
 ON CONFLICT (consent_id, account_id, transaction_id) DO UPDATE SET
     status       = excluded.status,
     booking_date = excluded.booking_date,
@@ -165,7 +150,8 @@ ON CONFLICT (consent_id, account_id, transaction_id) DO UPDATE SET
     description  = excluded.description,
     category     = excluded.category,
     flow         = excluded.flow,
-    observed_at  = excluded.observed_at";
+    observed_at  = excluded.observed_at"
+}
 
 /// Pending rows that disappeared from the bank's reports without being booked: kept, marked.
 const VANISH_TRANSACTIONS_POSTGRES: &str = "
@@ -177,24 +163,24 @@ UPDATE transactions SET status = 'vanished'
 WHERE (consent_id, account_id, transaction_id) IN
       (SELECT value ->> 'consent_id', value ->> 'account_id', value ->> 'transaction_id' FROM json_each($1))";
 
-/// Totals grow by what the batch booked: integer millionths, so both stores add exactly.
-const ADD_SPENDING_POSTGRES: &str = "
-INSERT INTO spending (tenant_id, user_id, month, category, currency, flow, total_micros, count)
+both_dialects! {
+    /// Totals grow by what the batch booked: integer millionths, so both stores add exactly.
+    ADD_SPENDING_POSTGRES, ADD_SPENDING_SQLITE = "
+INSERT INTO spending (tenant_id, user_id, month, category, currency, flow, total_micros, count)" + {
+        postgres: "
 SELECT tenant_id, user_id, month, category, currency, flow, total_micros, count
 FROM json_to_recordset($1::json) AS r(tenant_id uuid, user_id uuid, month text, category text, currency text,
-                                      flow text, total_micros bigint, count bigint)
-ON CONFLICT (tenant_id, user_id, month, category, currency, flow) DO UPDATE SET
-    total_micros = spending.total_micros + excluded.total_micros,
-    count        = spending.count + excluded.count";
-const ADD_SPENDING_SQLITE: &str = "
-INSERT INTO spending (tenant_id, user_id, month, category, currency, flow, total_micros, count)
+                                      flow text, total_micros bigint, count bigint)",
+        sqlite: "
 SELECT value ->> 'tenant_id', value ->> 'user_id', value ->> 'month', value ->> 'category', value ->> 'currency',
        value ->> 'flow', value ->> 'total_micros', value ->> 'count'
 FROM json_each($1)
-WHERE true
+WHERE true"
+    } + "
 ON CONFLICT (tenant_id, user_id, month, category, currency, flow) DO UPDATE SET
     total_micros = spending.total_micros + excluded.total_micros,
-    count        = spending.count + excluded.count";
+    count        = spending.count + excluded.count"
+}
 
 /// Millionths per currency unit in `spending.total_micros`.
 pub const MICROS: i64 = 1_000_000;

@@ -9,21 +9,46 @@ use consentry_domain::consent::{ConsentAccess, ConsentEvent, ConsentStatus, Expi
 use consentry_domain::{ConsentId, TenantId, UserId};
 use serde::Serialize;
 
-use super::{aggregate_uuid, Columns, Dialect, Write};
+use super::{aggregate_uuid, column_arrays, Columns, Dialect, Write};
 use crate::feed::{self, DomainEvent};
 use crate::{FeedEvent, ProjectionError};
 
 pub(super) const CLEAR: &[&str] = &["DELETE FROM consents"];
 
-/// Upserts changed consents: a column the batch did not touch (null in the JSON) keeps its stored value.
-const UPSERT_POSTGRES: &str = "
+// The statements' shared text, as literals `concat!` can join: the column list; the rows as typed arrays
+// (`UNNEST`, PostgreSQL) or as a JSON array (`json_each`, SQLite); and the upsert's conflict clause, in which a
+// column the batch did not touch (null) keeps its stored value.
+macro_rules! insert_into {
+    () => {
+        "
 INSERT INTO consents (consent_id, tenant_id, user_id, bank, access, recurring, frequency_per_day, valid_until,
                       status, status_reason, bank_consent_id, sca_approach, sca_redirect_url, renewal_of,
-                      renewed_by, requested_at, authorised_at, status_changed_at, updated_at, event_count)
+                      renewed_by, requested_at, authorised_at, status_changed_at, updated_at, event_count)"
+    };
+}
+macro_rules! from_arrays {
+    () => {
+        "
 SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::boolean[], $7::integer[],
                      $8::date[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::uuid[],
                      $15::uuid[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[],
-                     $20::bigint[])
+                     $20::bigint[])"
+    };
+}
+macro_rules! from_json {
+    () => {
+        "
+SELECT value ->> 'consent_id', value ->> 'tenant_id', value ->> 'user_id', value ->> 'bank', value ->> 'access',
+       value ->> 'recurring', value ->> 'frequency_per_day', value ->> 'valid_until', value ->> 'status',
+       value ->> 'status_reason', value ->> 'bank_consent_id', value ->> 'sca_approach',
+       value ->> 'sca_redirect_url', value ->> 'renewal_of', value ->> 'renewed_by', value ->> 'requested_at',
+       value ->> 'authorised_at', value ->> 'status_changed_at', value ->> 'updated_at', value ->> 'event_count'
+FROM json_each($1)"
+    };
+}
+macro_rules! on_conflict {
+    () => {
+        "
 ON CONFLICT (consent_id) DO UPDATE SET
     tenant_id         = coalesce(excluded.tenant_id, consents.tenant_id),
     user_id           = coalesce(excluded.user_id, consents.user_id),
@@ -43,63 +68,17 @@ ON CONFLICT (consent_id) DO UPDATE SET
     authorised_at     = coalesce(excluded.authorised_at, consents.authorised_at),
     status_changed_at = coalesce(excluded.status_changed_at, consents.status_changed_at),
     updated_at        = coalesce(excluded.updated_at, consents.updated_at),
-    event_count       = consents.event_count + excluded.event_count";
+    event_count       = consents.event_count + excluded.event_count"
+    };
+}
 
 /// Inserts the consents a batch created: they cannot exist yet, so no conflict handling (which costs as much
 /// as the insert itself); a duplicate would fail the batch loudly.
-const INSERT_POSTGRES: &str = "
-INSERT INTO consents (consent_id, tenant_id, user_id, bank, access, recurring, frequency_per_day, valid_until,
-                      status, status_reason, bank_consent_id, sca_approach, sca_redirect_url, renewal_of,
-                      renewed_by, requested_at, authorised_at, status_changed_at, updated_at, event_count)
-SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::boolean[], $7::integer[],
-                     $8::date[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::uuid[],
-                     $15::uuid[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[],
-                     $20::bigint[])";
-
-const UPSERT_SQLITE: &str = "
-INSERT INTO consents (consent_id, tenant_id, user_id, bank, access, recurring, frequency_per_day, valid_until,
-                      status, status_reason, bank_consent_id, sca_approach, sca_redirect_url, renewal_of,
-                      renewed_by, requested_at, authorised_at, status_changed_at, updated_at, event_count)
-SELECT value ->> 'consent_id', value ->> 'tenant_id', value ->> 'user_id', value ->> 'bank', value ->> 'access',
-       value ->> 'recurring', value ->> 'frequency_per_day', value ->> 'valid_until', value ->> 'status',
-       value ->> 'status_reason', value ->> 'bank_consent_id', value ->> 'sca_approach',
-       value ->> 'sca_redirect_url', value ->> 'renewal_of', value ->> 'renewed_by', value ->> 'requested_at',
-       value ->> 'authorised_at', value ->> 'status_changed_at', value ->> 'updated_at', value ->> 'event_count'
-FROM json_each($1)
-WHERE true
-ON CONFLICT (consent_id) DO UPDATE SET
-    tenant_id         = coalesce(excluded.tenant_id, consents.tenant_id),
-    user_id           = coalesce(excluded.user_id, consents.user_id),
-    bank              = coalesce(excluded.bank, consents.bank),
-    access            = coalesce(excluded.access, consents.access),
-    recurring         = coalesce(excluded.recurring, consents.recurring),
-    frequency_per_day = coalesce(excluded.frequency_per_day, consents.frequency_per_day),
-    valid_until       = coalesce(excluded.valid_until, consents.valid_until),
-    status            = coalesce(excluded.status, consents.status),
-    status_reason     = coalesce(excluded.status_reason, consents.status_reason),
-    bank_consent_id   = coalesce(excluded.bank_consent_id, consents.bank_consent_id),
-    sca_approach      = coalesce(excluded.sca_approach, consents.sca_approach),
-    sca_redirect_url  = coalesce(excluded.sca_redirect_url, consents.sca_redirect_url),
-    renewal_of        = coalesce(excluded.renewal_of, consents.renewal_of),
-    renewed_by        = coalesce(excluded.renewed_by, consents.renewed_by),
-    requested_at      = coalesce(excluded.requested_at, consents.requested_at),
-    authorised_at     = coalesce(excluded.authorised_at, consents.authorised_at),
-    status_changed_at = coalesce(excluded.status_changed_at, consents.status_changed_at),
-    updated_at        = coalesce(excluded.updated_at, consents.updated_at),
-    event_count       = consents.event_count + excluded.event_count";
-
-/// Inserts the consents a batch created: they cannot exist yet, so no conflict handling (which costs as much
-/// as the insert itself); a duplicate would fail the batch loudly.
-const INSERT_SQLITE: &str = "
-INSERT INTO consents (consent_id, tenant_id, user_id, bank, access, recurring, frequency_per_day, valid_until,
-                      status, status_reason, bank_consent_id, sca_approach, sca_redirect_url, renewal_of,
-                      renewed_by, requested_at, authorised_at, status_changed_at, updated_at, event_count)
-SELECT value ->> 'consent_id', value ->> 'tenant_id', value ->> 'user_id', value ->> 'bank', value ->> 'access',
-       value ->> 'recurring', value ->> 'frequency_per_day', value ->> 'valid_until', value ->> 'status',
-       value ->> 'status_reason', value ->> 'bank_consent_id', value ->> 'sca_approach',
-       value ->> 'sca_redirect_url', value ->> 'renewal_of', value ->> 'renewed_by', value ->> 'requested_at',
-       value ->> 'authorised_at', value ->> 'status_changed_at', value ->> 'updated_at', value ->> 'event_count'
-FROM json_each($1)";
+const INSERT_POSTGRES: &str = concat!(insert_into!(), from_arrays!());
+const INSERT_SQLITE: &str = concat!(insert_into!(), from_json!());
+/// Upserts changed consents. (SQLite needs a WHERE clause before ON CONFLICT after a SELECT.)
+const UPSERT_POSTGRES: &str = concat!(insert_into!(), from_arrays!(), on_conflict!());
+const UPSERT_SQLITE: &str = concat!(insert_into!(), from_json!(), "\nWHERE true", on_conflict!());
 
 /// What a batch changed about one consent; `None` leaves the stored column as it is.
 #[derive(Debug, Default, Serialize)]
@@ -250,78 +229,27 @@ fn columns(rows: Vec<ConsentRow>, sql: &'static str) -> Result<Option<Write>, Pr
     if rows.is_empty() {
         return Ok(None);
     }
-    let n = rows.len();
-    let (mut id, mut tenant, mut user, mut bank, mut access) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut recurring, mut frequency, mut valid_until, mut status, mut reason) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut bank_consent, mut approach, mut redirect, mut renewal_of, mut renewed_by) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut requested, mut authorised, mut changed, mut updated, mut count) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for row in rows {
-        id.push(aggregate_uuid("Consent", &row.consent_id)?);
-        tenant.push(row.tenant_id.map(|t| t.as_uuid()));
-        user.push(row.user_id.map(|u| u.as_uuid()));
-        bank.push(row.bank);
-        access.push(row.access);
-        recurring.push(row.recurring);
-        frequency.push(row.frequency_per_day.map(i32::from));
-        valid_until.push(row.valid_until);
-        status.push(row.status);
-        reason.push(row.status_reason);
-        bank_consent.push(row.bank_consent_id);
-        approach.push(row.sca_approach);
-        redirect.push(row.sca_redirect_url);
-        renewal_of.push(row.renewal_of.map(|c| c.as_uuid()));
-        renewed_by.push(row.renewed_by.map(|c| c.as_uuid()));
-        requested.push(row.requested_at);
-        authorised.push(row.authorised_at);
-        changed.push(row.status_changed_at);
-        updated.push(row.updated_at);
-        count.push(row.event_count);
-    }
-    let mut columns = Columns::new();
-    columns
-        .add(id)?
-        .add(tenant)?
-        .add(user)?
-        .add(bank)?
-        .add(access)?
-        .add(recurring)?
-        .add(frequency)?
-        .add(valid_until)?
-        .add(status)?
-        .add(reason)?
-        .add(bank_consent)?
-        .add(approach)?
-        .add(redirect)?
-        .add(renewal_of)?
-        .add(renewed_by)?
-        .add(requested)?
-        .add(authorised)?
-        .add(changed)?
-        .add(updated)?
-        .add(count)?;
+    let columns = column_arrays!(rows, row => {
+        id: aggregate_uuid("Consent", &row.consent_id)?,
+        tenant: row.tenant_id.map(|t| t.as_uuid()),
+        user: row.user_id.map(|u| u.as_uuid()),
+        bank: row.bank,
+        access: row.access,
+        recurring: row.recurring,
+        frequency: row.frequency_per_day.map(i32::from),
+        valid_until: row.valid_until,
+        status: row.status,
+        reason: row.status_reason,
+        bank_consent: row.bank_consent_id,
+        approach: row.sca_approach,
+        redirect: row.sca_redirect_url,
+        renewal_of: row.renewal_of.map(|c| c.as_uuid()),
+        renewed_by: row.renewed_by.map(|c| c.as_uuid()),
+        requested: row.requested_at,
+        authorised: row.authorised_at,
+        changed: row.status_changed_at,
+        updated: row.updated_at,
+        count: row.event_count,
+    });
     Ok(Some(columns.into_write(sql)))
 }

@@ -92,6 +92,37 @@ fn aggregate_uuid(aggregate_type: &str, id: &str) -> Result<uuid::Uuid, Projecti
     })
 }
 
+/// Declares a statement's PostgreSQL and SQLite spellings from the text they share: a head and a tail around the
+/// part that reads the rows, which differs (`json_to_recordset` against `json_each`, after which SQLite needs a
+/// `WHERE` before `ON CONFLICT`).
+macro_rules! both_dialects {
+    (
+        $(#[$doc:meta])*
+        $postgres:ident, $sqlite:ident = $head:literal + { postgres: $pg:literal, sqlite: $sq:literal } + $tail:literal
+    ) => {
+        $(#[$doc])*
+        const $postgres: &str = concat!($head, $pg, $tail);
+        const $sqlite: &str = concat!($head, $sq, $tail);
+    };
+}
+use both_dialects;
+
+/// The `UNNEST` arguments of `rows`: one array per listed column, filled row by row and bound in the listed
+/// order, which must be the order of the statement's placeholders.
+macro_rules! column_arrays {
+    ($rows:expr, $row:ident => { $($column:ident: $value:expr),* $(,)? }) => {{
+        let rows = $rows;
+        $(let mut $column = Vec::with_capacity(rows.len());)*
+        for $row in rows {
+            $($column.push($value);)*
+        }
+        let mut columns = Columns::new();
+        $(columns.add($column)?;)*
+        columns
+    }};
+}
+use column_arrays;
+
 /// Collects column arrays into the arguments of an `UNNEST` statement.
 struct Columns(PgArguments);
 

@@ -8,17 +8,26 @@ use consentry_domain::payment::{BankPayment, InitiationPhase, PaymentEvent, Tran
 use consentry_domain::{TenantId, UserId};
 use serde::Serialize;
 
-use super::{aggregate_uuid, Columns, Dialect, Write};
+use super::{aggregate_uuid, column_arrays, Columns, Dialect, Write};
 use crate::feed::{self, DomainEvent};
 use crate::{FeedEvent, ProjectionError};
 
 pub(super) const CLEAR: &[&str] = &["DELETE FROM payment_status_changes", "DELETE FROM payments"];
 
-/// Upserts changed payments: a column the batch did not touch (null in the JSON) keeps its stored value.
-const UPSERT_POSTGRES: &str = "
+// The statements' shared text, as literals `concat!` can join: the column list; the rows as typed arrays
+// (`UNNEST`, PostgreSQL) or as a JSON array (`json_each`, SQLite); and the upsert's conflict clause, in which a
+// column the batch did not touch (null) keeps its stored value.
+macro_rules! insert_into {
+    () => {
+        "
 INSERT INTO payments (payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
                       idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
-                      cancellation_requested, requested_at, status_changed_at, updated_at, event_count)
+                      cancellation_requested, requested_at, status_changed_at, updated_at, event_count)"
+    };
+}
+macro_rules! from_arrays {
+    () => {
+        "
 SELECT payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount::numeric, currency,
        idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
        cancellation_requested, requested_at, status_changed_at, updated_at, event_count
@@ -27,7 +36,23 @@ FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text
             $16::boolean[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[], $20::bigint[])
          AS r(payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
               idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
-              cancellation_requested, requested_at, status_changed_at, updated_at, event_count)
+              cancellation_requested, requested_at, status_changed_at, updated_at, event_count)"
+    };
+}
+macro_rules! from_json {
+    () => {
+        "
+SELECT value ->> 'payment_id', value ->> 'tenant_id', value ->> 'user_id', value ->> 'bank', value ->> 'service',
+       value ->> 'product', value ->> 'creditor_name', value ->> 'amount', value ->> 'currency',
+       value ->> 'idempotency_key', value ->> 'phase', value ->> 'status', value ->> 'bank_payment_id',
+       value ->> 'sca_redirect_url', value ->> 'attempts', value ->> 'cancellation_requested',
+       value ->> 'requested_at', value ->> 'status_changed_at', value ->> 'updated_at', value ->> 'event_count'
+FROM json_each($1)"
+    };
+}
+macro_rules! on_conflict {
+    () => {
+        "
 ON CONFLICT (payment_id) DO UPDATE SET
     tenant_id              = coalesce(excluded.tenant_id, payments.tenant_id),
     user_id                = coalesce(excluded.user_id, payments.user_id),
@@ -47,68 +72,17 @@ ON CONFLICT (payment_id) DO UPDATE SET
     requested_at           = coalesce(excluded.requested_at, payments.requested_at),
     status_changed_at      = coalesce(excluded.status_changed_at, payments.status_changed_at),
     updated_at             = coalesce(excluded.updated_at, payments.updated_at),
-    event_count            = payments.event_count + excluded.event_count";
+    event_count            = payments.event_count + excluded.event_count"
+    };
+}
 
 /// Inserts the payments a batch created: they cannot exist yet, so no conflict handling (which costs as much
 /// as the insert itself); a duplicate would fail the batch loudly.
-const INSERT_POSTGRES: &str = "
-INSERT INTO payments (payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
-                      idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
-                      cancellation_requested, requested_at, status_changed_at, updated_at, event_count)
-SELECT payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount::numeric, currency,
-       idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
-       cancellation_requested, requested_at, status_changed_at, updated_at, event_count
-FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::text[], $10::uuid[], $11::text[], $12::text[], $13::text[], $14::text[], $15::integer[],
-            $16::boolean[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[], $20::bigint[])
-         AS r(payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
-              idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
-              cancellation_requested, requested_at, status_changed_at, updated_at, event_count)";
-
-const UPSERT_SQLITE: &str = "
-INSERT INTO payments (payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
-                      idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
-                      cancellation_requested, requested_at, status_changed_at, updated_at, event_count)
-SELECT value ->> 'payment_id', value ->> 'tenant_id', value ->> 'user_id', value ->> 'bank', value ->> 'service',
-       value ->> 'product', value ->> 'creditor_name', value ->> 'amount', value ->> 'currency',
-       value ->> 'idempotency_key', value ->> 'phase', value ->> 'status', value ->> 'bank_payment_id',
-       value ->> 'sca_redirect_url', value ->> 'attempts', value ->> 'cancellation_requested',
-       value ->> 'requested_at', value ->> 'status_changed_at', value ->> 'updated_at', value ->> 'event_count'
-FROM json_each($1)
-WHERE true
-ON CONFLICT (payment_id) DO UPDATE SET
-    tenant_id              = coalesce(excluded.tenant_id, payments.tenant_id),
-    user_id                = coalesce(excluded.user_id, payments.user_id),
-    bank                   = coalesce(excluded.bank, payments.bank),
-    service                = coalesce(excluded.service, payments.service),
-    product                = coalesce(excluded.product, payments.product),
-    creditor_name          = coalesce(excluded.creditor_name, payments.creditor_name),
-    amount                 = coalesce(excluded.amount, payments.amount),
-    currency               = coalesce(excluded.currency, payments.currency),
-    idempotency_key        = coalesce(excluded.idempotency_key, payments.idempotency_key),
-    phase                  = coalesce(excluded.phase, payments.phase),
-    status                 = coalesce(excluded.status, payments.status),
-    bank_payment_id        = coalesce(excluded.bank_payment_id, payments.bank_payment_id),
-    sca_redirect_url       = coalesce(excluded.sca_redirect_url, payments.sca_redirect_url),
-    attempts               = coalesce(excluded.attempts, payments.attempts),
-    cancellation_requested = coalesce(excluded.cancellation_requested, payments.cancellation_requested),
-    requested_at           = coalesce(excluded.requested_at, payments.requested_at),
-    status_changed_at      = coalesce(excluded.status_changed_at, payments.status_changed_at),
-    updated_at             = coalesce(excluded.updated_at, payments.updated_at),
-    event_count            = payments.event_count + excluded.event_count";
-
-/// Inserts the payments a batch created: they cannot exist yet, so no conflict handling (which costs as much
-/// as the insert itself); a duplicate would fail the batch loudly.
-const INSERT_SQLITE: &str = "
-INSERT INTO payments (payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
-                      idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
-                      cancellation_requested, requested_at, status_changed_at, updated_at, event_count)
-SELECT value ->> 'payment_id', value ->> 'tenant_id', value ->> 'user_id', value ->> 'bank', value ->> 'service',
-       value ->> 'product', value ->> 'creditor_name', value ->> 'amount', value ->> 'currency',
-       value ->> 'idempotency_key', value ->> 'phase', value ->> 'status', value ->> 'bank_payment_id',
-       value ->> 'sca_redirect_url', value ->> 'attempts', value ->> 'cancellation_requested',
-       value ->> 'requested_at', value ->> 'status_changed_at', value ->> 'updated_at', value ->> 'event_count'
-FROM json_each($1)";
+const INSERT_POSTGRES: &str = concat!(insert_into!(), from_arrays!());
+const INSERT_SQLITE: &str = concat!(insert_into!(), from_json!());
+/// Upserts changed payments. (SQLite needs a WHERE clause before ON CONFLICT after a SELECT.)
+const UPSERT_POSTGRES: &str = concat!(insert_into!(), from_arrays!(), on_conflict!());
+const UPSERT_SQLITE: &str = concat!(insert_into!(), from_json!(), "\nWHERE true", on_conflict!());
 
 /// Status changes are keyed by the event's sequence: each event is applied once, so a row is written once,
 /// and a second write of it would fail the batch loudly rather than be ignored.
@@ -300,78 +274,27 @@ fn columns(rows: Vec<PaymentRow>, sql: &'static str) -> Result<Option<Write>, Pr
     if rows.is_empty() {
         return Ok(None);
     }
-    let n = rows.len();
-    let (mut id, mut tenant, mut user, mut bank, mut service) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut product, mut creditor, mut amount, mut currency, mut key) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut phase, mut status, mut bank_payment, mut redirect, mut attempts) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut cancellation, mut requested, mut changed, mut updated, mut count) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for row in rows {
-        id.push(aggregate_uuid("Payment", &row.payment_id)?);
-        tenant.push(row.tenant_id.map(|t| t.as_uuid()));
-        user.push(row.user_id.map(|u| u.as_uuid()));
-        bank.push(row.bank);
-        service.push(row.service);
-        product.push(row.product);
-        creditor.push(row.creditor_name);
-        amount.push(row.amount);
-        currency.push(row.currency);
-        key.push(row.idempotency_key);
-        phase.push(row.phase);
-        status.push(row.status);
-        bank_payment.push(row.bank_payment_id);
-        redirect.push(row.sca_redirect_url);
-        attempts.push(row.attempts.map(|a| i32::try_from(a).unwrap_or(i32::MAX)));
-        cancellation.push(row.cancellation_requested);
-        requested.push(row.requested_at);
-        changed.push(row.status_changed_at);
-        updated.push(row.updated_at);
-        count.push(row.event_count);
-    }
-    let mut columns = Columns::new();
-    columns
-        .add(id)?
-        .add(tenant)?
-        .add(user)?
-        .add(bank)?
-        .add(service)?
-        .add(product)?
-        .add(creditor)?
-        .add(amount)?
-        .add(currency)?
-        .add(key)?
-        .add(phase)?
-        .add(status)?
-        .add(bank_payment)?
-        .add(redirect)?
-        .add(attempts)?
-        .add(cancellation)?
-        .add(requested)?
-        .add(changed)?
-        .add(updated)?
-        .add(count)?;
+    let columns = column_arrays!(rows, row => {
+        id: aggregate_uuid("Payment", &row.payment_id)?,
+        tenant: row.tenant_id.map(|t| t.as_uuid()),
+        user: row.user_id.map(|u| u.as_uuid()),
+        bank: row.bank,
+        service: row.service,
+        product: row.product,
+        creditor: row.creditor_name,
+        amount: row.amount,
+        currency: row.currency,
+        key: row.idempotency_key,
+        phase: row.phase,
+        status: row.status,
+        bank_payment: row.bank_payment_id,
+        redirect: row.sca_redirect_url,
+        attempts: row.attempts.map(|a| i32::try_from(a).unwrap_or(i32::MAX)),
+        cancellation: row.cancellation_requested,
+        requested: row.requested_at,
+        changed: row.status_changed_at,
+        updated: row.updated_at,
+        count: row.event_count,
+    });
     Ok(Some(columns.into_write(sql)))
 }
