@@ -37,7 +37,12 @@ impl Clock for ManualClock {
 }
 
 async fn start_with_manual_clock(config: SandboxConfig) -> (SandboxHandle, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock(Mutex::new(Utc::now())));
+    start_at(config, Utc::now()).await
+}
+
+/// A sandbox on a clock of the test's own, starting at `start`.
+async fn start_at(config: SandboxConfig, start: DateTime<Utc>) -> (SandboxHandle, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock(Mutex::new(start)));
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     (
         Sandbox::start_with_clock(config, clock.clone(), addr).await.unwrap(),
@@ -400,11 +405,7 @@ async fn accounts_balances_and_paged_transactions() {
 #[tokio::test]
 async fn pending_transactions_are_booked_later_under_a_new_id_or_vanish() {
     let start = Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap();
-    let clock = Arc::new(ManualClock(Mutex::new(start)));
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let sandbox = Sandbox::start_with_clock(SandboxConfig::default(), clock.clone(), addr)
-        .await
-        .unwrap();
+    let (sandbox, clock) = start_at(SandboxConfig::default(), start).await;
     let bank = client(&sandbox, "swedbank");
     let psu = PsuContext::present("192.0.2.1");
     let day = start.date_naive();
@@ -491,11 +492,7 @@ async fn frequency_per_day_limits_reads_without_the_user() {
 #[tokio::test]
 async fn consents_expire_by_the_clock_and_by_a_newer_recurring_consent() {
     let start = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
-    let clock = Arc::new(ManualClock(Mutex::new(start)));
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let sandbox = Sandbox::start_with_clock(SandboxConfig::default(), clock.clone(), addr)
-        .await
-        .unwrap();
+    let (sandbox, clock) = start_at(SandboxConfig::default(), start).await;
     let bank = client(&sandbox, "swedbank");
     let day = start.date_naive();
     let mut short = consent_request("psu-7", day, 4);

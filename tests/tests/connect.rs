@@ -5,13 +5,13 @@
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use consentry::bank_flows::ConnectRequest;
+use consentry::bank_flows::{ConnectRequest, ConnectStarted};
 use consentry::{EngineError, RequestContext};
 use consentry_adapters::sandbox::{Faults, SandboxConfig};
 use consentry_domain::consent::{ConsentAccess, ConsentStatus};
 use consentry_domain::payment::{InitiationPhase, PaymentCommand, PaymentError};
 use consentry_domain::sca::ScaApproach;
-use consentry_domain::{TenantId, UserId};
+use consentry_domain::{ConsentId, TenantId, UserId};
 use consentry_tests::{count_events, on_both_stores, payment_input, Store, World};
 
 fn start() -> DateTime<Utc> {
@@ -43,29 +43,33 @@ fn connect(world: &World, bank: &str, approach: Option<ScaApproach>) -> ConnectR
     }
 }
 
-async fn redirect_approval_authorises_through_the_verified_callback(store: Store) {
+/// A world whose banks wait for the user's decision, and `bank` being connected for a new user.
+async fn connecting(store: Store, bank: &str) -> (World, ConnectStarted) {
     let world = World::start(store, start(), manual()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
     let started = world
         .engine
-        .connect_bank(&ctx, connect(&world, "swedbank", None))
+        .connect_bank(&ctx, connect(&world, bank, None))
         .await
         .expect("connect");
+    (world, started)
+}
+
+async fn status(world: &World, consent: ConsentId) -> Option<ConsentStatus> {
+    world.engine.consent(consent).await.expect("load").status()
+}
+
+async fn redirect_approval_authorises_through_the_verified_callback(store: Store) {
+    let (world, started) = connecting(store, "swedbank").await;
     assert_eq!(started.approach, ScaApproach::Redirect);
-    assert_eq!(
-        world.engine.consent(started.consent).await.expect("load").status(),
-        Some(ConsentStatus::Received)
-    );
+    assert_eq!(status(&world, started.consent).await, Some(ConsentStatus::Received));
 
     let link = started.sca_redirect.expect("redirect link");
     let landed = world.decide_on_page(&link, "approve").await;
     assert_eq!(landed.url().path(), "/callback/sca");
     assert_eq!(landed.status().as_u16(), 200);
     let callback = landed.url().to_string();
-    assert_eq!(
-        world.engine.consent(started.consent).await.expect("load").status(),
-        Some(ConsentStatus::Valid)
-    );
+    assert_eq!(status(&world, started.consent).await, Some(ConsentStatus::Valid));
 
     // The same callback again, a forged state and no state at all: refused, and nothing is stored.
     let events = count_events(world.engine.database()).await;
@@ -89,39 +93,21 @@ on_both_stores!(
 );
 
 async fn a_denial_rejects_the_consent(store: Store) {
-    let world = World::start(store, start(), manual()).await;
-    let ctx = RequestContext::user(TenantId::new(), UserId::new());
-    let started = world
-        .engine
-        .connect_bank(&ctx, connect(&world, "seb", None))
-        .await
-        .expect("connect");
+    let (world, started) = connecting(store, "seb").await;
     let landed = world.decide_on_page(&started.sca_redirect.expect("link"), "deny").await;
     assert_eq!(landed.status().as_u16(), 200);
-    assert_eq!(
-        world.engine.consent(started.consent).await.expect("load").status(),
-        Some(ConsentStatus::Rejected)
-    );
+    assert_eq!(status(&world, started.consent).await, Some(ConsentStatus::Rejected));
 }
 on_both_stores!(denial, a_denial_rejects_the_consent);
 
 async fn a_callback_is_refused_after_the_state_expired(store: Store) {
-    let world = World::start(store, start(), manual()).await;
-    let ctx = RequestContext::user(TenantId::new(), UserId::new());
-    let started = world
-        .engine
-        .connect_bank(&ctx, connect(&world, "luminor", None))
-        .await
-        .expect("connect");
+    let (world, started) = connecting(store, "luminor").await;
     world.clock.advance(Duration::minutes(31));
     let landed = world
         .decide_on_page(&started.sca_redirect.expect("link"), "approve")
         .await;
     assert_eq!(landed.status().as_u16(), 400);
-    assert_eq!(
-        world.engine.consent(started.consent).await.expect("load").status(),
-        Some(ConsentStatus::Received)
-    );
+    assert_eq!(status(&world, started.consent).await, Some(ConsentStatus::Received));
 }
 on_both_stores!(expired_state, a_callback_is_refused_after_the_state_expired);
 
