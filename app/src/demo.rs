@@ -370,7 +370,13 @@ pub async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
     printed.show(seb, seb_id, &engine.consent_history(seb_id).await?);
 
     clock.set(start + Duration::days(89));
-    step(&clock, "Day 89: Swedbank's consent is still valid through its last day");
+    step(&clock, "Day 89: the valid consents stay valid through their last day");
+    engine.projection_runner().catch_up().await.map_err(EngineError::from)?;
+    let run = engine.expire_lapsed_consents().await?;
+    println!(
+        "    the daily expiry job finds nothing lapsed: {} expired",
+        run.expired.len()
+    );
     let early = engine
         .execute_consent(
             &as_job,
@@ -381,23 +387,20 @@ pub async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
         )
         .await;
     if let Err(refused) = early {
-        println!("    expiry check: {refused}");
+        println!("    and the aggregate refuses an early expiry itself: {refused}");
     }
 
     clock.advance(Duration::days(1));
     step(
         &clock,
-        "Day 90: validUntil has passed; the daily job expires the consent",
+        "Day 90: validUntil has passed; the daily expiry job expires every consent still valid",
     );
-    engine
-        .execute_consent(
-            &as_job,
-            swedbank_id,
-            ConsentCommand::Expire {
-                cause: ExpiryCause::ValidUntilPassed,
-            },
-        )
-        .await?;
+    let run = engine.expire_lapsed_consents().await?;
+    for (bank, id, _) in &consents {
+        if run.expired.contains(id) {
+            println!("    expired: {bank} consent {id}");
+        }
+    }
     printed.show(swedbank, swedbank_id, &engine.consent_history(swedbank_id).await?);
 
     step(
@@ -411,23 +414,31 @@ pub async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
         println!("    {refused}");
     }
 
-    println!("\nSummary:");
-    for (bank, id, _) in &consents {
-        let status = engine
-            .consent(*id)
-            .await?
-            .status()
-            .map(|s| s.to_string())
-            .unwrap_or_default();
-        println!("  consent {id} at {bank}: {status}");
+    engine.projection_runner().catch_up().await.map_err(EngineError::from)?;
+    println!("\nSummary, from the read models (days left by the simulated clock):");
+    for consent in engine.consents(tenant, user).await? {
+        let text = |value: Option<String>| value.unwrap_or_default();
+        println!(
+            "  consent {} at {}: {}, valid until {}, {} days left",
+            consent.consent,
+            consent.bank,
+            text(consent.status),
+            text(consent.valid_until.map(|d| d.to_string())),
+            text(consent.days_left.map(|d| d.to_string())),
+        );
     }
-    let status = engine
-        .payment(payment)
-        .await?
-        .status()
-        .map(|s| s.to_string())
-        .unwrap_or_default();
-    println!("  payment {payment}: {status}");
+    for order in engine.payments(tenant, user).await? {
+        let history: Vec<&str> = order.history.iter().map(|c| c.status.as_str()).collect();
+        println!(
+            "  payment {} of {} to {}: {} (statuses {}, attempts {})",
+            order.payment,
+            order.amount,
+            order.creditor_name.as_deref().unwrap_or_default(),
+            order.status.as_deref().unwrap_or_default(),
+            history.join(" > "),
+            order.attempts.unwrap_or_default(),
+        );
+    }
     server.stop();
     sandbox.shutdown().await;
     engine.database().close().await;

@@ -140,6 +140,8 @@ macro_rules! fetch_all {
     };
 }
 
+pub(crate) use fetch_all;
+
 macro_rules! execute {
     ($database:expr, $postgres:expr, $sqlite:expr $(, $bind:expr)*) => {
         match $database {

@@ -1,0 +1,66 @@
+//! The expiry job: a consent whose validUntil has passed expires by the clock, so none lapses silently while the
+//! read models still show it pending or valid. The `consents` read model proposes the candidates (its
+//! `valid_until` index serves the query); each consent's aggregate decides by the Clock, so a stale row can
+//! neither expire a consent early nor twice, and several engine instances may run the job at once.
+
+use chrono::NaiveDate;
+use consentry_adapters::Database;
+use consentry_domain::consent::{ConsentCommand, ExpiryCause};
+use consentry_domain::{ConsentId, TenantId, UserId};
+
+use crate::queries::fetch_all;
+use crate::{Engine, EngineError, RequestContext};
+
+/// Consents not yet in a final status whose last valid day is before `$1`, oldest first.
+const LAPSED_POSTGRES: &str = "
+SELECT consent_id::text, tenant_id::text, user_id::text
+FROM consents
+WHERE status IN ('received', 'valid') AND valid_until < $1
+ORDER BY valid_until, consent_id";
+const LAPSED_SQLITE: &str = "
+SELECT consent_id, tenant_id, user_id
+FROM consents
+WHERE status IN ('received', 'valid') AND valid_until < $1
+ORDER BY valid_until, consent_id";
+
+/// What one run of the expiry job did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ExpiryRun {
+    /// The consents it expired.
+    pub expired: Vec<ConsentId>,
+    /// Candidates the aggregate declined, with why: changed since the read model saw them (already expired,
+    /// revoked, or written concurrently). The next run looks again.
+    pub declined: Vec<(ConsentId, String)>,
+}
+
+impl Engine {
+    /// Expires every consent past its validUntil (today by the engine's Clock) that the `consents` read model
+    /// still shows received or valid, each as a job of its own tenant and user. A database error stops the run;
+    /// an aggregate's refusal is reported in [`ExpiryRun::declined`]. The read model lags the log by at most a
+    /// live batch, so a consent that lapsed in that moment is expired by the next run.
+    pub async fn expire_lapsed_consents(&self) -> Result<ExpiryRun, EngineError> {
+        let today: NaiveDate = self.now().date_naive();
+        let rows: Vec<(String, String, String)> = fetch_all!(self.database(), LAPSED_POSTGRES, LAPSED_SQLITE, today)
+            .map_err(|e| EngineError::Store(e.to_string()))?;
+        let mut run = ExpiryRun::default();
+        for (consent, tenant, user) in rows {
+            let corrupt = |e: consentry_domain::FieldError| EngineError::Store(format!("consents read model: {e}"));
+            let id = ConsentId::parse(&consent).map_err(corrupt)?;
+            let ctx = RequestContext::job(TenantId::parse(&tenant).map_err(corrupt)?, UserId::parse(&user).ok());
+            let expire = ConsentCommand::Expire {
+                cause: ExpiryCause::ValidUntilPassed,
+            };
+            match self.execute_consent(&ctx, id, expire).await {
+                Ok(()) => run.expired.push(id),
+                Err(declined @ (EngineError::Consent { .. } | EngineError::Conflict { .. })) => {
+                    run.declined.push((id, declined.to_string()));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        if !run.expired.is_empty() {
+            tracing::info!(expired = run.expired.len(), "consents expired by the clock");
+        }
+        Ok(run)
+    }
+}
