@@ -3,10 +3,14 @@
 //! `valid_until` index serves the query); each consent's aggregate decides by the Clock, so a stale row can
 //! neither expire a consent early nor twice, and several engine instances may run the job at once.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use chrono::NaiveDate;
 use consentry_adapters::Database;
 use consentry_domain::consent::{ConsentCommand, ExpiryCause};
 use consentry_domain::{ConsentId, TenantId, UserId};
+use tokio::task::JoinHandle;
 
 use crate::queries::fetch_all;
 use crate::{Engine, EngineError, RequestContext};
@@ -63,4 +67,24 @@ impl Engine {
         }
         Ok(run)
     }
+}
+
+/// Runs [`Engine::expire_lapsed_consents`] at once and then every `every` until the handle is aborted. A failed
+/// run is logged and the next one tries again; with the projections following the log, a consent expires
+/// within `every` of the end of its last valid day.
+pub fn spawn_expiry_job(engine: Arc<Engine>, every: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match engine.expire_lapsed_consents().await {
+                Ok(run) if !run.declined.is_empty() => {
+                    tracing::debug!(declined = ?run.declined, "expiry candidates the aggregates declined");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "the expiry job failed; the next run tries again"),
+            }
+        }
+    })
 }

@@ -6,11 +6,15 @@ use consentry::cli_bank::{run_probe, run_sandbox};
 use std::sync::Arc;
 
 use consentry::banks::Banks;
+use consentry::expiry::spawn_expiry_job;
 use consentry::http::HttpServer;
 use consentry::Engine;
 use consentry_adapters::config::{ConsentryConfig, DEFAULT_SANDBOX_PORT};
 use consentry_adapters::SystemClock;
 use tracing_subscriber::EnvFilter;
+
+/// How often `serve` runs the expiry job.
+const EXPIRY_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Consentry: an event-sourced open-banking engine.
 #[derive(Parser)]
@@ -122,7 +126,11 @@ async fn run_serve(
     let rates = Arc::new(consentry_adapters::ecb::EcbRates::ecb(clock)?);
     let local = format!("http://127.0.0.1:{port}");
     let public_url = public_url.unwrap_or(&local);
-    let server = HttpServer::start(Arc::new(engine), rates, ([0, 0, 0, 0], port).into(), Some(public_url)).await?;
+    let engine = Arc::new(engine);
+    // The read models follow the log live; lapsed consents expire within the hour. Both stop with the process.
+    let _projections = engine.start_projections();
+    let _expiry = spawn_expiry_job(engine.clone(), EXPIRY_EVERY);
+    let server = HttpServer::start(engine, rates, ([0, 0, 0, 0], port).into(), Some(public_url)).await?;
     println!("SCA callback at {}", server.callback_url());
     println!("listening on {}", server.base_url());
     server.wait().await?;

@@ -1,8 +1,13 @@
 //! The expiry job on both stores: on its last valid day nothing expires; the day after, every consent still
 //! received or valid expires, as a job of its own tenant, and nothing else changes; a stale read model makes the
-//! aggregates decline rather than expire anything twice.
+//! aggregates decline rather than expire anything twice; run periodically beside the live projections, it expires
+//! a consent once its day has passed.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use consentry::expiry::spawn_expiry_job;
 use consentry::{Engine, RequestContext};
 use consentry_domain::consent::{ConsentCommand, ConsentEvent, ConsentStatus, ExpiryCause, RevokedBy};
 use consentry_domain::sca::ScaLinks;
@@ -101,3 +106,31 @@ async fn lapsed_consents_expire_by_the_clock(store: Store) {
     assert!(after.expired.is_empty() && after.declined.is_empty(), "{after:?}");
 }
 on_both_stores!(lapsed, lapsed_consents_expire_by_the_clock);
+
+/// `serve`'s wiring: the live projections follow the log and the job runs every 50 ms. (The timeout only
+/// guards against a hang.)
+async fn the_periodic_job_expires_a_lapsed_consent(store: Store) {
+    let db = TestDb::create(store).await;
+    let (engine, clock) = db.engine(start()).await;
+    let engine = Arc::new(engine);
+    let user = RequestContext::user(TenantId::new(), UserId::new());
+    let id = consent(&engine, &user, 10, true).await;
+    let _projections = engine.start_projections();
+    let job = spawn_expiry_job(engine.clone(), StdDuration::from_millis(50));
+    clock.advance(Duration::days(11));
+    tokio::time::timeout(StdDuration::from_secs(30), async {
+        while status(&engine, id).await != Some(ConsentStatus::Expired) {
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the job expires the consent");
+    job.abort();
+    let history = engine.consent_history(id).await.expect("history");
+    let expiries = history
+        .iter()
+        .filter(|e| matches!(e.event, ConsentEvent::ConsentExpired { .. }))
+        .count();
+    assert_eq!(expiries, 1);
+}
+on_both_stores!(periodic, the_periodic_job_expires_a_lapsed_consent);
