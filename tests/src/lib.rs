@@ -131,6 +131,24 @@ impl Drop for TestDb {
 }
 
 /// Where engines of [`TestDb::engine_at_start`] begin: 2026-01-05 08:00 UTC.
+/// Applies every stored event to every projection: catches up until no projection lags, so events that were
+/// still behind the feed's horizon (a transaction open somewhere) are applied too.
+pub async fn settle(engine: &Engine) {
+    let runner = engine.projection_runner();
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            runner.catch_up().await.expect("catch up");
+            let statuses = runner.status().await.expect("status");
+            if statuses.iter().all(|s| s.lag == 0) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("projections catch up");
+}
+
 /// A recurring all-PSD2 consent at `bank` for four reads a day, as most tests request one.
 pub fn consent_input(bank: &str, valid_until: NaiveDate) -> ConsentInput {
     ConsentInput {
@@ -270,11 +288,7 @@ pub struct World {
 impl World {
     /// Applies every event stored so far to every projection.
     pub async fn catch_up(&self) {
-        self.engine
-            .projection_runner()
-            .catch_up()
-            .await
-            .expect("projections catch up");
+        settle(&self.engine).await;
     }
 
     pub async fn start(store: Store, start: DateTime<Utc>, sandbox: SandboxConfig) -> Self {

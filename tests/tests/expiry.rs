@@ -12,7 +12,7 @@ use consentry::{Engine, RequestContext};
 use consentry_domain::consent::{ConsentCommand, ConsentEvent, ConsentStatus, ExpiryCause, RevokedBy};
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{Actor, Clock, ConsentId, TenantId, UserId};
-use consentry_tests::{consent_input, on_both_stores, Store, TestDb};
+use consentry_tests::{consent_input, on_both_stores, settle, Store, TestDb};
 
 fn start() -> DateTime<Utc> {
     NaiveDate::from_ymd_opt(2026, 7, 1)
@@ -63,7 +63,7 @@ async fn lapsed_consents_expire_by_the_clock(store: Store) {
 
     // The last valid day: nothing has lapsed.
     clock.advance(Duration::days(10));
-    engine.projection_runner().catch_up().await.expect("catch up");
+    settle(&engine).await;
     let run = engine.expire_lapsed_consents().await.expect("job");
     assert!(run.expired.is_empty() && run.declined.is_empty(), "{run:?}");
 
@@ -101,7 +101,7 @@ async fn lapsed_consents_expire_by_the_clock(store: Store) {
     assert!(stale.expired.is_empty(), "{stale:?}");
     assert_eq!(stale.declined.len(), 3, "{stale:?}");
     assert!(stale.declined.iter().all(|(_, why)| why.contains("final")), "{stale:?}");
-    engine.projection_runner().catch_up().await.expect("catch up");
+    settle(&engine).await;
     let after = engine.expire_lapsed_consents().await.expect("job");
     assert!(after.expired.is_empty() && after.declined.is_empty(), "{after:?}");
 }

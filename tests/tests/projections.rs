@@ -12,7 +12,7 @@ use consentry_domain::payment::{BankPayment, PaymentCommand, TransactionStatus};
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{TenantId, UserId};
 use consentry_projections::{Projection, ProjectionRunner, Store};
-use consentry_tests::{consent_input, dump_read_models, payment_input, Rng, Store as TestStore, TestDb};
+use consentry_tests::{consent_input, dump_read_models, payment_input, settle, Rng, Store as TestStore, TestDb};
 
 /// Every read-model table as sorted text rows, for comparing two states of the read side.
 async fn dump(store: &Store) -> Vec<String> {
@@ -143,20 +143,7 @@ async fn random_commands(engine: Arc<Engine>, seed: u64, tasks: usize, steps: us
 /// Applies whatever is left, then checks the live tables against a rebuild from the first event.
 async fn assert_equals_rebuild(engine: &Engine) {
     let store = store_of(engine);
-    let runner = ProjectionRunner::new(store.clone());
-    // Wait until every stored event is past the feed's horizon and applied.
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            runner.catch_up().await.expect("catch up");
-            let statuses = runner.status().await.expect("status");
-            if statuses.iter().all(|s| s.lag == 0) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("projections catch up");
+    settle(engine).await;
     let live = dump(&store).await;
     assert!(live.iter().any(|r| r.starts_with("payment_status_changes")) || live.len() > 1);
     let total = engine

@@ -5,7 +5,6 @@
 //! tables.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry::{Engine, EngineError, RequestContext};
@@ -15,8 +14,8 @@ use consentry_domain::bank::PsuContext;
 use consentry_domain::{Clock, ConsentId, TenantId, UserId};
 use consentry_projections::categorise::{default_rules, Categoriser, Condition, Flow, Rule, TransactionFacts};
 use consentry_projections::feed::DomainEvent;
-use consentry_projections::{FeedPosition, Projection, ProjectionRunner, Store as ReadStore};
-use consentry_tests::{dump_read_models, on_both_stores, Store, World};
+use consentry_projections::{FeedPosition, Projection, Store as ReadStore};
+use consentry_tests::{dump_read_models, on_both_stores, settle, Store, World};
 use rust_decimal::Decimal;
 
 fn start() -> DateTime<Utc> {
@@ -28,23 +27,6 @@ fn start() -> DateTime<Utc> {
 
 fn read_store(engine: &Engine) -> ReadStore {
     consentry::read_side::store(engine.database())
-}
-
-/// Applies every stored event to every projection.
-async fn settle(engine: &Engine) {
-    let runner = ProjectionRunner::new(read_store(engine));
-    tokio::time::timeout(StdDuration::from_secs(20), async {
-        loop {
-            runner.catch_up().await.expect("catch up");
-            let statuses = runner.status().await.expect("status");
-            if statuses.iter().all(|s| s.lag == 0) {
-                return;
-            }
-            tokio::time::sleep(StdDuration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("projections catch up");
 }
 
 /// The account-information tables as sorted text rows.
