@@ -92,7 +92,7 @@ ORDER BY projection";
 
 /// Events per live batch: small enough to keep transactions short, large enough to amortise them.
 const LIVE_BATCH: i64 = 1_000;
-/// Events per rebuild batch: bounds memory (a batch is held decoded) while keeping statements few.
+/// Events per rebuild batch by default: bounds memory (a batch is held decoded) while keeping statements few.
 const REBUILD_BATCH: i64 = 20_000;
 /// How long a live runner waits after a batch that was not full unless a notification wakes it first.
 const POLL: Duration = Duration::from_millis(100);
@@ -158,6 +158,7 @@ pub struct ProjectionRunner {
     store: Store,
     projections: Vec<Projection>,
     batch_size: i64,
+    rebuild_batch_size: i64,
     poll: Duration,
 }
 
@@ -189,6 +190,7 @@ impl ProjectionRunner {
             store,
             projections: Projection::ALL.to_vec(),
             batch_size: LIVE_BATCH,
+            rebuild_batch_size: REBUILD_BATCH,
             poll: POLL,
         }
     }
@@ -202,6 +204,14 @@ impl ProjectionRunner {
     /// where nothing notifies, the polling interval).
     pub fn with_poll_interval(self, poll: Duration) -> Self {
         Self { poll, ..self }
+    }
+
+    /// Events per rebuild batch (memory grows with it).
+    pub fn with_rebuild_batch_size(self, rebuild_batch_size: i64) -> Self {
+        Self {
+            rebuild_batch_size: rebuild_batch_size.max(1),
+            ..self
+        }
     }
 
     /// Events per live batch.
@@ -392,7 +402,7 @@ impl ProjectionRunner {
                 elapsed: started.elapsed(),
             })
         };
-        let mut batches = spawn_planner(self.store.clone(), self.projections.clone());
+        let mut batches = spawn_planner(self.store.clone(), self.projections.clone(), self.rebuild_batch_size);
         match &self.store {
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
@@ -450,6 +460,7 @@ struct PlannedBatch {
 fn spawn_planner(
     store: Store,
     projections: Vec<Projection>,
+    batch_size: i64,
 ) -> tokio::sync::mpsc::Receiver<Result<PlannedBatch, ProjectionError>> {
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
     tokio::spawn(async move {
@@ -464,7 +475,7 @@ fn spawn_planner(
             let context_needed = projections.iter().any(Projection::needs_context);
             let rules = projections.iter().any(Projection::categorises);
             loop {
-                let events = conn.read(after, REBUILD_BATCH, None).await?;
+                let events = conn.read(after, batch_size, None).await?;
                 let Some(last) = events.last().map(FeedEvent::feed_position) else {
                     return Ok(());
                 };

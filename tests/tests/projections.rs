@@ -1,6 +1,7 @@
 //! The projection runner on both stores: after a random interleaving of commands every read model equals a
 //! fresh rebuild; a runner killed mid-batch or failing on an event resumes to the same tables; two runners
-//! started at once never both apply a batch; on PostgreSQL, notifications wake the live runner.
+//! started at once never both apply a batch; readers see the old tables until a rebuild commits; on PostgreSQL,
+//! notifications wake the live runner.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -311,4 +312,61 @@ async fn postgres_notifications_wake_the_live_runner() {
     })
     .await
     .expect("notifications keep the consents read model following the log");
+}
+
+/// Halfway through a rebuild (its first batch written, its transaction open), another connection still reads
+/// the whole of the old tables; after the commit it reads the rebuilt ones. The rebuild is held at its first
+/// progress report until the reader has looked.
+async fn readers_see_the_old_tables_until_the_rebuild_commits(store: TestDb) {
+    let engine = Arc::new(store.engine_at_start().await.0);
+    random_commands(engine.clone(), 13, 4, 10).await;
+    settle(&engine).await;
+    let db = store_of(&engine);
+    let before = dump(&db).await;
+    let total = engine
+        .feed()
+        .count_after(consentry_projections::FeedPosition::START)
+        .await
+        .expect("count") as u64;
+
+    let (reached, first_batch) = std::sync::mpsc::channel();
+    let (resume, resumed) = std::sync::mpsc::channel::<()>();
+    let runner = ProjectionRunner::new(db.clone()).with_rebuild_batch_size(7);
+    let rebuild = tokio::spawn(async move {
+        let mut held = false;
+        runner
+            .rebuild(move |progress| {
+                if !held {
+                    held = true;
+                    reached.send(progress.events_done).expect("the test waits");
+                    // Off the runtime's worker, whose other tasks move to another thread meanwhile.
+                    tokio::task::block_in_place(|| resumed.recv()).expect("the test resumes the rebuild");
+                }
+            })
+            .await
+    });
+    let done = tokio::task::spawn_blocking(move || first_batch.recv())
+        .await
+        .expect("waiting task")
+        .expect("a first batch");
+    assert!(done < total, "held mid-way: {done} of {total} events");
+    assert_eq!(
+        dump(&db).await,
+        before,
+        "a reader mid-rebuild sees the old tables, whole"
+    );
+    resume.send(()).expect("the rebuild waits");
+    let replayed = rebuild.await.expect("rebuild task").expect("rebuild");
+    assert_eq!(replayed, total);
+    assert_eq!(dump(&db).await, before, "the rebuilt tables equal the live ones");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_readers_see_the_old_tables_until_the_rebuild_commits() {
+    readers_see_the_old_tables_until_the_rebuild_commits(TestDb::create(TestStore::Postgres).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_readers_see_the_old_tables_until_the_rebuild_commits() {
+    readers_see_the_old_tables_until_the_rebuild_commits(TestDb::create(TestStore::Sqlite).await).await;
 }
