@@ -10,7 +10,9 @@
 //!   `GET /v1/users/{user}/accounts` and `/transactions?from=&to=` first refresh every bank at once, then answer
 //!   from the read models with the banks that failed; `/spending?month=YYYY-MM` reads the spending read model;
 //!   `GET /v1/users/{user}/consents` lists the user's consents (status, validity, days left, renewal links) and
-//!   `/payments` their payment orders with every status each reached.
+//!   `/payments` their payment orders with every status each reached. Transactions come in pages (`limit`,
+//!   default 500, at most 1,000); a page with more after it carries `next`, which `cursor=` asks for (keyset
+//!   paging: rows stored meanwhile never shift a page; the next pages do not refresh the banks again).
 //!   `PSU-IP-Address` on a request means the user is present (the call is not counted against
 //!   frequencyPerDay).
 
@@ -36,6 +38,7 @@ use tokio::net::TcpListener;
 
 use crate::aggregation::BalancePreference;
 use crate::bank_flows::ConnectRequest;
+use crate::queries::TransactionCursor;
 use crate::{Engine, EngineError, RequestContext};
 
 #[derive(Clone)]
@@ -345,7 +348,14 @@ async fn accounts(
 struct PeriodParameters {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+    /// Transactions per page (default [`DEFAULT_PAGE`], at most [`MAX_PAGE`]).
+    limit: Option<usize>,
+    /// The `next` of the previous page.
+    cursor: Option<String>,
 }
+
+const DEFAULT_PAGE: usize = 500;
+const MAX_PAGE: usize = 1_000;
 
 async fn transactions(
     State(app): State<AppState>,
@@ -360,9 +370,24 @@ async fn transactions(
     if from > to {
         return Err(FieldError::new("from", format!("{from} is after to ({to})")).into());
     }
-    let failures = refresh(&app, tenant, user, &headers).await?;
-    let transactions = app.engine.transactions(tenant, user, from, to).await?;
-    Ok(Json(json!({ "transactions": transactions, "failures": failures })))
+    let limit = period.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(FieldError::new("limit", format!("{limit} is not between 1 and {MAX_PAGE}")).into());
+    }
+    let after = period.cursor.as_deref().map(TransactionCursor::decode).transpose()?;
+    // The first page brings the banks' news in; the next pages page through the same listing.
+    let failures = match after {
+        None => refresh(&app, tenant, user, &headers).await?,
+        Some(_) => json!([]),
+    };
+    let page = app
+        .engine
+        .transactions_page(tenant, user, from, to, Some(limit), after.as_ref())
+        .await?;
+    let next = page.next.as_ref().map(TransactionCursor::encode);
+    Ok(Json(
+        json!({ "transactions": page.transactions, "next": next, "failures": failures }),
+    ))
 }
 
 #[derive(Deserialize)]

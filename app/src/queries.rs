@@ -79,21 +79,30 @@ FROM balances
 WHERE tenant_id = $1 AND user_id = $2
 ORDER BY consent_id, account_id, balance_type";
 
-/// Newest first; a pending transaction without a booking date sorts by its value date.
+/// Newest first; a pending transaction without a booking date sorts by its value date. With a cursor ($5..$9:
+/// the sort key of the previous page's last row) the page starts after it; at most $10 rows.
 const TRANSACTIONS_POSTGRES: &str = "
 SELECT consent_id::text, account_id, transaction_id, bank, status, booking_date, value_date, amount::text,
        currency, counterparty, description, category, flow
 FROM transactions
 WHERE tenant_id = $1::uuid AND user_id = $2::uuid
   AND coalesce(booking_date, value_date) BETWEEN $3 AND $4
-ORDER BY coalesce(booking_date, value_date) DESC, bank, consent_id, account_id, transaction_id";
+  AND ($5::date IS NULL OR coalesce(booking_date, value_date) < $5
+       OR (coalesce(booking_date, value_date) = $5
+           AND (bank, consent_id, account_id, transaction_id) > ($6, $7::uuid, $8, $9)))
+ORDER BY coalesce(booking_date, value_date) DESC, bank, consent_id, account_id, transaction_id
+LIMIT $10";
 const TRANSACTIONS_SQLITE: &str = "
 SELECT consent_id, account_id, transaction_id, bank, status, booking_date, value_date, amount,
        currency, counterparty, description, category, flow
 FROM transactions
 WHERE tenant_id = $1 AND user_id = $2
   AND coalesce(booking_date, value_date) BETWEEN $3 AND $4
-ORDER BY coalesce(booking_date, value_date) DESC, bank, consent_id, account_id, transaction_id";
+  AND ($5 IS NULL OR coalesce(booking_date, value_date) < $5
+       OR (coalesce(booking_date, value_date) = $5
+           AND (bank, consent_id, account_id, transaction_id) > ($6, $7, $8, $9)))
+ORDER BY coalesce(booking_date, value_date) DESC, bank, consent_id, account_id, transaction_id
+LIMIT $10";
 
 const SPENDING_POSTGRES: &str = "
 SELECT category, currency, flow, total_micros, count
@@ -257,6 +266,82 @@ pub struct TransactionView {
     pub category: String,
     /// `spending` or `income`.
     pub flow: String,
+}
+
+/// A page of transactions and, when more follow, the cursor that asks for them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransactionPage {
+    pub transactions: Vec<TransactionView>,
+    pub next: Option<TransactionCursor>,
+}
+
+/// Where a page of transactions ended: the sort key of its last row. Travels as opaque text
+/// ([`TransactionCursor::encode`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionCursor {
+    date: NaiveDate,
+    bank: String,
+    consent: ConsentId,
+    account_id: String,
+    transaction_id: String,
+}
+
+/// Separates the cursor's parts; bank ids and transaction ids never hold it.
+const CURSOR_SEPARATOR: char = '\u{1f}';
+
+impl TransactionCursor {
+    /// The cursor after `row`; `None` for a row without a date, which no page holds.
+    fn after(row: &TransactionView) -> Option<Self> {
+        Some(Self {
+            date: row.booking_date.or(row.value_date)?,
+            bank: row.bank.clone(),
+            consent: row.consent,
+            account_id: row.account_id.clone(),
+            transaction_id: row.transaction_id.clone(),
+        })
+    }
+
+    /// The cursor as URL-safe text (hexadecimal).
+    pub fn encode(&self) -> String {
+        let parts = [
+            self.date.to_string(),
+            self.bank.clone(),
+            self.consent.to_string(),
+            self.account_id.clone(),
+            self.transaction_id.clone(),
+        ];
+        parts
+            .join(&CURSOR_SEPARATOR.to_string())
+            .bytes()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    /// Reads a cursor [`TransactionCursor::encode`] wrote; anything else is an error naming the field `cursor`.
+    pub fn decode(text: &str) -> Result<Self, FieldError> {
+        let invalid = || FieldError::new("cursor", "is not a cursor this API returned");
+        if !text.len().is_multiple_of(2) || !text.is_ascii() {
+            return Err(invalid());
+        }
+        let bytes = (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|_| invalid())?;
+        let decoded = String::from_utf8(bytes).map_err(|_| invalid())?;
+        let [date, bank, consent, account_id, transaction_id] = decoded
+            .split(CURSOR_SEPARATOR)
+            .collect::<Vec<_>>()
+            .try_into()
+            .map_err(|_| invalid())?;
+        Ok(Self {
+            date: date.parse().map_err(|_| invalid())?,
+            bank: bank.to_owned(),
+            consent: ConsentId::parse(consent).map_err(|_| invalid())?,
+            account_id: account_id.to_owned(),
+            transaction_id: transaction_id.to_owned(),
+        })
+    }
 }
 
 /// What a user spent (or received) in one category, currency and month: absolute amounts of booked
@@ -556,6 +641,25 @@ impl Engine {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<TransactionView>, EngineError> {
+        let page = self.transactions_page(tenant, user, from, to, None, None).await?;
+        Ok(page.transactions)
+    }
+
+    /// One page of [`Engine::transactions`]: at most `limit` rows (all when `None`) after `after`, the cursor of
+    /// the previous page. Keyset paging: rows stored meanwhile never shift a page or repeat a row.
+    pub async fn transactions_page(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: Option<usize>,
+        after: Option<&TransactionCursor>,
+    ) -> Result<TransactionPage, EngineError> {
+        // One row more than asked tells whether another page follows.
+        let fetch = limit.map_or(i64::MAX, |limit| {
+            i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX)
+        });
         let rows: Vec<TransactionRow> = fetch_all!(
             self.database(),
             TRANSACTIONS_POSTGRES,
@@ -563,10 +667,17 @@ impl Engine {
             tenant.to_string(),
             user.to_string(),
             from,
-            to
+            to,
+            after.map(|c| c.date),
+            after.map(|c| c.bank.clone()),
+            after.map(|c| c.consent.to_string()),
+            after.map(|c| c.account_id.clone()),
+            after.map(|c| c.transaction_id.clone()),
+            fetch
         )
         .map_err(store_error)?;
-        rows.into_iter()
+        let mut transactions = rows
+            .into_iter()
             .map(
                 |(
                     consent,
@@ -599,7 +710,15 @@ impl Engine {
                     })
                 },
             )
-            .collect()
+            .collect::<Result<Vec<_>, EngineError>>()?;
+        let next = match limit {
+            Some(limit) if transactions.len() > limit => {
+                transactions.truncate(limit);
+                transactions.last().and_then(TransactionCursor::after)
+            }
+            _ => None,
+        };
+        Ok(TransactionPage { transactions, next })
     }
 
     /// The user's spending and income in `month` (`YYYY-MM`) per category and currency.

@@ -131,6 +131,33 @@ async fn the_api_aggregates_balances_per_tenant(store: Store) {
         .collect();
     assert!(dates.windows(2).all(|w| w[0] >= w[1]), "newest first");
     assert_eq!(listed["failures"][0]["bank"], "seb");
+    assert_eq!(listed["next"], Value::Null, "one page holds them all");
+
+    // In pages of 2: the first carries `next`, and following the cursors gives the same list.
+    let page_path = |cursor: Option<&str>| match cursor {
+        Some(cursor) => format!("/v1/users/{user}/transactions?from=2026-04-01&limit=2&cursor={cursor}"),
+        None => format!("/v1/users/{user}/transactions?from=2026-04-01&limit=2"),
+    };
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let (status, page) = call(&world, "GET", &page_path(cursor.as_deref()), Some(&key_a), None).await;
+        assert_eq!(status, 200, "{page}");
+        let rows = page["transactions"].as_array().expect("transactions");
+        assert!(rows.len() <= 2, "{page}");
+        paged.extend(rows.iter().cloned());
+        match page["next"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(&paged, transactions);
+    for (query, field) in [("limit=0", "limit"), ("limit=1001", "limit"), ("cursor=zz", "cursor")] {
+        let path = format!("/v1/users/{user}/transactions?{query}");
+        let (status, refused) = call(&world, "GET", &path, Some(&key_a), None).await;
+        assert_eq!(status, 400, "{query}: {refused}");
+        assert_eq!(refused["field"], field, "{refused}");
+    }
     let (status, spent) = call(
         &world,
         "GET",

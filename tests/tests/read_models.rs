@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use consentry::queries::TransactionCursor;
 use consentry::{Engine, EngineError, RequestContext};
 use consentry_adapters::sandbox::SandboxConfig;
 use consentry_domain::account_data::AccountDataEvent;
@@ -186,6 +187,22 @@ async fn read_models_follow_account_data(store: Store) {
         .filter_map(|t| t.booking_date.or(t.value_date))
         .collect();
     assert!(dates.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    // Paged by 7 through the cursor (as the API passes it, encoded), the pages make up the same list.
+    let mut paged = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = engine
+            .transactions_page(tenant, user, from, today, Some(7), cursor.as_ref())
+            .await
+            .expect("page");
+        assert!(page.transactions.len() <= 7);
+        paged.extend(page.transactions);
+        match page.next {
+            Some(next) => cursor = Some(TransactionCursor::decode(&next.encode()).expect("cursor")),
+            None => break,
+        }
+    }
+    assert_eq!(paged, transactions, "the pages in order are the whole list");
     for &consent in &consents {
         let data = engine.account_data(consent).await.expect("data");
         for (account, ledger) in &data.ledgers {
