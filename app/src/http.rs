@@ -13,6 +13,8 @@
 //!   `/payments` their payment orders with every status each reached. Transactions come in pages (`limit`,
 //!   default 500, at most 1,000); a page with more after it carries `next`, which `cursor=` asks for (keyset
 //!   paging: rows stored meanwhile never shift a page; the next pages do not refresh the banks again).
+//!   `GET`/`POST /v1/categorisation-rules` and `DELETE /v1/categorisation-rules/{id}` manage the tenant's own
+//!   rules (for transactions projected from then on; a replay re-categorises history).
 //!   `PSU-IP-Address` on a request means the user is present (the call is not counted against
 //!   frequencyPerDay).
 
@@ -24,7 +26,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::{Duration, NaiveDate};
 use consentry_domain::bank::PsuContext;
@@ -32,6 +34,7 @@ use consentry_domain::consent::ConsentAccess;
 use consentry_domain::rates::RatesPort;
 use consentry_domain::sca::ScaApproach;
 use consentry_domain::{Currency, FieldError, TenantId, UserId};
+use consentry_projections::categorise::Rule;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -202,6 +205,46 @@ struct ConnectBody {
     approach: Option<ScaApproach>,
 }
 
+/// A JSON body, or a 400 saying what is wrong with it (serde names the field and where).
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(body)| body)
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, json!({ "error": e.body_text() })))
+}
+
+/// The tenant's own categorisation rules, highest priority first.
+async fn rules(State(app): State<AppState>, Tenant(tenant): Tenant) -> Result<Json<Value>, ApiError> {
+    let rules = app.engine.categorisation_rules(tenant).await?;
+    Ok(Json(json!({ "rules": rules })))
+}
+
+/// Adds a rule for the transactions projected from now on (`consentry replay --projection transactions` and
+/// `spending` re-categorise history).
+async fn add_rule(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    body: Result<Json<Rule>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = app.engine.add_categorisation_rule(tenant, json_body(body)?).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
+}
+
+async fn delete_rule(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(rule_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id =
+        uuid::Uuid::parse_str(&rule_id).map_err(|_| FieldError::new("ruleId", format!("{rule_id:?} is not a UUID")))?;
+    if app.engine.delete_categorisation_rule(tenant, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError(
+            StatusCode::NOT_FOUND,
+            json!({ "error": format!("the tenant has no rule {id}") }),
+        ))
+    }
+}
+
 async fn connect(
     State(app): State<AppState>,
     Tenant(tenant): Tenant,
@@ -209,7 +252,7 @@ async fn connect(
     body: Result<Json<ConnectBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let user = user(&user_id)?;
-    let Json(body) = body.map_err(|e| ApiError(StatusCode::BAD_REQUEST, json!({ "error": e.body_text() })))?;
+    let body = json_body(body)?;
     let ctx = RequestContext::user(tenant, user);
     let request = ConnectRequest {
         bank: body.bank,
@@ -413,6 +456,8 @@ async fn spending(
 fn router(state: AppState) -> Router {
     Router::new()
         .route("/callback/sca", get(sca_callback))
+        .route("/v1/categorisation-rules", get(rules).post(add_rule))
+        .route("/v1/categorisation-rules/{rule}", delete(delete_rule))
         .route("/v1/users/{user}/connections", post(connect))
         .route("/v1/users/{user}/consents", get(consents))
         .route("/v1/users/{user}/payments", get(payments))

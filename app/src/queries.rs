@@ -357,7 +357,7 @@ pub struct SpendingLine {
 }
 
 /// A tenant's categorisation rule and its id.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TenantRule {
     pub id: Uuid,
     pub rule: Rule,

@@ -61,7 +61,7 @@ pub struct Rule {
     pub priority: i32,
     #[serde(flatten)]
     pub condition: Condition,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<AmountRange>,
 }
 

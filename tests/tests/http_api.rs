@@ -1,7 +1,7 @@
 //! The tenant API over real HTTP, on both stores: API keys required, one tenant never reads another's data,
 //! connecting a bank through the redirect SCA, balances aggregated across banks with a total in EUR naming its
 //! rates, a failing bank reported next to the data that arrived, the user's consents and payments from the read
-//! models, and bad input refused with the field named.
+//! models, a tenant's categorisation rules, and bad input refused with the field named.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use consentry::RequestContext;
@@ -21,6 +21,7 @@ async fn call(world: &World, method: &str, path: &str, key: Option<&str>, body: 
     let url = format!("{}{path}", world.server.base_url());
     let mut request = match method {
         "POST" => world.browser.post(url),
+        "DELETE" => world.browser.delete(url),
         _ => world.browser.get(url),
     };
     if let Some(key) = key {
@@ -294,3 +295,55 @@ async fn the_api_refuses_missing_keys_and_bad_input(store: Store) {
     );
 }
 on_both_stores!(refusals, the_api_refuses_missing_keys_and_bad_input);
+
+/// A tenant adds, lists and deletes its own categorisation rules; another tenant neither sees nor deletes them;
+/// an invalid rule and a malformed body are refused.
+async fn the_api_manages_a_tenants_rules(store: Store) {
+    let world = World::start(store, start(), SandboxConfig::default()).await;
+    let (_, key_a) = world.engine.create_tenant("Fintech A").await.expect("tenant A");
+    let (_, key_b) = world.engine.create_tenant("Fintech B").await.expect("tenant B");
+    let rules = "/v1/categorisation-rules";
+    let rule =
+        json!({ "category": "treats", "flow": "spending", "priority": 10, "match": "keyword", "keyword": "Maxima" });
+    let (status, created) = call(&world, "POST", rules, Some(&key_a), Some(rule.clone())).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().expect("rule id").to_owned();
+
+    let (status, listed) = call(&world, "GET", rules, Some(&key_a), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["rules"], json!([{ "id": id, "rule": rule }]), "{listed}");
+    let (_, other) = call(&world, "GET", rules, Some(&key_b), None).await;
+    assert_eq!(other["rules"], json!([]));
+
+    let one = format!("{rules}/{id}");
+    let (status, _) = call(&world, "DELETE", &one, Some(&key_b), None).await;
+    assert_eq!(status, 404, "another tenant's rule is not found");
+    let (status, _) = call(&world, "DELETE", &one, Some(&key_a), None).await;
+    assert_eq!(status, 204);
+    let (_, emptied) = call(&world, "GET", rules, Some(&key_a), None).await;
+    assert_eq!(emptied["rules"], json!([]));
+    let (status, gone) = call(&world, "DELETE", &one, Some(&key_a), None).await;
+    assert_eq!(status, 404, "{gone}");
+
+    let bad_regex = json!({ "category": "x", "flow": "spending", "match": "descriptionRegex", "pattern": "(" });
+    let (status, refused) = call(&world, "POST", rules, Some(&key_a), Some(bad_regex)).await;
+    assert_eq!(
+        (status, refused["field"].as_str()),
+        (400, Some("rule.pattern")),
+        "{refused}"
+    );
+    let no_category = json!({ "flow": "spending", "match": "keyword", "keyword": "Rimi" });
+    let (status, refused) = call(&world, "POST", rules, Some(&key_a), Some(no_category)).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["error"].as_str().unwrap_or_default().contains("category"),
+        "{refused}"
+    );
+    let (status, refused) = call(&world, "DELETE", &format!("{rules}/not-a-uuid"), Some(&key_a), None).await;
+    assert_eq!((status, refused["field"].as_str()), (400, Some("ruleId")), "{refused}");
+    let (status, _) = call(&world, "GET", rules, None, None).await;
+    assert_eq!(status, 401, "no key, no rules");
+    let (_, none) = call(&world, "GET", rules, Some(&key_a), None).await;
+    assert_eq!(none["rules"], json!([]), "nothing refused was stored");
+}
+on_both_stores!(rules, the_api_manages_a_tenants_rules);
