@@ -110,6 +110,20 @@ impl From<FieldError> for ApiError {
 /// The tenant an `Authorization: Bearer` key belongs to.
 struct Tenant(TenantId);
 
+/// Query parameters, or a 400 in the API's JSON shape saying which parameter is wrong and how.
+struct Params<T>(T);
+
+impl<T: serde::de::DeserializeOwned> FromRequestParts<AppState> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(parameters)| Params(parameters))
+            .map_err(|e| ApiError(StatusCode::BAD_REQUEST, json!({ "error": e.body_text() })))
+    }
+}
+
 impl FromRequestParts<AppState> for Tenant {
     type Rejection = ApiError;
 
@@ -287,7 +301,7 @@ async fn balances(
     State(app): State<AppState>,
     Tenant(tenant): Tenant,
     Path(user_id): Path<String>,
-    Query(parameters): Query<BalanceParameters>,
+    Params(parameters): Params<BalanceParameters>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let user = user(&user_id)?;
@@ -404,7 +418,7 @@ async fn transactions(
     State(app): State<AppState>,
     Tenant(tenant): Tenant,
     Path(user_id): Path<String>,
-    Query(period): Query<PeriodParameters>,
+    Params(period): Params<PeriodParameters>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let user = user(&user_id)?;
@@ -442,7 +456,7 @@ async fn spending(
     State(app): State<AppState>,
     Tenant(tenant): Tenant,
     Path(user_id): Path<String>,
-    Query(parameters): Query<MonthParameters>,
+    Params(parameters): Params<MonthParameters>,
 ) -> Result<Json<Value>, ApiError> {
     let user = user(&user_id)?;
     let month = parameters.month;

@@ -272,6 +272,16 @@ async fn the_api_refuses_missing_keys_and_bad_input(store: Store) {
     assert_eq!((status, error["field"].as_str()), (400, Some("month")), "{error}");
     let (status, error) = call(&world, "GET", &format!("{path}?base=XYZ"), Some(&key), None).await;
     assert_eq!((status, error["field"].as_str()), (400, Some("base")), "{error}");
+    // Query parameters that do not parse at all: a JSON error naming the parameter.
+    for (query, parameter) in [("from=2026-13-01", "from"), ("limit=ten", "limit")] {
+        let path = format!("/v1/users/{user}/transactions?{query}");
+        let (status, error) = call(&world, "GET", &path, Some(&key), None).await;
+        assert_eq!(status, 400, "{query}");
+        assert!(
+            error["error"].as_str().unwrap_or_default().contains(parameter),
+            "{error}"
+        );
+    }
     let connections = format!("/v1/users/{user}/connections");
     let (status, error) = call(
         &world,
