@@ -35,6 +35,7 @@ use consentry_domain::rates::RatesPort;
 use consentry_domain::sca::ScaApproach;
 use consentry_domain::{Currency, FieldError, TenantId, UserId};
 use consentry_projections::categorise::Rule;
+use consentry_projections::Projection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -369,12 +370,22 @@ async fn refresh(app: &AppState, tenant: TenantId, user: UserId, headers: &Heade
     Ok(failures_json(&outcome.failures))
 }
 
+/// Applies what the log holds beyond `projection`'s checkpoint, so an answer includes the caller's own writes
+/// (a consent just connected, a payment just sent) before the live runner gets to them; unless a transaction
+/// older than them is still open, which holds the feed back for that moment.
+async fn read_your_writes(app: &AppState, projection: Projection) -> Result<(), ApiError> {
+    let runner = app.engine.projection_runner().with_projections(vec![projection]);
+    runner.catch_up().await.map_err(EngineError::from)?;
+    Ok(())
+}
+
 async fn consents(
     State(app): State<AppState>,
     Tenant(tenant): Tenant,
     Path(user_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let user = user(&user_id)?;
+    read_your_writes(&app, Projection::Consents).await?;
     let consents = app.engine.consents(tenant, user).await?;
     Ok(Json(json!({ "consents": consents })))
 }
@@ -385,6 +396,7 @@ async fn payments(
     Path(user_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let user = user(&user_id)?;
+    read_your_writes(&app, Projection::Payments).await?;
     let payments = app.engine.payments(tenant, user).await?;
     Ok(Json(json!({ "payments": payments })))
 }
