@@ -1,7 +1,8 @@
 //! The expiry job: a consent whose validUntil has passed expires by the clock, so none lapses silently while the
-//! read models still show it pending or valid. The `consents` read model proposes the candidates (its
-//! `valid_until` index serves the query); each consent's aggregate decides by the Clock, so a stale row can
-//! neither expire a consent early nor twice, and several engine instances may run the job at once.
+//! read models still show it pending or valid. The `consents` read model proposes the candidates (one scan of
+//! that table per run: one row per user and bank, so small next to the log); each consent's aggregate decides by
+//! the Clock, so a stale row can neither expire a consent early nor twice, and several engine instances may run
+//! the job at once.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -286,11 +286,6 @@ pub struct World {
 }
 
 impl World {
-    /// Applies every event stored so far to every projection.
-    pub async fn catch_up(&self) {
-        settle(&self.engine).await;
-    }
-
     pub async fn start(store: Store, start: DateTime<Utc>, sandbox: SandboxConfig) -> Self {
         let db = TestDb::create(store).await;
         let clock = Arc::new(SimulatedClock::starting_at(start));

@@ -12,7 +12,7 @@ use consentry_domain::consent::{ConsentAccess, ConsentStatus};
 use consentry_domain::payment::{InitiationPhase, PaymentCommand, PaymentError};
 use consentry_domain::sca::ScaApproach;
 use consentry_domain::{ConsentId, TenantId, UserId};
-use consentry_tests::{count_events, on_both_stores, payment_input, Store, World};
+use consentry_tests::{count_events, on_both_stores, payment_input, settle, Store, World};
 
 fn start() -> DateTime<Utc> {
     NaiveDate::from_ymd_opt(2026, 3, 2)
@@ -253,7 +253,7 @@ async fn a_sent_payment_is_polled_to_settlement(store: Store) {
     assert!(world.engine.payment(id).await.expect("load").is_final());
 
     // The payments read model: the order, its one attempt and every status it reached, for its owner only.
-    world.catch_up().await;
+    settle(&world.engine).await;
     let (tenant, user) = (ctx.tenant, ctx.user.expect("a user"));
     let listed = world.engine.payments(tenant, user).await.expect("payments");
     let [view] = listed.as_slice() else {

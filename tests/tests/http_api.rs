@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use consentry::RequestContext;
 use consentry_adapters::sandbox::{Faults, SandboxConfig};
 use consentry_domain::UserId;
-use consentry_tests::{on_both_stores, payment_input, Store, World};
+use consentry_tests::{on_both_stores, payment_input, settle, Store, World};
 use serde_json::{json, Value};
 
 fn start() -> DateTime<Utc> {
@@ -67,7 +67,7 @@ async fn the_api_aggregates_balances_per_tenant(store: Store) {
     let user = UserId::new();
     connect(&world, &key_a, user, "swedbank").await;
     connect(&world, &key_a, user, "seb").await;
-    world.catch_up().await;
+    settle(&world.engine).await;
 
     let present = world
         .browser

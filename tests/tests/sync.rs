@@ -11,7 +11,7 @@ use consentry_domain::account_data::ObservedTransaction;
 use consentry_domain::bank::{BookingStatus, PsuContext, TransactionQuery};
 use consentry_domain::consent::{ConsentError, ConsentStatus, ExpiryCause};
 use consentry_domain::{BankId, Clock, TenantId, UserId};
-use consentry_tests::{on_both_stores, Store, World};
+use consentry_tests::{on_both_stores, settle, Store, World};
 
 fn start() -> DateTime<Utc> {
     NaiveDate::from_ymd_opt(2026, 5, 4)
@@ -177,7 +177,7 @@ async fn refreshing_all_banks_reports_the_failing_one(store: Store) {
     let user = ctx.user.expect("user");
     world.valid_consent(&ctx, "swedbank").await;
     world.valid_consent(&ctx, "seb").await;
-    world.catch_up().await;
+    settle(&world.engine).await;
     let faults = consentry_adapters::sandbox::Faults {
         error_rate: 1.0,
         ..Default::default()
