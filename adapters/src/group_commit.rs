@@ -37,60 +37,13 @@ const MAX_BATCH: usize = 512;
 const IDLE: Duration = Duration::from_millis(50);
 
 /// Writes the commands' events; returns the (type, id) of every command whose first event went in.
-const INSERT_BATCH: &str = "
-WITH input AS (
-    SELECT *
-    FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[])
-        WITH ORDINALITY
-        AS i(aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, first, ord)
-),
-firsts AS (
-    INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-    SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload::json, metadata::json
-    FROM input
-    WHERE first
-    ORDER BY aggregate_type, aggregate_id
-    ON CONFLICT DO NOTHING
-    RETURNING aggregate_type, aggregate_id
-),
-rest AS (
-    INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-    SELECT i.aggregate_type, i.aggregate_id, i.sequence, i.event_type, i.event_version, i.payload::json,
-           i.metadata::json
-    FROM input i
-    JOIN firsts f ON f.aggregate_type = i.aggregate_type AND f.aggregate_id = i.aggregate_id
-    WHERE NOT i.first
-    ORDER BY i.ord
-)
-SELECT aggregate_type, aggregate_id FROM firsts";
+const INSERT_BATCH: &str = include_str!("../sql/group_commit/insert_batch.sql");
 
-/// Aggregates loaded by one statement at most.
-const MAX_LOAD: usize = 16;
-
-/// The statement that loads every event of `n` aggregates of one type (`$1`; ids `$2`...): one equality
-/// lookup per aggregate, as postgres-es does for one. (A single `aggregate_id = ANY($2)` is shorter, but a
-/// plan cached while the table was small tests it as a filter on every event of the type, which grows with
-/// the log.) Rows come unordered; the caller sorts.
-fn select_sql(n: usize) -> &'static str {
-    static STATEMENTS: OnceLock<Vec<String>> = OnceLock::new();
-    let statements = STATEMENTS.get_or_init(|| {
-        (1..=MAX_LOAD)
-            .map(|n| {
-                (0..n)
-                    .map(|i| {
-                        format!(
-                            "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, \
-                             metadata FROM events WHERE aggregate_type = $1 AND aggregate_id = ${}",
-                            i + 2
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" UNION ALL ")
-            })
-            .collect()
-    });
-    &statements[n.clamp(1, MAX_LOAD) - 1]
-}
+/// Loads every event of several aggregates of one type (`$1`; ids `$2`): a lateral join makes it one equality
+/// lookup per aggregate, as postgres-es does for one. (A plain `aggregate_id = ANY($2)` is shorter, but a plan
+/// cached while the table was small tests it as a filter on every event of the type, which grows with the
+/// log.) Rows come unordered; the caller sorts.
+const SELECT_BATCH: &str = include_str!("../sql/group_commit/select_batch.sql");
 
 type Reply<T> = oneshot::Sender<Result<T, PersistenceError>>;
 
@@ -376,14 +329,8 @@ async fn select(
     aggregate_type: &str,
     ids: Vec<String>,
 ) -> Result<HashMap<String, Vec<SerializedEvent>>, PersistenceError> {
-    let mut rows: Vec<EventRow> = Vec::new();
-    for chunk in ids.chunks(MAX_LOAD) {
-        let mut statement = sqlx::query_as(select_sql(chunk.len())).bind(aggregate_type);
-        for id in chunk {
-            statement = statement.bind(id.clone());
-        }
-        rows.extend(connection.fetch(statement).await?);
-    }
+    let statement = sqlx::query_as(SELECT_BATCH).bind(aggregate_type).bind(ids);
+    let rows: Vec<EventRow> = connection.fetch(statement).await?;
     let mut events: HashMap<String, Vec<SerializedEvent>> = HashMap::new();
     for (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) in rows {
         let sequence = usize::try_from(sequence)
@@ -400,9 +347,6 @@ async fn select(
                 payload,
                 metadata,
             ));
-    }
-    for history in events.values_mut() {
-        history.sort_by_key(|event| event.sequence);
     }
     for history in events.values_mut() {
         history.sort_by_key(|event| event.sequence);

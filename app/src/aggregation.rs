@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use consentry_adapters::Database;
+use consentry_store::Statement;
+
+use crate::queries::fetch_all;
 use consentry_domain::account_data::AccountDataCommand;
 use consentry_domain::bank::{Balance, BalanceType, BankAccount, BankError, BankPort, PsuContext};
 use consentry_domain::rates::{RateError, RatesPort, Total};
@@ -15,10 +17,10 @@ use futures::future::join_all;
 
 use crate::{Engine, EngineError, RequestContext};
 
-const VALID_CONSENTS_POSTGRES: &str = "SELECT consent_id::text, bank FROM consents
-  WHERE tenant_id = $1::uuid AND user_id = $2::uuid AND status = 'valid' ORDER BY bank";
-const VALID_CONSENTS_SQLITE: &str =
-    "SELECT consent_id, bank FROM consents WHERE tenant_id = ?1 AND user_id = ?2 AND status = 'valid' ORDER BY bank";
+const VALID_CONSENTS: Statement = Statement::each(
+    include_str!("../sql/aggregation/valid_consents.postgres.sql"),
+    include_str!("../sql/aggregation/valid_consents.sqlite.sql"),
+);
 
 /// Which balance stands for an account: the first type present in this order.
 #[derive(Debug, Clone)]
@@ -176,23 +178,8 @@ impl Engine {
         user: UserId,
     ) -> Result<Vec<(ConsentId, BankId)>, EngineError> {
         let (tenant_id, user_id) = (tenant.to_string(), user.to_string());
-        let rows: Vec<(String, String)> = match self.database() {
-            Database::Postgres(pool) => {
-                sqlx::query_as(VALID_CONSENTS_POSTGRES)
-                    .bind(tenant_id)
-                    .bind(user_id)
-                    .fetch_all(pool)
-                    .await
-            }
-            Database::Sqlite(pool) => {
-                sqlx::query_as(VALID_CONSENTS_SQLITE)
-                    .bind(tenant_id)
-                    .bind(user_id)
-                    .fetch_all(pool)
-                    .await
-            }
-        }
-        .map_err(|e| EngineError::Store(e.to_string()))?;
+        let rows: Vec<(String, String)> = fetch_all!(self.database(), VALID_CONSENTS, tenant_id, user_id)
+            .map_err(|e| EngineError::Store(e.to_string()))?;
         rows.into_iter()
             .map(|(consent, bank)| Ok((ConsentId::parse(&consent)?, BankId::parse(&bank)?)))
             .collect()

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use clap::{Args, ValueEnum};
-use consentry_adapters::{Database, SystemClock};
+use consentry_adapters::SystemClock;
 use consentry_domain::consent::{
     Consent, ConsentAccess, ConsentCommand, ConsentEvent, ConsentRequest, ConsentServices,
 };
@@ -30,6 +30,7 @@ use consentry_domain::payment::{
 use consentry_domain::sca::{ScaApproach, ScaLinks};
 use consentry_domain::versioning::upcasters;
 use consentry_domain::{Actor, BankId, Clock, EventMetadata, Iban, Money, TenantId, UserId};
+use consentry_store::Database;
 use cqrs_es::persist::{GenericQuery, PersistedEventRepository, PersistedEventStore, QueryReplay, ViewRepository};
 use cqrs_es::{Aggregate, CqrsFramework, DomainEvent, EventEnvelope, View};
 use postgres_es::{PostgresEventRepository, PostgresViewRepository};
@@ -625,7 +626,7 @@ async fn replay(args: &BenchArgs, url: Option<&str>) -> BenchResult<(f64, f64, &
         let engine = Engine::open(Some(&scratch.url()), Arc::new(SystemClock)).await?;
         eprintln!(
             "replay benchmark on {}: {} events",
-            engine.database().kind(),
+            engine.database().backend().name(),
             args.events
         );
         seed(engine.database(), args.events).await?;
@@ -705,9 +706,9 @@ async fn append(args: &BenchArgs, url: Option<&str>) -> BenchResult<(f64, f64, &
             .test_before_acquire(false)
             .connect(&plain.url())
             .await?;
-        let event_log = consentry_adapters::migrations::POSTGRES
+        let event_log = consentry_adapters::MIGRATIONS
             .first()
-            .map(|m| m.sql)
+            .and_then(|m| m.sql(consentry_store::Backend::Postgres))
             .ok_or("the event log migration is missing")?;
         sqlx::raw_sql(event_log).execute(&pool).await?;
         let cqrs = Arc::new(CqrsFramework::new(

@@ -131,7 +131,7 @@ pub async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
     let browser = reqwest::Client::new();
     println!(
         "Consentry demo on {}, the sandbox bank at {} and a simulated clock starting {start}",
-        engine.database().kind(),
+        engine.database().backend().name(),
         sandbox.base_url()
     );
     let mut printed = Printed::default();

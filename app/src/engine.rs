@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use consentry_adapters::{AggregateRepository, Database, StoreError};
+use consentry_adapters::{repository, AggregateRepository};
 use consentry_domain::account_data::{AccountData, AccountDataError, AccountDataEvent};
 use consentry_domain::bank::BankError;
 use consentry_domain::consent::{
@@ -17,6 +17,7 @@ use consentry_domain::payment::{
 use consentry_domain::{
     Actor, BankId, Clock, ConsentId, EventMetadata, FieldError, Iban, Money, PaymentId, TenantId, UserId,
 };
+use consentry_store::{Database, StoreError};
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -156,10 +157,12 @@ impl Engine {
     }
 
     pub async fn with_database(database: Database, clock: Arc<dyn Clock>) -> Result<Self, EngineError> {
-        database.migrate(crate::read_side::migrations()).await?;
-        let consents = database.repository::<Consent>(ConsentServices { clock: clock.clone() });
-        let payments = database.repository::<Payment>(PaymentServices { clock: clock.clone() });
-        let account_data = database.repository::<AccountData>(());
+        database
+            .migrate(&[consentry_adapters::MIGRATIONS, consentry_projections::MIGRATIONS])
+            .await?;
+        let consents = repository::<Consent>(&database, ConsentServices { clock: clock.clone() });
+        let payments = repository::<Payment>(&database, PaymentServices { clock: clock.clone() });
+        let account_data = repository::<AccountData>(&database, ());
         Ok(Self {
             banks: Banks::default(),
             database,

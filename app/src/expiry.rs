@@ -8,25 +8,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use consentry_adapters::Database;
 use consentry_domain::consent::{ConsentCommand, ExpiryCause};
 use consentry_domain::{ConsentId, TenantId, UserId};
+use consentry_store::Statement;
 use tokio::task::JoinHandle;
 
 use crate::queries::fetch_all;
 use crate::{Engine, EngineError, RequestContext};
 
 /// Consents not yet in a final status whose last valid day is before `$1`, oldest first.
-const LAPSED_POSTGRES: &str = "
-SELECT consent_id::text, tenant_id::text, user_id::text
-FROM consents
-WHERE status IN ('received', 'valid') AND valid_until < $1
-ORDER BY valid_until, consent_id";
-const LAPSED_SQLITE: &str = "
-SELECT consent_id, tenant_id, user_id
-FROM consents
-WHERE status IN ('received', 'valid') AND valid_until < $1
-ORDER BY valid_until, consent_id";
+const LAPSED: Statement = Statement::each(
+    include_str!("../sql/expiry/lapsed.postgres.sql"),
+    include_str!("../sql/expiry/lapsed.sqlite.sql"),
+);
 
 /// What one run of the expiry job did.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -45,8 +39,8 @@ impl Engine {
     /// live batch, so a consent that lapsed in that moment is expired by the next run.
     pub async fn expire_lapsed_consents(&self) -> Result<ExpiryRun, EngineError> {
         let today: NaiveDate = self.now().date_naive();
-        let rows: Vec<(String, String, String)> = fetch_all!(self.database(), LAPSED_POSTGRES, LAPSED_SQLITE, today)
-            .map_err(|e| EngineError::Store(e.to_string()))?;
+        let rows: Vec<(String, String, String)> =
+            fetch_all!(self.database(), LAPSED, today).map_err(|e| EngineError::Store(e.to_string()))?;
         let mut run = ExpiryRun::default();
         for (consent, tenant, user) in rows {
             let corrupt = |e: consentry_domain::FieldError| EngineError::Store(format!("consents read model: {e}"));

@@ -385,7 +385,7 @@ async fn consents(
     Path(user_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let user = user(&user_id)?;
-    read_your_writes(&app, Projection::Consents).await?;
+    read_your_writes(&app, Projection::CONSENTS).await?;
     let consents = app.engine.consents(tenant, user).await?;
     Ok(Json(json!({ "consents": consents })))
 }
@@ -396,7 +396,7 @@ async fn payments(
     Path(user_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let user = user(&user_id)?;
-    read_your_writes(&app, Projection::Payments).await?;
+    read_your_writes(&app, Projection::PAYMENTS).await?;
     let payments = app.engine.payments(tenant, user).await?;
     Ok(Json(json!({ "payments": payments })))
 }

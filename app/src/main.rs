@@ -114,7 +114,7 @@ async fn run_serve(
         .with_banks(banks);
     println!(
         "Consentry on {} with banks {}",
-        engine.database().kind(),
+        engine.database().backend().name(),
         config
             .banks
             .iter()

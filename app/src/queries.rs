@@ -7,157 +7,90 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use consentry_adapters::Database;
 use consentry_domain::{ConsentId, Currency, FieldError, Money, PaymentId, TenantId, UserId};
 use consentry_projections::categorise::{Categoriser, Rule};
 use consentry_projections::read_models::MICROS;
+use consentry_store::Statement;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::{Engine, EngineError};
 
 /// By bank, the newest consent first.
-const CONSENTS_POSTGRES: &str = "
-SELECT consent_id::text, bank, access, recurring, frequency_per_day, valid_until, status, status_reason,
-       sca_redirect_url, renewal_of::text, renewed_by::text, requested_at, authorised_at, status_changed_at
-FROM consents
-WHERE tenant_id = $1::uuid AND user_id = $2::uuid
-ORDER BY bank, requested_at DESC, consent_id";
-const CONSENTS_SQLITE: &str = "
-SELECT consent_id, bank, access, recurring, frequency_per_day, valid_until, status, status_reason,
-       sca_redirect_url, renewal_of, renewed_by, requested_at, authorised_at, status_changed_at
-FROM consents
-WHERE tenant_id = $1 AND user_id = $2
-ORDER BY bank, requested_at DESC, consent_id";
+const CONSENTS: Statement = Statement::each(
+    include_str!("../sql/queries/consents.postgres.sql"),
+    include_str!("../sql/queries/consents.sqlite.sql"),
+);
 
 /// The newest payment first.
-const PAYMENTS_POSTGRES: &str = "
-SELECT payment_id::text, bank, service, product, creditor_name, amount::text, currency, phase, status,
-       bank_payment_id, attempts, cancellation_requested, requested_at, status_changed_at
-FROM payments
-WHERE tenant_id = $1::uuid AND user_id = $2::uuid
-ORDER BY requested_at DESC, payment_id";
-const PAYMENTS_SQLITE: &str = "
-SELECT payment_id, bank, service, product, creditor_name, amount, currency, phase, status,
-       bank_payment_id, attempts, cancellation_requested, requested_at, status_changed_at
-FROM payments
-WHERE tenant_id = $1 AND user_id = $2
-ORDER BY requested_at DESC, payment_id";
+const PAYMENTS: Statement = Statement::each(
+    include_str!("../sql/queries/payments.postgres.sql"),
+    include_str!("../sql/queries/payments.sqlite.sql"),
+);
 
-const STATUS_CHANGES_POSTGRES: &str = "
-SELECT s.payment_id::text, s.status, s.changed_at
-FROM payment_status_changes s
-JOIN payments p ON p.payment_id = s.payment_id
-WHERE p.tenant_id = $1::uuid AND p.user_id = $2::uuid
-ORDER BY s.payment_id, s.sequence";
-const STATUS_CHANGES_SQLITE: &str = "
-SELECT s.payment_id, s.status, s.changed_at
-FROM payment_status_changes s
-JOIN payments p ON p.payment_id = s.payment_id
-WHERE p.tenant_id = $1 AND p.user_id = $2
-ORDER BY s.payment_id, s.sequence";
+const STATUS_CHANGES: Statement = Statement::each(
+    include_str!("../sql/queries/status_changes.postgres.sql"),
+    include_str!("../sql/queries/status_changes.sqlite.sql"),
+);
 
-const ACCOUNTS_POSTGRES: &str = "
-SELECT consent_id::text, account_id, bank, iban, currency, name, product, first_seen, last_seen
-FROM accounts
-WHERE tenant_id = $1::uuid AND user_id = $2::uuid
-ORDER BY bank, consent_id, account_id";
-const ACCOUNTS_SQLITE: &str = "
-SELECT consent_id, account_id, bank, iban, currency, name, product, first_seen, last_seen
-FROM accounts
-WHERE tenant_id = $1 AND user_id = $2
-ORDER BY bank, consent_id, account_id";
+const ACCOUNTS: Statement = Statement::each(
+    include_str!("../sql/queries/accounts.postgres.sql"),
+    include_str!("../sql/queries/accounts.sqlite.sql"),
+);
 
-const BALANCES_POSTGRES: &str = "
-SELECT consent_id::text, account_id, balance_type, amount::text, currency, reference_date, observed_at
-FROM balances
-WHERE tenant_id = $1::uuid AND user_id = $2::uuid
-ORDER BY consent_id, account_id, balance_type";
-const BALANCES_SQLITE: &str = "
-SELECT consent_id, account_id, balance_type, amount, currency, reference_date, observed_at
-FROM balances
-WHERE tenant_id = $1 AND user_id = $2
-ORDER BY consent_id, account_id, balance_type";
+const BALANCES: Statement = Statement::each(
+    include_str!("../sql/queries/balances.postgres.sql"),
+    include_str!("../sql/queries/balances.sqlite.sql"),
+);
 
 /// Newest first; a pending transaction without a booking date sorts by its value date. With a cursor ($5..$9:
 /// the sort key of the previous page's last row) the page starts after it; at most $10 rows.
-const TRANSACTIONS_POSTGRES: &str = "
-SELECT consent_id::text, account_id, transaction_id, bank, status, booking_date, value_date, amount::text,
-       currency, counterparty, description, category, flow
-FROM transactions
-WHERE tenant_id = $1::uuid AND user_id = $2::uuid
-  AND coalesce(booking_date, value_date) BETWEEN $3 AND $4
-  AND ($5::date IS NULL OR coalesce(booking_date, value_date) < $5
-       OR (coalesce(booking_date, value_date) = $5
-           AND (bank, consent_id, account_id, transaction_id) > ($6, $7::uuid, $8, $9)))
-ORDER BY coalesce(booking_date, value_date) DESC, bank, consent_id, account_id, transaction_id
-LIMIT $10";
-const TRANSACTIONS_SQLITE: &str = "
-SELECT consent_id, account_id, transaction_id, bank, status, booking_date, value_date, amount,
-       currency, counterparty, description, category, flow
-FROM transactions
-WHERE tenant_id = $1 AND user_id = $2
-  AND coalesce(booking_date, value_date) BETWEEN $3 AND $4
-  AND ($5 IS NULL OR coalesce(booking_date, value_date) < $5
-       OR (coalesce(booking_date, value_date) = $5
-           AND (bank, consent_id, account_id, transaction_id) > ($6, $7, $8, $9)))
-ORDER BY coalesce(booking_date, value_date) DESC, bank, consent_id, account_id, transaction_id
-LIMIT $10";
+const TRANSACTIONS: Statement = Statement::each(
+    include_str!("../sql/queries/transactions.postgres.sql"),
+    include_str!("../sql/queries/transactions.sqlite.sql"),
+);
 
-const SPENDING_POSTGRES: &str = "
-SELECT category, currency, flow, total_micros, count
-FROM spending
-WHERE tenant_id = $1::uuid AND user_id = $2::uuid AND month = $3
-ORDER BY flow DESC, category, currency";
-const SPENDING_SQLITE: &str = "
-SELECT category, currency, flow, total_micros, count
-FROM spending
-WHERE tenant_id = $1 AND user_id = $2 AND month = $3
-ORDER BY flow DESC, category, currency";
+const SPENDING: Statement = Statement::each(
+    include_str!("../sql/queries/spending.postgres.sql"),
+    include_str!("../sql/queries/spending.sqlite.sql"),
+);
 
-const INSERT_RULE_POSTGRES: &str = "
-INSERT INTO categorisation_rules (rule_id, tenant_id, priority, rule, created_at)
-VALUES ($1::uuid, $2::uuid, $3, $4, $5)";
-const INSERT_RULE_SQLITE: &str = "
-INSERT INTO categorisation_rules (rule_id, tenant_id, priority, rule, created_at)
-VALUES ($1, $2, $3, $4, $5)";
+const INSERT_RULE: Statement = Statement::each(
+    include_str!("../sql/queries/insert_rule.postgres.sql"),
+    include_str!("../sql/queries/insert_rule.sqlite.sql"),
+);
 
-const LIST_RULES_POSTGRES: &str = "
-SELECT rule_id::text, rule
-FROM categorisation_rules
-WHERE tenant_id = $1::uuid
-ORDER BY priority DESC, created_at, rule_id";
-const LIST_RULES_SQLITE: &str = "
-SELECT rule_id, rule
-FROM categorisation_rules
-WHERE tenant_id = $1
-ORDER BY priority DESC, created_at, rule_id";
+const LIST_RULES: Statement = Statement::each(
+    include_str!("../sql/queries/list_rules.postgres.sql"),
+    include_str!("../sql/queries/list_rules.sqlite.sql"),
+);
 
-const DELETE_RULE_POSTGRES: &str = "DELETE FROM categorisation_rules WHERE tenant_id = $1::uuid AND rule_id = $2::uuid";
-const DELETE_RULE_SQLITE: &str = "DELETE FROM categorisation_rules WHERE tenant_id = $1 AND rule_id = $2";
+const DELETE_RULE: Statement = Statement::each(
+    include_str!("../sql/queries/delete_rule.postgres.sql"),
+    include_str!("../sql/queries/delete_rule.sqlite.sql"),
+);
 
 /// The balance types a user sees first, in order; the others follow by name.
 pub const BALANCE_PREFERENCE: &[&str] = &["interimAvailable", "closingBooked"];
 
-/// Runs the store's statement with the same text bindings on either pool.
+/// Runs the statement with the same text bindings on either pool and returns its rows.
 macro_rules! fetch_all {
-    ($database:expr, $postgres:expr, $sqlite:expr $(, $bind:expr)*) => {
-        match $database {
-            Database::Postgres(pool) => sqlx::query_as($postgres)$(.bind($bind))*.fetch_all(pool).await,
-            Database::Sqlite(pool) => sqlx::query_as($sqlite)$(.bind($bind))*.fetch_all(pool).await,
-        }
-    };
+    ($database:expr, $statement:expr $(, $bind:expr)*) => {{
+        let database: &consentry_store::Database = $database;
+        let sql = $statement.sql(database.backend());
+        consentry_store::on_pool!(database, pool => sqlx::query_as(sql)$(.bind($bind))*.fetch_all(pool).await)
+    }};
 }
 
 pub(crate) use fetch_all;
 
+/// Runs the statement with the same text bindings on either pool and returns the rows it changed.
 macro_rules! execute {
-    ($database:expr, $postgres:expr, $sqlite:expr $(, $bind:expr)*) => {
-        match $database {
-            Database::Postgres(pool) => sqlx::query($postgres)$(.bind($bind))*.execute(pool).await.map(|r| r.rows_affected()),
-            Database::Sqlite(pool) => sqlx::query($sqlite)$(.bind($bind))*.execute(pool).await.map(|r| r.rows_affected()),
-        }
-    };
+    ($database:expr, $statement:expr $(, $bind:expr)*) => {{
+        let database: &consentry_store::Database = $database;
+        let sql = $statement.sql(database.backend());
+        consentry_store::on_pool!(database, pool => sqlx::query(sql)$(.bind($bind))*.execute(pool).await.map(|r| r.rows_affected()))
+    }};
 }
 
 /// A consent as the `consents` read model holds it, with the days it has left by the engine's clock.
@@ -453,14 +386,8 @@ fn rank(preference: &[&str], balance_type: &str) -> (usize, String) {
 impl Engine {
     /// The user's consents at every bank, whatever their status, with the days each has left today.
     pub async fn consents(&self, tenant: TenantId, user: UserId) -> Result<Vec<ConsentView>, EngineError> {
-        let rows: Vec<ConsentRow> = fetch_all!(
-            self.database(),
-            CONSENTS_POSTGRES,
-            CONSENTS_SQLITE,
-            tenant.to_string(),
-            user.to_string()
-        )
-        .map_err(store_error)?;
+        let rows: Vec<ConsentRow> =
+            fetch_all!(self.database(), CONSENTS, tenant.to_string(), user.to_string()).map_err(store_error)?;
         let today = self.now().date_naive();
         let optional_id = |id: Option<String>| id.as_deref().map(consent_id).transpose();
         rows.into_iter()
@@ -506,16 +433,9 @@ impl Engine {
     /// The user's payment orders, newest first, each with the statuses it went through.
     pub async fn payments(&self, tenant: TenantId, user: UserId) -> Result<Vec<PaymentView>, EngineError> {
         let (tenant, user) = (tenant.to_string(), user.to_string());
-        let rows: Vec<PaymentRow> =
-            fetch_all!(self.database(), PAYMENTS_POSTGRES, PAYMENTS_SQLITE, &tenant, &user).map_err(store_error)?;
-        let changes: Vec<(String, String, DateTime<Utc>)> = fetch_all!(
-            self.database(),
-            STATUS_CHANGES_POSTGRES,
-            STATUS_CHANGES_SQLITE,
-            &tenant,
-            &user
-        )
-        .map_err(store_error)?;
+        let rows: Vec<PaymentRow> = fetch_all!(self.database(), PAYMENTS, &tenant, &user).map_err(store_error)?;
+        let changes: Vec<(String, String, DateTime<Utc>)> =
+            fetch_all!(self.database(), STATUS_CHANGES, &tenant, &user).map_err(store_error)?;
         let mut history: HashMap<String, Vec<StatusChange>> = HashMap::new();
         for (payment, status, at) in changes {
             history.entry(payment).or_default().push(StatusChange { status, at });
@@ -561,14 +481,8 @@ impl Engine {
 
     /// The user's accounts at every bank.
     pub async fn accounts(&self, tenant: TenantId, user: UserId) -> Result<Vec<AccountView>, EngineError> {
-        let rows: Vec<AccountRow> = fetch_all!(
-            self.database(),
-            ACCOUNTS_POSTGRES,
-            ACCOUNTS_SQLITE,
-            tenant.to_string(),
-            user.to_string()
-        )
-        .map_err(store_error)?;
+        let rows: Vec<AccountRow> =
+            fetch_all!(self.database(), ACCOUNTS, tenant.to_string(), user.to_string()).map_err(store_error)?;
         rows.into_iter()
             .map(
                 |(consent, account_id, bank, iban, currency, name, product, first_seen, last_seen)| {
@@ -600,14 +514,8 @@ impl Engine {
         user: UserId,
         preference: &[&str],
     ) -> Result<Vec<BalanceView>, EngineError> {
-        let rows: Vec<BalanceRow> = fetch_all!(
-            self.database(),
-            BALANCES_POSTGRES,
-            BALANCES_SQLITE,
-            tenant.to_string(),
-            user.to_string()
-        )
-        .map_err(store_error)?;
+        let rows: Vec<BalanceRow> =
+            fetch_all!(self.database(), BALANCES, tenant.to_string(), user.to_string()).map_err(store_error)?;
         let mut best: Vec<BalanceView> = Vec::new();
         for (consent, account_id, balance_type, amount, currency, reference_date, observed_at) in rows {
             let view = BalanceView {
@@ -662,8 +570,7 @@ impl Engine {
         });
         let rows: Vec<TransactionRow> = fetch_all!(
             self.database(),
-            TRANSACTIONS_POSTGRES,
-            TRANSACTIONS_SQLITE,
+            TRANSACTIONS,
             tenant.to_string(),
             user.to_string(),
             from,
@@ -728,15 +635,8 @@ impl Engine {
         user: UserId,
         month: &str,
     ) -> Result<Vec<SpendingLine>, EngineError> {
-        let rows: Vec<SpendingRow> = fetch_all!(
-            self.database(),
-            SPENDING_POSTGRES,
-            SPENDING_SQLITE,
-            tenant.to_string(),
-            user.to_string(),
-            month
-        )
-        .map_err(store_error)?;
+        let rows: Vec<SpendingRow> =
+            fetch_all!(self.database(), SPENDING, tenant.to_string(), user.to_string(), month).map_err(store_error)?;
         rows.into_iter()
             .map(|(category, currency, flow, total_micros, count)| {
                 let currency = Currency::parse(&currency).map_err(|e| corrupt("currency", e))?;
@@ -763,8 +663,7 @@ impl Engine {
         let json = serde_json::to_string(&rule).map_err(|e| EngineError::Store(e.to_string()))?;
         execute!(
             self.database(),
-            INSERT_RULE_POSTGRES,
-            INSERT_RULE_SQLITE,
+            INSERT_RULE,
             id.to_string(),
             tenant.to_string(),
             rule.priority,
@@ -777,13 +676,8 @@ impl Engine {
 
     /// The tenant's own rules, highest priority first (the default rules are not listed).
     pub async fn categorisation_rules(&self, tenant: TenantId) -> Result<Vec<TenantRule>, EngineError> {
-        let rows: Vec<(String, String)> = fetch_all!(
-            self.database(),
-            LIST_RULES_POSTGRES,
-            LIST_RULES_SQLITE,
-            tenant.to_string()
-        )
-        .map_err(store_error)?;
+        let rows: Vec<(String, String)> =
+            fetch_all!(self.database(), LIST_RULES, tenant.to_string()).map_err(store_error)?;
         rows.into_iter()
             .map(|(id, rule)| {
                 Ok(TenantRule {
@@ -796,14 +690,8 @@ impl Engine {
 
     /// Deletes one of the tenant's rules; false when the tenant has no rule of that id.
     pub async fn delete_categorisation_rule(&self, tenant: TenantId, id: Uuid) -> Result<bool, EngineError> {
-        let deleted = execute!(
-            self.database(),
-            DELETE_RULE_POSTGRES,
-            DELETE_RULE_SQLITE,
-            tenant.to_string(),
-            id.to_string()
-        )
-        .map_err(store_error)?;
+        let deleted =
+            execute!(self.database(), DELETE_RULE, tenant.to_string(), id.to_string()).map_err(store_error)?;
         Ok(deleted > 0)
     }
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry::RequestContext;
 use consentry_domain::consent::{ConsentCommand, RevokedBy};
 use consentry_domain::{TenantId, UserId};
-use consentry_tests::{consent_input, on_both_stores, Store, TestDb};
+use consentry_tests::{consent_input, on_both_stores, Backend, TestDb};
 
 fn start() -> DateTime<Utc> {
     NaiveDate::from_ymd_opt(2026, 2, 2)
@@ -32,7 +32,7 @@ fn consentry(db: &TestDb, args: &[&str]) -> (bool, String, String) {
     )
 }
 
-async fn the_read_side_commands_work(store: Store) {
+async fn the_read_side_commands_work(store: Backend) {
     let db = TestDb::create(store).await;
     let (engine, clock) = db.engine(start()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());

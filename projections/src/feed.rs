@@ -15,85 +15,42 @@ use consentry_domain::account_data::AccountDataEvent;
 use consentry_domain::consent::ConsentEvent;
 use consentry_domain::payment::PaymentEvent;
 use consentry_domain::versioning;
-use sqlx::{PgConnection, SqliteConnection};
+use consentry_store::{on_pool, Conn, Database, Statement};
 
-use crate::{ProjectionError, Store};
+use crate::ProjectionError;
 
 /// The aggregate types of the domain (`Aggregate::TYPE`), as stored in `events.aggregate_type`.
 pub const CONSENT: &str = "Consent";
 pub const PAYMENT: &str = "Payment";
 pub const ACCOUNT_DATA: &str = "AccountData";
 
-/// The feed's horizon, shared by the statements that read up to it (see `READ_POSTGRES`).
-macro_rules! horizon {
-    () => {
-        "
-WITH horizon AS (
-    SELECT coalesce(
-        (SELECT min(running)
-         FROM pg_snapshot_xip(pg_current_snapshot()) AS running
-         WHERE running::text::bigint % 4294967296 NOT IN (
-             SELECT backend_xid::text::bigint
-             FROM pg_stat_activity
-             WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database())),
-        pg_snapshot_xmax(pg_current_snapshot())) AS bound
-)
-"
-    };
-}
-
 /// Reads a batch after a position, oldest first (ordered by the columns, not the casts, so the index serves
-/// it), up to the feed's horizon: the oldest transaction that was still running when the statement's snapshot
-/// was taken and may write events. Transactions of other databases on the server (identified through
-/// `pg_stat_activity`) cannot write this `events` table, so they do not hold the feed back; an unidentified one
-/// (finished meanwhile, or hidden from this role) counts as running, which only delays the read. With none
-/// running, the horizon is the snapshot's `xmax`. With an interest (`$4` aggregate types, `$5` event types), the
-/// other events come without payload and time: the server need not parse their metadata nor send their payload
-/// to a projection that skips them.
-const READ_POSTGRES: &str = concat!(
-    horizon!(),
-    "SELECT e.transaction_id::text::bigint, e.position, e.aggregate_type, e.aggregate_id, e.sequence,
-       e.event_type, e.event_version,
-       CASE WHEN $4::text[] IS NULL OR e.aggregate_type = ANY($4) OR e.event_type = ANY($5)
-            THEN e.payload::text END,
-       CASE WHEN $4::text[] IS NULL OR e.aggregate_type = ANY($4) OR e.event_type = ANY($5)
-            THEN e.metadata ->> 'occurred_at' END
-FROM events e, horizon
-WHERE (e.transaction_id, e.position) > ($1::text::xid8, $2)
-  AND e.transaction_id < horizon.bound
-ORDER BY e.transaction_id, e.position
-LIMIT $3"
+/// it), up to the feed's horizon. On PostgreSQL the horizon is the oldest transaction that was still running
+/// when the statement's snapshot was taken and may write events. Transactions of other databases on the server
+/// (identified through `pg_stat_activity`) cannot write this `events` table, so they do not hold the feed back;
+/// an unidentified one (finished meanwhile, or hidden from this role) counts as running, which only delays the
+/// read. With none running, the horizon is the snapshot's `xmax`. With an interest (`$4` aggregate types, `$5`
+/// event types), the other events come without payload and time: the server need not parse their metadata nor
+/// send their payload to a projection that skips them. (SQLite reads them all: its reader is the writer's own
+/// process, with nothing to save on the wire.)
+const READ: Statement = Statement::each(
+    include_str!("sql/feed/read.postgres.sql"),
+    include_str!("sql/feed/read.sqlite.sql"),
 );
-
-const READ_SQLITE: &str = "
-SELECT 0 AS transaction_id, position, aggregate_type, aggregate_id, sequence,
-       event_type, event_version, payload, json_extract(metadata, '$.occurred_at')
-FROM events
-WHERE position > $1
-ORDER BY position
-LIMIT $2";
-
-/// The last position a reader can see now (the same horizon as `READ_POSTGRES`).
-const HEAD_POSTGRES: &str = concat!(
-    horizon!(),
-    "SELECT e.transaction_id::text::bigint, e.position
-FROM events e, horizon
-WHERE e.transaction_id < horizon.bound
-ORDER BY e.transaction_id DESC, e.position DESC
-LIMIT 1"
+/// The last position a reader can see now (the same horizon as [`READ`]).
+const HEAD: Statement = Statement::each(
+    include_str!("sql/feed/head.postgres.sql"),
+    include_str!("sql/feed/head.sqlite.sql"),
 );
-
-const HEAD_SQLITE: &str = "SELECT 0 AS transaction_id, position FROM events ORDER BY position DESC LIMIT 1";
-
 /// How many events lie beyond a position (including ones whose transaction is still below the horizon).
-const COUNT_AFTER_POSTGRES: &str =
-    "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2)";
-const COUNT_AFTER_SQLITE: &str = "SELECT count(*) FROM events WHERE position > $1";
-
-const AGGREGATE_IDS_POSTGRES: &str =
-    "SELECT aggregate_id FROM events WHERE aggregate_type = $1 AND sequence = 1 ORDER BY transaction_id, position";
-const AGGREGATE_IDS_SQLITE: &str =
-    "SELECT aggregate_id FROM events WHERE aggregate_type = $1 AND sequence = 1 ORDER BY position";
+const COUNT_AFTER: Statement = Statement::each(
+    include_str!("sql/feed/count_after.postgres.sql"),
+    include_str!("sql/feed/count_after.sqlite.sql"),
+);
+const AGGREGATE_IDS: Statement = Statement::each(
+    include_str!("sql/feed/aggregate_ids.postgres.sql"),
+    include_str!("sql/feed/aggregate_ids.sqlite.sql"),
+);
 
 /// Where an event sits in the feed; positions compare in feed order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -129,7 +86,7 @@ impl fmt::Display for FeedPosition {
 /// One event as stored, with its feed position. The payload stays JSON text until a projection decodes it, so
 /// readers that skip an event do not pay for it; of the metadata, the feed carries the time the event occurred
 /// (the rest is for audits, which read the aggregate's history).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FeedEvent {
     pub transaction_id: i64,
     pub position: i64,
@@ -152,46 +109,6 @@ pub enum DomainEvent {
     AccountData(AccountDataEvent),
     /// An aggregate this version of the read models does not follow.
     Other,
-}
-
-/// A feed row as the queries return it, in their column order.
-type FeedRow = (
-    i64,
-    i64,
-    String,
-    String,
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-);
-
-impl From<FeedRow> for FeedEvent {
-    fn from(row: FeedRow) -> Self {
-        let (
-            transaction_id,
-            position,
-            aggregate_type,
-            aggregate_id,
-            sequence,
-            event_type,
-            event_version,
-            payload,
-            occurred_at,
-        ) = row;
-        Self {
-            transaction_id,
-            position,
-            aggregate_type,
-            aggregate_id,
-            sequence,
-            event_type,
-            event_version,
-            payload,
-            occurred_at,
-        }
-    }
 }
 
 impl FeedEvent {
@@ -259,105 +176,94 @@ pub struct Interest {
     pub event_types: &'static [&'static str],
 }
 
-/// Reads up to `limit` events after `after` on an open PostgreSQL connection or transaction; with `interest`,
-/// only the events it names come with their payload and time. (SQLite reads them all: its reader is the
-/// writer's own process, with nothing to save on the wire.)
-pub(crate) async fn read_postgres(
-    conn: &mut PgConnection,
+/// The account-information read models read AccountData events, and a consent's owner (tenant, user, bank)
+/// from its request.
+pub(crate) const ACCOUNT_INFORMATION_INTEREST: Interest = Interest {
+    aggregate_types: &[ACCOUNT_DATA],
+    event_types: &["ConsentRequested"],
+};
+
+/// Reads up to `limit` events after `after` on an open connection or transaction; with `interest` (heeded on
+/// PostgreSQL), only the events it names come with their payload and time.
+pub(crate) async fn read(
+    conn: &mut Conn<'_>,
     after: FeedPosition,
     limit: i64,
     interest: Option<Interest>,
 ) -> Result<Vec<FeedEvent>, sqlx::Error> {
-    let rows: Vec<FeedRow> = sqlx::query_as(READ_POSTGRES)
-        .bind(after.transaction_id.to_string())
-        .bind(after.position)
-        .bind(limit)
-        .bind(interest.map(|i| i.aggregate_types))
-        .bind(interest.map(|i| i.event_types).unwrap_or_default())
-        .fetch_all(conn)
-        .await?;
-    Ok(rows.into_iter().map(FeedEvent::from).collect())
-}
-
-/// Reads up to `limit` events after `after` on an open SQLite connection or transaction.
-pub(crate) async fn read_sqlite(
-    conn: &mut SqliteConnection,
-    after: FeedPosition,
-    limit: i64,
-) -> Result<Vec<FeedEvent>, sqlx::Error> {
-    let rows: Vec<FeedRow> = sqlx::query_as(READ_SQLITE)
-        .bind(after.position)
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
-    Ok(rows.into_iter().map(FeedEvent::from).collect())
+    let sql = conn.sql(&READ);
+    match conn {
+        Conn::Postgres(conn) => {
+            sqlx::query_as(sql)
+                .bind(after.transaction_id.to_string())
+                .bind(after.position)
+                .bind(limit)
+                .bind(interest.map(|i| i.aggregate_types))
+                .bind(interest.map(|i| i.event_types).unwrap_or_default())
+                .fetch_all(&mut **conn)
+                .await
+        }
+        Conn::Sqlite(conn) => {
+            sqlx::query_as(sql)
+                .bind(after.position)
+                .bind(limit)
+                .fetch_all(&mut **conn)
+                .await
+        }
+    }
 }
 
 /// A reader of the feed for anyone outside a projection (tests, audits, tools).
 #[derive(Clone, Debug)]
 pub struct Feed {
-    store: Store,
+    database: Database,
 }
 
 impl Feed {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(database: Database) -> Self {
+        Self { database }
     }
 
     /// Up to `limit` events after `after`, in feed order.
     pub async fn read_after(&self, after: FeedPosition, limit: i64) -> Result<Vec<FeedEvent>, ProjectionError> {
-        let events = match &self.store {
-            Store::Postgres(pool) => read_postgres(&mut *pool.acquire().await?, after, limit, None).await?,
-            Store::Sqlite(pool) => read_sqlite(&mut *pool.acquire().await?, after, limit).await?,
+        let events = match &self.database {
+            Database::Postgres(pool) => {
+                read(&mut Conn::Postgres(&mut *pool.acquire().await?), after, limit, None).await
+            }
+            Database::Sqlite(pool) => read(&mut Conn::Sqlite(&mut *pool.acquire().await?), after, limit, None).await,
         };
-        Ok(events)
+        Ok(events?)
     }
 
     /// The position of the last event a reader can see now ([`FeedPosition::START`] on an empty log).
     pub async fn head(&self) -> Result<FeedPosition, ProjectionError> {
-        let head: Option<(i64, i64)> = match &self.store {
-            Store::Postgres(pool) => sqlx::query_as(HEAD_POSTGRES).fetch_optional(pool).await?,
-            Store::Sqlite(pool) => sqlx::query_as(HEAD_SQLITE).fetch_optional(pool).await?,
-        };
+        let sql = HEAD.sql(self.database.backend());
+        let head: Option<(i64, i64)> =
+            on_pool!(&self.database, pool => sqlx::query_as(sql).fetch_optional(pool).await)?;
         Ok(head.map(FeedPosition::from).unwrap_or(FeedPosition::START))
     }
 
     /// How many events are stored beyond `after`.
     pub async fn count_after(&self, after: FeedPosition) -> Result<i64, ProjectionError> {
-        let (count,): (i64,) = match &self.store {
-            Store::Postgres(pool) => {
-                sqlx::query_as(COUNT_AFTER_POSTGRES)
+        let sql = COUNT_AFTER.sql(self.database.backend());
+        let (count,): (i64,) = match &self.database {
+            Database::Postgres(pool) => {
+                sqlx::query_as(sql)
                     .bind(after.transaction_id.to_string())
                     .bind(after.position)
                     .fetch_one(pool)
                     .await?
             }
-            Store::Sqlite(pool) => {
-                sqlx::query_as(COUNT_AFTER_SQLITE)
-                    .bind(after.position)
-                    .fetch_one(pool)
-                    .await?
-            }
+            Database::Sqlite(pool) => sqlx::query_as(sql).bind(after.position).fetch_one(pool).await?,
         };
         Ok(count)
     }
 
     /// The ids of every aggregate of `aggregate_type` in the log, oldest first.
     pub async fn aggregate_ids(&self, aggregate_type: &str) -> Result<Vec<String>, ProjectionError> {
-        let ids: Vec<(String,)> = match &self.store {
-            Store::Postgres(pool) => {
-                sqlx::query_as(AGGREGATE_IDS_POSTGRES)
-                    .bind(aggregate_type)
-                    .fetch_all(pool)
-                    .await?
-            }
-            Store::Sqlite(pool) => {
-                sqlx::query_as(AGGREGATE_IDS_SQLITE)
-                    .bind(aggregate_type)
-                    .fetch_all(pool)
-                    .await?
-            }
-        };
+        let sql = AGGREGATE_IDS.sql(self.database.backend());
+        let ids: Vec<(String,)> =
+            on_pool!(&self.database, pool => sqlx::query_as(sql).bind(aggregate_type).fetch_all(pool).await)?;
         Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 }

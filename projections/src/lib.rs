@@ -5,18 +5,18 @@
 //! cqrs-es queries are not used for this: they run at most once, in no global order, and their replay is
 //! neither fast nor atomic.
 //!
-//! The crate knows the domain events and SQL, nothing else: the application hands it a [`Store`] (a pool of the
-//! same database the event store writes to) and runs its [`migrations`] before starting a runner.
+//! The crate knows the domain events and SQL, nothing else: the application hands it a `Database` of the storage
+//! seam (the same database the event store writes to) and runs its [`MIGRATIONS`] before starting a runner.
 
 pub mod categorise;
-mod connection;
+mod error;
 pub mod feed;
-pub mod migrations;
+mod migrations;
 pub mod read_models;
 pub mod runner;
-pub mod store;
 
+pub use error::ProjectionError;
 pub use feed::{Feed, FeedEvent, FeedPosition};
+pub use migrations::MIGRATIONS;
 pub use read_models::Projection;
 pub use runner::{ProjectionRunner, ProjectionStatus, RebuildProgress, RunnerHandle};
-pub use store::{ProjectionError, Store};

@@ -22,73 +22,56 @@
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
+use consentry_store::{on_conn, on_pool, Backend, Conn, Database, DedicatedConnection, Statement};
 use sqlx::postgres::PgListener;
-use sqlx::{Connection as _, PgConnection, PgPool, SqliteConnection};
+use sqlx::{Connection as _, PgPool};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::connection::Conn;
-use crate::read_models::{prepare, Dialect, PlanContext, Write};
-use crate::store::on_pool;
-use crate::{Feed, FeedEvent, FeedPosition, Projection, ProjectionError, Store};
+use crate::feed;
+use crate::read_models::{prepare, Needs, PlanContext, Write};
+use crate::{Feed, FeedEvent, FeedPosition, Projection, ProjectionError};
 
-/// The same statement on both stores.
-const REGISTER: &str =
-    "INSERT INTO projection_checkpoints (projection) VALUES ($1) ON CONFLICT (projection) DO NOTHING";
+const REGISTER: Statement = Statement::both(include_str!("sql/runner/register.sql"));
 
 /// The checkpoint without a lock: to peek at the feed between batches, and on SQLite, where the batch's
 /// `BEGIN IMMEDIATE` already holds the database's write lock.
-const CHECKPOINT: &str = "SELECT transaction_id, position FROM projection_checkpoints WHERE projection = $1";
+const CHECKPOINT: Statement = Statement::both(include_str!("sql/runner/checkpoint.sql"));
 
 /// Read models are derived data and a batch commits its rows and its checkpoint together, so a batch lost in a
 /// server crash is simply applied again: the runner's commits need not wait for the WAL flush, which leaves
 /// the disk to the commands' commits.
-const ASYNC_COMMIT_POSTGRES: &str = "SET LOCAL synchronous_commit = off";
+const ASYNC_COMMIT_POSTGRES: Statement = Statement::both(include_str!("sql/runner/async_commit.postgres.sql"));
 
-/// Locks the checkpoint for the batch: a concurrent runner waits here, then sees the moved checkpoint.
-const LOCK_CHECKPOINT_POSTGRES: &str =
-    "SELECT transaction_id, position FROM projection_checkpoints WHERE projection = $1 FOR UPDATE";
+/// Locks the checkpoint for the batch on PostgreSQL: a concurrent runner waits here, then sees the moved
+/// checkpoint. (On SQLite the batch's immediate transaction already holds the write lock.)
+const LOCK_CHECKPOINT: Statement = Statement::each(
+    include_str!("sql/runner/lock_checkpoint.postgres.sql"),
+    include_str!("sql/runner/checkpoint.sql"),
+);
 
-const ADVANCE_POSTGRES: &str = "
-UPDATE projection_checkpoints
-SET transaction_id = $2, position = $3, events_applied = events_applied + $4, updated_at = now(),
-    last_error = NULL, failures = 0
-WHERE projection = $1";
-const ADVANCE_SQLITE: &str = "
-UPDATE projection_checkpoints
-SET transaction_id = $2, position = $3, events_applied = events_applied + $4,
-    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), last_error = NULL, failures = 0
-WHERE projection = $1";
+const ADVANCE: Statement = Statement::each(
+    include_str!("sql/runner/advance.postgres.sql"),
+    include_str!("sql/runner/advance.sqlite.sql"),
+);
 
 /// After a rebuild the checkpoint counts exactly the events the new tables hold.
-const RESET_POSTGRES: &str = "
-UPDATE projection_checkpoints
-SET transaction_id = $2, position = $3, events_applied = $4, updated_at = now(), last_error = NULL, failures = 0
-WHERE projection = $1";
-const RESET_SQLITE: &str = "
-UPDATE projection_checkpoints
-SET transaction_id = $2, position = $3, events_applied = $4, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-    last_error = NULL, failures = 0
-WHERE projection = $1";
+const RESET: Statement = Statement::each(
+    include_str!("sql/runner/reset.postgres.sql"),
+    include_str!("sql/runner/reset.sqlite.sql"),
+);
 
-const RECORD_FAILURE_POSTGRES: &str = "
-UPDATE projection_checkpoints
-SET last_error = $2, last_error_at = now(), failures = failures + 1
-WHERE projection = $1";
-const RECORD_FAILURE_SQLITE: &str = "
-UPDATE projection_checkpoints
-SET last_error = $2, last_error_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), failures = failures + 1
-WHERE projection = $1";
+const RECORD_FAILURE: Statement = Statement::each(
+    include_str!("sql/runner/record_failure.postgres.sql"),
+    include_str!("sql/runner/record_failure.sqlite.sql"),
+);
 
-const STATUS_POSTGRES: &str = "
-SELECT projection, transaction_id, position, events_applied, updated_at::text AS updated_at, last_error,
-       last_error_at::text AS last_error_at, failures::bigint AS failures
-FROM projection_checkpoints
-ORDER BY projection";
-const STATUS_SQLITE: &str = "
-SELECT projection, transaction_id, position, events_applied, updated_at, last_error, last_error_at, failures
-FROM projection_checkpoints
-ORDER BY projection";
+const STATUS: Statement = Statement::each(
+    include_str!("sql/runner/status.postgres.sql"),
+    include_str!("sql/runner/status.sqlite.sql"),
+);
+
+const BEGIN_IMMEDIATE_SQLITE: &str = include_str!("sql/runner/begin_immediate.sqlite.sql");
 
 /// Events per live batch: small enough to keep transactions short, large enough to amortise them.
 const LIVE_BATCH: i64 = 1_000;
@@ -118,8 +101,18 @@ pub struct ProjectionStatus {
     pub lag: i64,
 }
 
-/// A status row as the queries return it, in their column order.
-type StatusRow = (String, i64, i64, i64, String, Option<String>, Option<String>, i64);
+/// A checkpoint row as the status statement returns it.
+#[derive(sqlx::FromRow)]
+struct StatusRow {
+    projection: String,
+    transaction_id: i64,
+    position: i64,
+    events_applied: i64,
+    updated_at: String,
+    last_error: Option<String>,
+    last_error_at: Option<String>,
+    failures: i64,
+}
 
 /// How far a rebuild has come, reported after every batch.
 #[derive(Debug, Clone, Copy)]
@@ -129,33 +122,10 @@ pub struct RebuildProgress {
     pub elapsed: Duration,
 }
 
-/// A dedicated connection to the store.
-enum Connection {
-    Postgres(PgConnection),
-    Sqlite(SqliteConnection),
-}
-
-impl Connection {
-    /// Takes a connection out of the pool for good: it closes when dropped.
-    async fn open(store: &Store) -> Result<Self, sqlx::Error> {
-        Ok(match store {
-            Store::Postgres(pool) => Connection::Postgres(pool.acquire().await?.detach()),
-            Store::Sqlite(pool) => Connection::Sqlite(pool.acquire().await?.detach()),
-        })
-    }
-
-    fn borrow(&mut self) -> Conn<'_> {
-        match self {
-            Connection::Postgres(conn) => Conn::Postgres(conn),
-            Connection::Sqlite(conn) => Conn::Sqlite(conn),
-        }
-    }
-}
-
 /// Runs projections on one store: single batches, catching up, following live, and rebuilding.
 #[derive(Clone, Debug)]
 pub struct ProjectionRunner {
-    store: Store,
+    database: Database,
     projections: Vec<Projection>,
     batch_size: i64,
     rebuild_batch_size: i64,
@@ -185,9 +155,9 @@ impl Drop for RunnerHandle {
 
 impl ProjectionRunner {
     /// A runner of every projection.
-    pub fn new(store: Store) -> Self {
+    pub fn new(database: Database) -> Self {
         Self {
-            store,
+            database,
             projections: Projection::ALL.to_vec(),
             batch_size: LIVE_BATCH,
             rebuild_batch_size: REBUILD_BATCH,
@@ -225,26 +195,21 @@ impl ProjectionRunner {
     /// A connection of the runner's own, taken out of the pool: if the task using it is dropped mid-batch,
     /// the connection closes and the database rolls the batch back, exactly as if the process had died.
     /// The checkpoint rows are registered first, outside any batch, so a failed batch can be recorded on them.
-    async fn connect(&self) -> Result<Connection, ProjectionError> {
+    async fn connect(&self) -> Result<DedicatedConnection, ProjectionError> {
         self.register_all().await?;
-        Ok(Connection::open(&self.store).await?)
+        Ok(self.database.dedicated().await?)
     }
 
     /// Applies the next batch of `projection`, and returns how many events it applied (0 when caught up).
-    pub async fn run_batch(&self, projection: Projection) -> Result<usize, ProjectionError> {
-        let mut conn = self.connect().await?;
-        self.batch_on(&mut conn, projection).await
-    }
-
-    async fn batch_on(&self, conn: &mut Connection, projection: Projection) -> Result<usize, ProjectionError> {
+    async fn batch_on(&self, conn: &mut DedicatedConnection, projection: Projection) -> Result<usize, ProjectionError> {
         match conn {
-            Connection::Postgres(conn) => {
+            DedicatedConnection::Postgres(conn) => {
                 let mut tx = conn.begin().await?;
                 let outcome = batch(Conn::Postgres(&mut tx), projection, self.batch_size).await;
                 finish(tx, outcome).await
             }
-            Connection::Sqlite(conn) => {
-                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            DedicatedConnection::Sqlite(conn) => {
+                let mut tx = conn.begin_with(BEGIN_IMMEDIATE_SQLITE).await?;
                 let outcome = batch(Conn::Sqlite(&mut tx), projection, self.batch_size).await;
                 finish(tx, outcome).await
             }
@@ -279,7 +244,7 @@ impl ProjectionRunner {
             .iter()
             .map(|&projection| tokio::spawn(self.clone().follow(projection, woken.clone())))
             .collect();
-        if let Store::Postgres(pool) = &self.store {
+        if let Database::Postgres(pool) = &self.database {
             tasks.push(tokio::spawn(listen(pool.clone(), wake)));
         }
         RunnerHandle { tasks }
@@ -329,20 +294,18 @@ impl ProjectionRunner {
     }
 
     /// Whether the feed has an event after the projection's checkpoint, without taking any lock.
-    async fn has_news(&self, conn: &mut Connection, projection: Projection) -> Result<bool, ProjectionError> {
+    async fn has_news(&self, conn: &mut DedicatedConnection, projection: Projection) -> Result<bool, ProjectionError> {
         let mut conn = conn.borrow();
-        let at = conn.checkpoint(CHECKPOINT, projection.name()).await?;
-        Ok(!conn.read(at, 1, Some(projection.interest())).await?.is_empty())
+        let at = checkpoint(&mut conn, &CHECKPOINT, projection).await?;
+        let interest = projection.read_model().interest();
+        Ok(!feed::read(&mut conn, at, 1, Some(interest)).await?.is_empty())
     }
 
     /// Makes a failure visible in the status table; if even that fails, the log is all there is.
     async fn record_failure(&self, projection: Projection, error: &ProjectionError) {
         let message = error.to_string();
-        let sql = self
-            .store
-            .dialect()
-            .pick(RECORD_FAILURE_POSTGRES, RECORD_FAILURE_SQLITE);
-        let recorded = on_pool!(&self.store, pool => sqlx::query(sql)
+        let sql = RECORD_FAILURE.sql(self.database.backend());
+        let recorded = on_pool!(&self.database, pool => sqlx::query(sql)
             .bind(projection.name())
             .bind(&message)
             .execute(pool)
@@ -356,23 +319,23 @@ impl ProjectionRunner {
     /// Every projection's checkpoint, health and lag (events stored after its checkpoint).
     pub async fn status(&self) -> Result<Vec<ProjectionStatus>, ProjectionError> {
         self.register_all().await?;
-        let sql = self.store.dialect().pick(STATUS_POSTGRES, STATUS_SQLITE);
-        let rows: Vec<StatusRow> = on_pool!(&self.store, pool => sqlx::query_as(sql).fetch_all(pool).await)?;
-        let feed = Feed::new(self.store.clone());
+        let sql = STATUS.sql(self.database.backend());
+        let rows: Vec<StatusRow> = on_pool!(&self.database, pool => sqlx::query_as(sql).fetch_all(pool).await)?;
+        let feed = Feed::new(self.database.clone());
         let mut statuses = Vec::with_capacity(rows.len());
-        for (projection, transaction_id, position, events_applied, updated_at, last_error, last_error_at, failures) in
-            rows
-        {
-            let lag = feed.count_after(FeedPosition::from((transaction_id, position))).await?;
+        for row in rows {
+            let lag = feed
+                .count_after(FeedPosition::from((row.transaction_id, row.position)))
+                .await?;
             statuses.push(ProjectionStatus {
-                projection,
-                transaction_id,
-                position,
-                events_applied,
-                updated_at,
-                last_error,
-                last_error_at,
-                failures,
+                projection: row.projection,
+                transaction_id: row.transaction_id,
+                position: row.position,
+                events_applied: row.events_applied,
+                updated_at: row.updated_at,
+                last_error: row.last_error,
+                last_error_at: row.last_error_at,
+                failures: row.failures,
                 lag,
             });
         }
@@ -382,7 +345,8 @@ impl ProjectionRunner {
     async fn register_all(&self) -> Result<(), ProjectionError> {
         for projection in Projection::ALL {
             let name = projection.name();
-            on_pool!(&self.store, pool => sqlx::query(REGISTER).bind(name).execute(pool).await.map(|_| ()))?;
+            let sql = REGISTER.sql(self.database.backend());
+            on_pool!(&self.database, pool => sqlx::query(sql).bind(name).execute(pool).await.map(|_| ()))?;
         }
         Ok(())
     }
@@ -394,7 +358,9 @@ impl ProjectionRunner {
     pub async fn rebuild(&self, mut progress: impl FnMut(RebuildProgress)) -> Result<u64, ProjectionError> {
         self.register_all().await?;
         let started = Instant::now();
-        let events_total = Feed::new(self.store.clone()).count_after(FeedPosition::START).await? as u64;
+        let events_total = Feed::new(self.database.clone())
+            .count_after(FeedPosition::START)
+            .await? as u64;
         let mut report = |events_done| {
             progress(RebuildProgress {
                 events_done,
@@ -402,15 +368,15 @@ impl ProjectionRunner {
                 elapsed: started.elapsed(),
             })
         };
-        let mut batches = spawn_planner(self.store.clone(), self.projections.clone(), self.rebuild_batch_size);
-        match &self.store {
-            Store::Postgres(pool) => {
+        let mut batches = spawn_planner(self.database.clone(), self.projections.clone(), self.rebuild_batch_size);
+        match &self.database {
+            Database::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 let outcome = rebuild(Conn::Postgres(&mut tx), &self.projections, &mut batches, &mut report).await;
                 finish(tx, outcome).await
             }
-            Store::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            Database::Sqlite(pool) => {
+                let mut tx = pool.begin_with(BEGIN_IMMEDIATE_SQLITE).await?;
                 let outcome = rebuild(Conn::Sqlite(&mut tx), &self.projections, &mut batches, &mut report).await;
                 finish(tx, outcome).await
             }
@@ -458,7 +424,7 @@ struct PlannedBatch {
 /// rebuild's transaction is safe: the feed only grows after a position, and the rebuild ends where the reader
 /// found no more events.
 fn spawn_planner(
-    store: Store,
+    database: Database,
     projections: Vec<Projection>,
     batch_size: i64,
 ) -> tokio::sync::mpsc::Receiver<Result<PlannedBatch, ProjectionError>> {
@@ -469,13 +435,14 @@ fn spawn_planner(
         // started to need them.
         let mut context = PlanContext::default();
         let planned = async {
-            let mut connection = Connection::open(&store).await?;
+            let mut connection = database.dedicated().await?;
             let mut conn = connection.borrow();
-            let dialect = conn.dialect();
-            let context_needed = projections.iter().any(Projection::needs_context);
-            let rules = projections.iter().any(Projection::categorises);
+            let backend = conn.backend();
+            let needs: Vec<Needs> = projections.iter().map(|p| p.read_model().needs()).collect();
+            let context_needed = needs.iter().any(|n| *n != Needs::Events);
+            let rules = needs.contains(&Needs::OwnersAndRules);
             loop {
-                let events = conn.read(after, batch_size, None).await?;
+                let events = feed::read(&mut conn, after, batch_size, None).await?;
                 let Some(last) = events.last().map(FeedEvent::feed_position) else {
                     return Ok(());
                 };
@@ -483,9 +450,9 @@ fn spawn_planner(
                     prepare(&mut conn, &mut context, &events, rules).await?;
                 }
                 // The consents' owners are shared by the account-information projections: written once.
-                let mut writes: Vec<Write> = context.owner_write(dialect)?.into_iter().collect();
+                let mut writes: Vec<Write> = context.owner_write()?.into_iter().collect();
                 for projection in &projections {
-                    writes.extend(projection.plan(&events, dialect, &context)?);
+                    writes.extend(projection.read_model().plan(&events, backend, &context)?);
                 }
                 after = last;
                 let batch = PlannedBatch {
@@ -516,12 +483,10 @@ async fn rebuild(
     batches: &mut Planned,
     report: &mut impl FnMut(u64),
 ) -> Result<u64, ProjectionError> {
-    let dialect = tx.dialect();
     for &projection in projections {
         // Live runners of the projection wait on this lock until the rebuild commits.
-        tx.checkpoint(dialect.pick(LOCK_CHECKPOINT_POSTGRES, CHECKPOINT), projection.name())
-            .await?;
-        for &statement in projection.clear_statements() {
+        checkpoint(&mut tx, &LOCK_CHECKPOINT, projection).await?;
+        for statement in projection.read_model().clear() {
             tx.run(statement).await?;
         }
     }
@@ -530,16 +495,14 @@ async fn rebuild(
     while let Some(batch) = batches.recv().await {
         let batch = batch?;
         for write in batch.writes {
-            tx.write(write).await?;
+            apply(&mut tx, write).await?;
         }
         after = batch.last;
         done += batch.events as u64;
         report(done);
     }
-    let reset = dialect.pick(RESET_POSTGRES, RESET_SQLITE);
     for &projection in projections {
-        tx.move_checkpoint(reset, projection.name(), after, done as usize)
-            .await?;
+        move_checkpoint(&mut tx, &RESET, projection, after, done as usize).await?;
     }
     Ok(done)
 }
@@ -547,32 +510,83 @@ async fn rebuild(
 /// One batch, inside the caller's transaction: on SQLite an immediate one, which already holds the database's
 /// write lock; on PostgreSQL the checkpoint row is locked here.
 async fn batch(mut tx: Conn<'_>, projection: Projection, limit: i64) -> Result<usize, ProjectionError> {
-    let dialect = tx.dialect();
-    if dialect == Dialect::Postgres {
-        tx.run(ASYNC_COMMIT_POSTGRES).await?;
+    let read_model = projection.read_model();
+    if tx.backend() == Backend::Postgres {
+        tx.run(&ASYNC_COMMIT_POSTGRES).await?;
     }
-    let after = tx
-        .checkpoint(dialect.pick(LOCK_CHECKPOINT_POSTGRES, CHECKPOINT), projection.name())
-        .await?;
-    let events = tx.read(after, limit, Some(projection.interest())).await?;
+    let after = checkpoint(&mut tx, &LOCK_CHECKPOINT, projection).await?;
+    let events = feed::read(&mut tx, after, limit, Some(read_model.interest())).await?;
     let Some(last) = events.last().map(FeedEvent::feed_position) else {
         return Ok(0);
     };
     // Fresh per batch: a tenant's changed rules apply from the next batch on.
     let mut context = PlanContext::default();
-    if projection.needs_context() {
-        prepare(&mut tx, &mut context, &events, projection.categorises()).await?;
-        if let Some(owners) = context.owner_write(dialect)? {
-            tx.write(owners).await?;
+    let needs = read_model.needs();
+    if needs != Needs::Events {
+        prepare(&mut tx, &mut context, &events, needs == Needs::OwnersAndRules).await?;
+        if let Some(owners) = context.owner_write()? {
+            apply(&mut tx, owners).await?;
         }
     }
-    for write in projection.plan(&events, dialect, &context)? {
-        tx.write(write).await?;
+    for write in read_model.plan(&events, tx.backend(), &context)? {
+        apply(&mut tx, write).await?;
     }
-    let advance = dialect.pick(ADVANCE_POSTGRES, ADVANCE_SQLITE);
-    tx.move_checkpoint(advance, projection.name(), last, events.len())
-        .await?;
+    move_checkpoint(&mut tx, &ADVANCE, projection, last, events.len()).await?;
     Ok(events.len())
+}
+
+/// A projection's checkpoint, through `statement` (with or without a row lock).
+async fn checkpoint(
+    conn: &mut Conn<'_>,
+    statement: &Statement,
+    projection: Projection,
+) -> Result<FeedPosition, sqlx::Error> {
+    let sql = conn.sql(statement);
+    let position: (i64, i64) =
+        on_conn!(conn, c => sqlx::query_as(sql).bind(projection.name()).fetch_one(&mut **c).await)?;
+    Ok(position.into())
+}
+
+/// Moves a projection's checkpoint through `statement` to `to`, counting `events`.
+async fn move_checkpoint(
+    conn: &mut Conn<'_>,
+    statement: &Statement,
+    projection: Projection,
+    to: FeedPosition,
+    events: usize,
+) -> Result<(), sqlx::Error> {
+    let sql = conn.sql(statement);
+    on_conn!(conn, c => sqlx::query(sql)
+        .bind(projection.name())
+        .bind(to.transaction_id)
+        .bind(to.position)
+        .bind(events as i64)
+        .execute(&mut **c)
+        .await
+        .map(|_| ()))
+}
+
+/// Runs one planned multi-row write.
+async fn apply(conn: &mut Conn<'_>, write: Write) -> Result<(), ProjectionError> {
+    match (conn, write) {
+        (Conn::Postgres(conn), Write::Json { statement, rows }) => {
+            sqlx::query(statement.sql(Backend::Postgres))
+                .bind(rows)
+                .execute(&mut **conn)
+                .await?;
+        }
+        (Conn::Postgres(conn), Write::Columns { sql, args }) => {
+            sqlx::query_with(sql, args).execute(&mut **conn).await?;
+        }
+        (Conn::Sqlite(conn), Write::Json { statement, rows }) => {
+            sqlx::query(statement.sql(Backend::Sqlite))
+                .bind(rows)
+                .execute(&mut **conn)
+                .await?;
+        }
+        (Conn::Sqlite(_), Write::Columns { .. }) => return Err(ProjectionError::WrongStore),
+    }
+    Ok(())
 }
 
 /// Commits a batch that worked and rolls back one that did not, before anything else uses the connection:

@@ -2,7 +2,6 @@
 //! test (an SQLite file, or a PostgreSQL database created on the server `DATABASE_URL` names and dropped when
 //! the test ends, even when it panics), and the `on_both_stores!` macro that makes one test per store.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -11,83 +10,42 @@ use consentry::http::HttpServer;
 use consentry::{ConsentInput, Engine, PaymentInput};
 use consentry_adapters::config::sandbox_banks;
 use consentry_adapters::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
-use consentry_adapters::{Database, SimulatedClock};
+use consentry_adapters::SimulatedClock;
 use consentry_domain::consent::ConsentAccess;
 use consentry_domain::payment::{PaymentProduct, PaymentService};
-use sqlx::Connection;
+pub use consentry_store::Backend;
+use consentry_store::{Database, ScratchDatabase};
 
 /// The PostgreSQL server tests create their databases on, when `DATABASE_URL` names none.
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-#[derive(Debug, Clone, Copy)]
-pub enum Store {
-    Sqlite,
-    Postgres,
-}
-
-enum Cleanup {
-    Files(PathBuf),
-    PostgresDatabase { admin_url: String, name: String },
-}
-
-/// A database of one test's own, removed when dropped.
+/// A database of one test's own, removed when dropped (even when the test panics).
 pub struct TestDb {
-    url: String,
-    cleanup: Cleanup,
+    scratch: ScratchDatabase,
 }
 
-fn postgres_admin_url() -> String {
+fn postgres_server_url() -> String {
     std::env::var("DATABASE_URL")
         .ok()
         .filter(|url| url.starts_with("postgres"))
         .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_owned())
 }
 
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let (server, _) = base.rsplit_once('/').unwrap_or((base, ""));
-    match query {
-        Some(query) => format!("{server}/{name}?{query}"),
-        None => format!("{server}/{name}"),
-    }
-}
-
 impl TestDb {
-    pub async fn create(store: Store) -> Self {
-        let name = format!("consentry_test_{}", uuid::Uuid::new_v4().simple());
-        match store {
-            Store::Sqlite => {
-                let path = std::env::temp_dir().join(format!("{name}.db"));
-                Self {
-                    url: format!("sqlite://{}", path.display()),
-                    cleanup: Cleanup::Files(path),
-                }
-            }
-            Store::Postgres => {
-                let admin_url = postgres_admin_url();
-                let mut admin = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is needed for this test: {e}"));
-                sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create test database");
-                let url = with_database(&admin_url, &name);
-                Self {
-                    url,
-                    cleanup: Cleanup::PostgresDatabase { admin_url, name },
-                }
-            }
-        }
+    pub async fn create(backend: Backend) -> Self {
+        let server = postgres_server_url();
+        let scratch = ScratchDatabase::create(backend, &server, "test")
+            .await
+            .unwrap_or_else(|e| panic!("{backend} at {server} is needed for this test: {e}"));
+        Self { scratch }
     }
 
     pub fn url(&self) -> &str {
-        &self.url
+        self.scratch.url()
     }
 
     pub async fn database(&self) -> Database {
-        Database::connect(Some(&self.url))
+        Database::connect(Some(self.url()))
             .await
             .expect("connect to test database")
     }
@@ -95,38 +53,10 @@ impl TestDb {
     /// An engine on this database with a simulated clock starting at `start`.
     pub async fn engine(&self, start: DateTime<Utc>) -> (Engine, Arc<SimulatedClock>) {
         let clock = Arc::new(SimulatedClock::starting_at(start));
-        let engine = Engine::open(Some(&self.url), clock.clone()).await.expect("open engine");
+        let engine = Engine::open(Some(self.url()), clock.clone())
+            .await
+            .expect("open engine");
         (engine, clock)
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        match &self.cleanup {
-            Cleanup::Files(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            Cleanup::PostgresDatabase { admin_url, name } => {
-                let (admin_url, name) = (admin_url.clone(), name.clone());
-                // Drop runs inside the test's runtime, which cannot block on a future: use a thread of its own.
-                let dropped = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-                    runtime.block_on(async {
-                        let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
-                        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut admin)
-                            .await?;
-                        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
-                    })
-                })
-                .join();
-                if let Ok(Err(error)) = dropped {
-                    eprintln!("could not drop test database: {error}");
-                }
-            }
-        }
     }
 }
 
@@ -191,21 +121,16 @@ impl TestDb {
 }
 
 /// Every row of `projections`' tables as text, sorted per table, to compare read models between runs.
-pub async fn dump_read_models(
-    store: &consentry_projections::Store,
-    projections: &[consentry_projections::Projection],
-) -> Vec<String> {
+pub async fn dump_read_models(database: &Database, projections: &[consentry_projections::Projection]) -> Vec<String> {
     let mut rows = Vec::new();
     for projection in projections {
         for table in projection.tables() {
-            let mut table_rows: Vec<String> = match store {
-                consentry_projections::Store::Postgres(pool) => {
-                    sqlx::query_scalar(&format!("SELECT t::text FROM {table} t"))
-                        .fetch_all(pool)
-                        .await
-                        .expect("dump")
-                }
-                consentry_projections::Store::Sqlite(pool) => {
+            let mut table_rows: Vec<String> = match database {
+                Database::Postgres(pool) => sqlx::query_scalar(&format!("SELECT t::text FROM {table} t"))
+                    .fetch_all(pool)
+                    .await
+                    .expect("dump"),
+                Database::Sqlite(pool) => {
                     let columns: Vec<String> =
                         sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
                             .fetch_all(pool)
@@ -256,19 +181,19 @@ pub async fn count_events(database: &Database) -> i64 {
 }
 
 /// `on_both_stores!(name, scenario)` makes `name::sqlite` and `name::postgres`, each running
-/// `scenario(Store)` on a multi-threaded runtime.
+/// `scenario(Backend)` on a multi-threaded runtime.
 #[macro_export]
 macro_rules! on_both_stores {
     ($name:ident, $scenario:ident) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn sqlite() {
-                super::$scenario($crate::Store::Sqlite).await;
+                super::$scenario($crate::Backend::Sqlite).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
-                super::$scenario($crate::Store::Postgres).await;
+                super::$scenario($crate::Backend::Postgres).await;
             }
         }
     };
@@ -286,7 +211,7 @@ pub struct World {
 }
 
 impl World {
-    pub async fn start(store: Store, start: DateTime<Utc>, sandbox: SandboxConfig) -> Self {
+    pub async fn start(store: Backend, start: DateTime<Utc>, sandbox: SandboxConfig) -> Self {
         let db = TestDb::create(store).await;
         let clock = Arc::new(SimulatedClock::starting_at(start));
         let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));

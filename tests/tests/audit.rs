@@ -5,7 +5,7 @@ use consentry::RequestContext;
 use consentry_domain::consent::{ConsentCommand, ConsentStatus, RevokedBy};
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{Actor, TenantId, UserId};
-use consentry_tests::{consent_input, Store as TestStore, TestDb};
+use consentry_tests::{consent_input, Backend as TestStore, TestDb};
 
 async fn audit_as_of(store: TestDb) {
     let (engine, clock) = store.engine_at_start().await;

@@ -12,7 +12,7 @@ use consentry_domain::consent::{ConsentAccess, ConsentStatus};
 use consentry_domain::payment::{InitiationPhase, PaymentCommand, PaymentError};
 use consentry_domain::sca::ScaApproach;
 use consentry_domain::{ConsentId, TenantId, UserId};
-use consentry_tests::{count_events, on_both_stores, payment_input, settle, Store, World};
+use consentry_tests::{count_events, on_both_stores, payment_input, settle, Backend, World};
 
 fn start() -> DateTime<Utc> {
     NaiveDate::from_ymd_opt(2026, 3, 2)
@@ -44,7 +44,7 @@ fn connect(world: &World, bank: &str, approach: Option<ScaApproach>) -> ConnectR
 }
 
 /// A world whose banks wait for the user's decision, and `bank` being connected for a new user.
-async fn connecting(store: Store, bank: &str) -> (World, ConnectStarted) {
+async fn connecting(store: Backend, bank: &str) -> (World, ConnectStarted) {
     let world = World::start(store, start(), manual()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
     let started = world
@@ -59,7 +59,7 @@ async fn status(world: &World, consent: ConsentId) -> Option<ConsentStatus> {
     world.engine.consent(consent).await.expect("load").status()
 }
 
-async fn redirect_approval_authorises_through_the_verified_callback(store: Store) {
+async fn redirect_approval_authorises_through_the_verified_callback(store: Backend) {
     let (world, started) = connecting(store, "swedbank").await;
     assert_eq!(started.approach, ScaApproach::Redirect);
     assert_eq!(status(&world, started.consent).await, Some(ConsentStatus::Received));
@@ -92,7 +92,7 @@ on_both_stores!(
     redirect_approval_authorises_through_the_verified_callback
 );
 
-async fn a_denial_rejects_the_consent(store: Store) {
+async fn a_denial_rejects_the_consent(store: Backend) {
     let (world, started) = connecting(store, "seb").await;
     let landed = world.decide_on_page(&started.sca_redirect.expect("link"), "deny").await;
     assert_eq!(landed.status().as_u16(), 200);
@@ -100,7 +100,7 @@ async fn a_denial_rejects_the_consent(store: Store) {
 }
 on_both_stores!(denial, a_denial_rejects_the_consent);
 
-async fn a_callback_is_refused_after_the_state_expired(store: Store) {
+async fn a_callback_is_refused_after_the_state_expired(store: Backend) {
     let (world, started) = connecting(store, "luminor").await;
     world.clock.advance(Duration::minutes(31));
     let landed = world
@@ -111,7 +111,7 @@ async fn a_callback_is_refused_after_the_state_expired(store: Store) {
 }
 on_both_stores!(expired_state, a_callback_is_refused_after_the_state_expired);
 
-async fn the_decoupled_approach_polls_sca_status(store: Store) {
+async fn the_decoupled_approach_polls_sca_status(store: Backend) {
     let world = World::start(store, start(), manual()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
     let request = connect(&world, "revolut", Some(ScaApproach::Decoupled));
@@ -140,7 +140,7 @@ async fn the_decoupled_approach_polls_sca_status(store: Store) {
 }
 on_both_stores!(decoupled, the_decoupled_approach_polls_sca_status);
 
-async fn a_bank_refusing_the_consent_leaves_it_rejected(store: Store) {
+async fn a_bank_refusing_the_consent_leaves_it_rejected(store: Backend) {
     let world = World::start(store, start(), manual()).await;
     let faults = Faults {
         error_rate: 1.0,
@@ -166,7 +166,7 @@ async fn a_bank_refusing_the_consent_leaves_it_rejected(store: Store) {
 }
 on_both_stores!(bank_refuses, a_bank_refusing_the_consent_leaves_it_rejected);
 
-async fn a_payment_whose_outcome_is_unknown_is_not_sent_again(store: Store) {
+async fn a_payment_whose_outcome_is_unknown_is_not_sent_again(store: Backend) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let faults = Faults {
         drop_after_processing_rate: 1.0,
@@ -233,7 +233,7 @@ async fn a_payment_whose_outcome_is_unknown_is_not_sent_again(store: Store) {
 }
 on_both_stores!(unknown_outcome, a_payment_whose_outcome_is_unknown_is_not_sent_again);
 
-async fn a_sent_payment_is_polled_to_settlement(store: Store) {
+async fn a_sent_payment_is_polled_to_settlement(store: Backend) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
     let id = world

@@ -2,6 +2,6 @@
 
 #[tokio::test]
 async fn the_demo_runs_on_a_fresh_sqlite_store() {
-    let db = consentry_tests::TestDb::create(consentry_tests::Store::Sqlite).await;
+    let db = consentry_tests::TestDb::create(consentry_tests::Backend::Sqlite).await;
     consentry::demo::run(Some(db.url())).await.expect("the demo completes");
 }

@@ -8,7 +8,7 @@ use consentry::{ConsentInput, Engine, EngineError, PaymentInput, RequestContext}
 use consentry_domain::consent::{ConsentCommand, ConsentError, ConsentEvent};
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{Actor, ConsentId, TenantId, UserId};
-use consentry_tests::{consent_input, count_events, on_both_stores, payment_input, Store, TestDb};
+use consentry_tests::{consent_input, count_events, on_both_stores, payment_input, Backend, TestDb};
 
 fn start() -> DateTime<Utc> {
     NaiveDate::from_ymd_opt(2026, 2, 2)
@@ -35,7 +35,7 @@ async fn received_consent(engine: &Engine, ctx: &RequestContext) -> ConsentId {
 
 /// 32 writers each count an access to a resource of their own on one consent at once: every one of them is
 /// stored exactly once, and the sequence numbers have no gap.
-async fn thirty_two_writers_lose_and_duplicate_nothing(store: Store) {
+async fn thirty_two_writers_lose_and_duplicate_nothing(store: Backend) {
     let db = TestDb::create(store).await;
     let (engine, _clock) = db.engine(start()).await;
     let engine = Arc::new(engine);
@@ -84,7 +84,7 @@ async fn thirty_two_writers_lose_and_duplicate_nothing(store: Store) {
 on_both_stores!(thirty_two_writers, thirty_two_writers_lose_and_duplicate_nothing);
 
 /// 32 writers authorise one consent at once: one wins, the other 31 see it already valid; one event stored.
-async fn thirty_two_racing_authorisations_store_one_event(store: Store) {
+async fn thirty_two_racing_authorisations_store_one_event(store: Backend) {
     let db = TestDb::create(store).await;
     let (engine, _clock) = db.engine(start()).await;
     let engine = Arc::new(engine);
@@ -124,7 +124,7 @@ async fn thirty_two_racing_authorisations_store_one_event(store: Store) {
 on_both_stores!(racing_authorisations, thirty_two_racing_authorisations_store_one_event);
 
 /// Every event carries its metadata: time from the clock, tenant, user, actor, correlation and causation.
-async fn events_carry_their_metadata(store: Store) {
+async fn events_carry_their_metadata(store: Backend) {
     let db = TestDb::create(store).await;
     let (engine, clock) = db.engine(start()).await;
     let (tenant, user) = (TenantId::new(), UserId::new());
@@ -155,7 +155,7 @@ async fn events_carry_their_metadata(store: Store) {
 on_both_stores!(metadata, events_carry_their_metadata);
 
 /// Each bad input is refused with an error naming its field, and nothing reaches the event log.
-async fn bad_input_is_refused_and_stores_nothing(store: Store) {
+async fn bad_input_is_refused_and_stores_nothing(store: Backend) {
     let db = TestDb::create(store).await;
     let (engine, _clock) = db.engine(start()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
@@ -268,7 +268,7 @@ async fn bad_input_is_refused_and_stores_nothing(store: Store) {
 on_both_stores!(bad_input, bad_input_is_refused_and_stores_nothing);
 
 /// Closing and reopening the store keeps every event, and running the migrations again changes nothing.
-async fn events_survive_a_restart(store: Store) {
+async fn events_survive_a_restart(store: Backend) {
     let db = TestDb::create(store).await;
     let (engine, clock) = db.engine(start()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());

@@ -12,7 +12,7 @@ use consentry::{Engine, RequestContext};
 use consentry_domain::consent::{ConsentCommand, ConsentEvent, ConsentStatus, ExpiryCause, RevokedBy};
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{Actor, Clock, ConsentId, TenantId, UserId};
-use consentry_tests::{consent_input, on_both_stores, settle, Store, TestDb};
+use consentry_tests::{consent_input, on_both_stores, settle, Backend, TestDb};
 
 fn start() -> DateTime<Utc> {
     NaiveDate::from_ymd_opt(2026, 7, 1)
@@ -46,7 +46,7 @@ async fn status(engine: &Engine, id: ConsentId) -> Option<ConsentStatus> {
     engine.consent(id).await.expect("load").status()
 }
 
-async fn lapsed_consents_expire_by_the_clock(store: Store) {
+async fn lapsed_consents_expire_by_the_clock(store: Backend) {
     let db = TestDb::create(store).await;
     let (engine, clock) = db.engine(start()).await;
     let user = RequestContext::user(TenantId::new(), UserId::new());
@@ -109,7 +109,7 @@ on_both_stores!(lapsed, lapsed_consents_expire_by_the_clock);
 
 /// `serve`'s wiring: the live projections follow the log and the job runs every 50 ms. (The timeout only
 /// guards against a hang.)
-async fn the_periodic_job_expires_a_lapsed_consent(store: Store) {
+async fn the_periodic_job_expires_a_lapsed_consent(store: Backend) {
     let db = TestDb::create(store).await;
     let (engine, clock) = db.engine(start()).await;
     let engine = Arc::new(engine);

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use consentry::RequestContext;
 use consentry_domain::{TenantId, UserId};
 use consentry_projections::FeedPosition;
-use consentry_tests::{consent_input, Store as TestStore, TestDb};
+use consentry_tests::{consent_input, Backend as TestStore, TestDb};
 
 const WRITERS: usize = 16;
 

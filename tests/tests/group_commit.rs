@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use consentry_adapters::group_commit::GroupCommitRepository;
-use consentry_adapters::store::{Database, MigrationSet};
 use consentry_domain::consent::Consent;
-use consentry_tests::{Store, TestDb};
+use consentry_store::Database;
+use consentry_tests::{Backend, TestDb};
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEvent};
 use cqrs_es::Aggregate;
 use serde_json::json;
@@ -18,7 +18,10 @@ const WRITERS: usize = 6;
 
 async fn repository(db: &TestDb) -> (GroupCommitRepository, sqlx::PgPool) {
     let database = db.database().await;
-    database.migrate(MigrationSet::default()).await.expect("migrate");
+    database
+        .migrate(&[consentry_adapters::MIGRATIONS])
+        .await
+        .expect("migrate");
     let Database::Postgres(pool) = database else {
         panic!("a PostgreSQL test database was asked for");
     };
@@ -94,7 +97,7 @@ async fn race(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_commands_of_several_events_are_stored_all_or_none() {
-    let db = TestDb::create(Store::Postgres).await;
+    let db = TestDb::create(Backend::Postgres).await;
     let (repository, pool) = repository(&db).await;
     let aggregates: Vec<String> = (0..AGGREGATES).map(|_| uuid::Uuid::new_v4().to_string()).collect();
 
@@ -144,7 +147,7 @@ async fn racing_commands_of_several_events_are_stored_all_or_none() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_command_with_no_events_stores_nothing() {
-    let db = TestDb::create(Store::Postgres).await;
+    let db = TestDb::create(Backend::Postgres).await;
     let (repository, pool) = repository(&db).await;
     repository
         .persist::<Consent>(&[], None)

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use consentry::RequestContext;
 use consentry_adapters::sandbox::{Faults, SandboxConfig};
 use consentry_domain::UserId;
-use consentry_tests::{on_both_stores, payment_input, settle, Store, World};
+use consentry_tests::{on_both_stores, payment_input, settle, Backend, World};
 use serde_json::{json, Value};
 
 fn start() -> DateTime<Utc> {
@@ -52,7 +52,7 @@ async fn connect(world: &World, key: &str, user: UserId, bank: &str) {
     assert_eq!(landed.status().as_u16(), 200);
 }
 
-async fn the_api_aggregates_balances_per_tenant(store: Store) {
+async fn the_api_aggregates_balances_per_tenant(store: Backend) {
     let world = World::start(
         store,
         start(),
@@ -251,7 +251,7 @@ async fn the_api_aggregates_balances_per_tenant(store: Store) {
 }
 on_both_stores!(aggregated_balances, the_api_aggregates_balances_per_tenant);
 
-async fn the_api_refuses_missing_keys_and_bad_input(store: Store) {
+async fn the_api_refuses_missing_keys_and_bad_input(store: Backend) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let (_, key) = world.engine.create_tenant("Fintech A").await.expect("tenant");
     let user = UserId::new();
@@ -308,7 +308,7 @@ on_both_stores!(refusals, the_api_refuses_missing_keys_and_bad_input);
 
 /// A tenant adds, lists and deletes its own categorisation rules; another tenant neither sees nor deletes them;
 /// an invalid rule and a malformed body are refused.
-async fn the_api_manages_a_tenants_rules(store: Store) {
+async fn the_api_manages_a_tenants_rules(store: Backend) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let (_, key_a) = world.engine.create_tenant("Fintech A").await.expect("tenant A");
     let (_, key_b) = world.engine.create_tenant("Fintech B").await.expect("tenant B");

@@ -12,24 +12,25 @@ use consentry_domain::consent::{ConsentAccess, ConsentCommand, ExpiryCause, Revo
 use consentry_domain::payment::{BankPayment, PaymentCommand, TransactionStatus};
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{TenantId, UserId};
-use consentry_projections::{Projection, ProjectionRunner, Store};
-use consentry_tests::{consent_input, dump_read_models, payment_input, settle, Rng, Store as TestStore, TestDb};
+use consentry_projections::{Projection, ProjectionRunner};
+use consentry_store::Database;
+use consentry_tests::{consent_input, dump_read_models, payment_input, settle, Backend, Rng, TestDb};
 
 /// Every read-model table as sorted text rows, for comparing two states of the read side.
-async fn dump(store: &Store) -> Vec<String> {
+async fn dump(store: &Database) -> Vec<String> {
     dump_read_models(store, &Projection::ALL).await
 }
 
-async fn execute(store: &Store, sql: &str) {
+async fn execute(store: &Database, sql: &str) {
     match store {
-        Store::Postgres(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
-        Store::Sqlite(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
+        Database::Postgres(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
+        Database::Sqlite(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
     }
     .expect("statement");
 }
 
-fn store_of(engine: &Engine) -> Store {
-    consentry::read_side::store(engine.database())
+fn store_of(engine: &Engine) -> Database {
+    engine.database().clone()
 }
 
 /// Runs `tasks` concurrent clients, each creating a consent and a payment and then pushing them through
@@ -173,12 +174,12 @@ async fn live_runner_matches_rebuild(store: TestDb, seed: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_live_projections_equal_a_rebuild() {
-    live_runner_matches_rebuild(TestDb::create(TestStore::Postgres).await, 7).await;
+    live_runner_matches_rebuild(TestDb::create(Backend::Postgres).await, 7).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_live_projections_equal_a_rebuild() {
-    live_runner_matches_rebuild(TestDb::create(TestStore::Sqlite).await, 11).await;
+    live_runner_matches_rebuild(TestDb::create(Backend::Sqlite).await, 11).await;
 }
 
 async fn killed_and_failing_runner_resumes(store: TestDb) {
@@ -232,12 +233,12 @@ async fn killed_and_failing_runner_resumes(store: TestDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_killed_or_failing_runner_resumes_to_the_same_tables() {
-    killed_and_failing_runner_resumes(TestDb::create(TestStore::Postgres).await).await;
+    killed_and_failing_runner_resumes(TestDb::create(Backend::Postgres).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_killed_or_failing_runner_resumes_to_the_same_tables() {
-    killed_and_failing_runner_resumes(TestDb::create(TestStore::Sqlite).await).await;
+    killed_and_failing_runner_resumes(TestDb::create(Backend::Sqlite).await).await;
 }
 
 async fn two_runners_never_apply_a_batch_twice(store: TestDb) {
@@ -264,12 +265,12 @@ async fn two_runners_never_apply_a_batch_twice(store: TestDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_two_runners_never_both_apply_a_batch() {
-    two_runners_never_apply_a_batch_twice(TestDb::create(TestStore::Postgres).await).await;
+    two_runners_never_apply_a_batch_twice(TestDb::create(Backend::Postgres).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_two_runners_never_both_apply_a_batch() {
-    two_runners_never_apply_a_batch_twice(TestDb::create(TestStore::Sqlite).await).await;
+    two_runners_never_apply_a_batch_twice(TestDb::create(Backend::Sqlite).await).await;
 }
 
 /// On PostgreSQL the live runner follows the log by LISTEN/NOTIFY: with its poll set to an hour, only the
@@ -278,9 +279,9 @@ async fn sqlite_two_runners_never_both_apply_a_batch() {
 /// horizon, and the next round's notification picks it up. (The timeout only guards against a hang.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_notifications_wake_the_live_runner() {
-    let db = TestDb::create(TestStore::Postgres).await;
+    let db = TestDb::create(Backend::Postgres).await;
     let engine = db.engine_at_start().await.0;
-    let Store::Postgres(pool) = store_of(&engine) else {
+    let Database::Postgres(pool) = store_of(&engine) else {
         unreachable!("a PostgreSQL test database")
     };
     let _runner = engine
@@ -363,10 +364,10 @@ async fn readers_see_the_old_tables_until_the_rebuild_commits(store: TestDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_readers_see_the_old_tables_until_the_rebuild_commits() {
-    readers_see_the_old_tables_until_the_rebuild_commits(TestDb::create(TestStore::Postgres).await).await;
+    readers_see_the_old_tables_until_the_rebuild_commits(TestDb::create(Backend::Postgres).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_readers_see_the_old_tables_until_the_rebuild_commits() {
-    readers_see_the_old_tables_until_the_rebuild_commits(TestDb::create(TestStore::Sqlite).await).await;
+    readers_see_the_old_tables_until_the_rebuild_commits(TestDb::create(Backend::Sqlite).await).await;
 }

@@ -15,8 +15,9 @@ use consentry_domain::bank::PsuContext;
 use consentry_domain::{Clock, ConsentId, TenantId, UserId};
 use consentry_projections::categorise::{default_rules, Categoriser, Condition, Flow, Rule, TransactionFacts};
 use consentry_projections::feed::DomainEvent;
-use consentry_projections::{FeedPosition, Projection, Store as ReadStore};
-use consentry_tests::{dump_read_models, on_both_stores, settle, Store, World};
+use consentry_projections::{FeedPosition, Projection};
+use consentry_store::Database;
+use consentry_tests::{dump_read_models, on_both_stores, settle, Backend, World};
 use rust_decimal::Decimal;
 
 fn start() -> DateTime<Utc> {
@@ -26,15 +27,15 @@ fn start() -> DateTime<Utc> {
         .and_utc()
 }
 
-fn read_store(engine: &Engine) -> ReadStore {
-    consentry::read_side::store(engine.database())
+fn read_store(engine: &Engine) -> Database {
+    engine.database().clone()
 }
 
 /// The account-information tables as sorted text rows.
-async fn dump(store: &ReadStore) -> Vec<String> {
+async fn dump(store: &Database) -> Vec<String> {
     dump_read_models(
         store,
-        &[Projection::Accounts, Projection::Transactions, Projection::Spending],
+        &[Projection::ACCOUNTS, Projection::TRANSACTIONS, Projection::SPENDING],
     )
     .await
 }
@@ -113,7 +114,7 @@ async fn read_spending(
     totals
 }
 
-async fn read_models_follow_account_data(store: Store) {
+async fn read_models_follow_account_data(store: Backend) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let (tenant, user) = (TenantId::new(), UserId::new());
     let ctx = RequestContext::user(tenant, user);
@@ -258,7 +259,7 @@ async fn read_models_follow_account_data(store: Store) {
     assert_eq!(listed.len(), 1);
     assert_eq!((listed[0].id, &listed[0].rule), (id, &rule));
     engine
-        .rebuild_projections(vec![Projection::Spending, Projection::Transactions], |_| {})
+        .rebuild_projections(vec![Projection::SPENDING, Projection::TRANSACTIONS], |_| {})
         .await
         .expect("replay");
     let mut tenant_rules = vec![rule];
@@ -311,10 +312,10 @@ async fn read_models_follow_account_data(store: Store) {
 on_both_stores!(read_models, read_models_follow_account_data);
 
 /// Runs `sql` (one or more statements) on the read side's pool.
-async fn execute(store: &ReadStore, sql: &str) {
+async fn execute(store: &Database, sql: &str) {
     match store {
-        ReadStore::Postgres(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
-        ReadStore::Sqlite(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
+        Database::Postgres(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
+        Database::Sqlite(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
     }
     .expect("statement");
 }
@@ -323,7 +324,7 @@ async fn execute(store: &ReadStore, sql: &str) {
 /// (old, empty tables; no consent owners; checkpoints at the end of the log), upgrades to the same read models
 /// as a fresh one: 0010-0013 recreate the tables and 0015 sends the three checkpoints back to the start, so
 /// the runner replays the whole log into them.
-async fn an_old_database_upgrades_to_the_same_read_models(store: Store) {
+async fn an_old_database_upgrades_to_the_same_read_models(store: Backend) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
     let job = RequestContext::job(ctx.tenant, ctx.user);
@@ -342,21 +343,18 @@ async fn an_old_database_upgrades_to_the_same_read_models(store: Store) {
 
     // Back to the old schema: the tables as 0005-0008 made them, no owners, no rules, and the ledger without
     // the later migrations. The checkpoints already stand at the end of the log, as the old runner left them.
-    let migrations = match &read {
-        ReadStore::Postgres(_) => consentry_projections::migrations::POSTGRES,
-        ReadStore::Sqlite(_) => consentry_projections::migrations::SQLITE,
-    };
+    let backend = read.backend();
     execute(
         &read,
         "DROP TABLE accounts; DROP TABLE balances; DROP TABLE transactions; DROP TABLE spending; \
          DROP TABLE categorisation_rules; DELETE FROM consent_owners",
     )
     .await;
-    for migration in migrations
+    for migration in consentry_projections::MIGRATIONS
         .iter()
-        .filter(|m| ("projections/0005".."projections/0009").contains(&m.name))
+        .filter(|m| ("projections/0005".."projections/0009").contains(&m.name()))
     {
-        execute(&read, migration.sql).await;
+        execute(&read, migration.sql(backend).expect("both stores")).await;
     }
     execute(
         &read,

@@ -11,7 +11,7 @@ use consentry_domain::account_data::ObservedTransaction;
 use consentry_domain::bank::{BookingStatus, PsuContext, TransactionQuery};
 use consentry_domain::consent::{ConsentError, ConsentStatus, ExpiryCause};
 use consentry_domain::{BankId, Clock, TenantId, UserId};
-use consentry_tests::{on_both_stores, settle, Store, World};
+use consentry_tests::{on_both_stores, settle, Backend, World};
 
 fn start() -> DateTime<Utc> {
     NaiveDate::from_ymd_opt(2026, 5, 4)
@@ -20,7 +20,7 @@ fn start() -> DateTime<Utc> {
         .and_utc()
 }
 
-async fn thirty_days_of_scheduled_syncs_stay_in_budget_without_duplicates(store: Store) {
+async fn thirty_days_of_scheduled_syncs_stay_in_budget_without_duplicates(store: Backend) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
     let consent = world.valid_consent(&ctx, "swedbank").await;
@@ -111,7 +111,7 @@ on_both_stores!(
     thirty_days_of_scheduled_syncs_stay_in_budget_without_duplicates
 );
 
-async fn a_user_present_refresh_is_not_counted(store: Store) {
+async fn a_user_present_refresh_is_not_counted(store: Backend) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
     let consent = world.valid_consent(&ctx, "seb").await;
@@ -131,7 +131,7 @@ async fn a_user_present_refresh_is_not_counted(store: Store) {
 }
 on_both_stores!(user_present, a_user_present_refresh_is_not_counted);
 
-async fn consent_expired_at_the_bank_expires_the_consent(store: Store) {
+async fn consent_expired_at_the_bank_expires_the_consent(store: Backend) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
     let former = world.valid_consent(&ctx, "luminor").await;
@@ -171,7 +171,7 @@ impl Inspect for World {
     }
 }
 
-async fn refreshing_all_banks_reports_the_failing_one(store: Store) {
+async fn refreshing_all_banks_reports_the_failing_one(store: Backend) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
     let user = ctx.user.expect("user");

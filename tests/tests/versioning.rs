@@ -7,8 +7,8 @@ use consentry_domain::payment::{
 };
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{TenantId, UserId};
-use consentry_projections::Store;
-use consentry_tests::{Store as TestStore, TestDb};
+use consentry_store::Database;
+use consentry_tests::{Backend, TestDb};
 
 /// Appends a 1.0 event the way an older Consentry stored it, reusing the metadata of the event before it.
 const APPEND_1_0_POSTGRES: &str = "
@@ -56,14 +56,14 @@ async fn old_events_read_in_the_current_shape(store: TestDb) {
         .execute_payment(&ctx, payment, PaymentCommand::RecordBankPayment(bank))
         .await
         .unwrap();
-    let db = consentry::read_side::store(engine.database());
+    let db = engine.database().clone();
     match &db {
-        Store::Postgres(pool) => sqlx::query(APPEND_1_0_POSTGRES)
+        Database::Postgres(pool) => sqlx::query(APPEND_1_0_POSTGRES)
             .bind(payment.to_string())
             .execute(pool)
             .await
             .map(|_| ()),
-        Store::Sqlite(pool) => sqlx::query(APPEND_1_0_SQLITE)
+        Database::Sqlite(pool) => sqlx::query(APPEND_1_0_SQLITE)
             .bind(payment.to_string())
             .execute(pool)
             .await
@@ -85,20 +85,20 @@ async fn old_events_read_in_the_current_shape(store: TestDb) {
     // The projections read the same event through the feed.
     engine.rebuild_projections(Vec::new(), |_| {}).await.unwrap();
     let status: (String,) = match &db {
-        Store::Postgres(pool) => sqlx::query_as("SELECT status FROM payments").fetch_one(pool).await,
-        Store::Sqlite(pool) => sqlx::query_as("SELECT status FROM payments").fetch_one(pool).await,
+        Database::Postgres(pool) => sqlx::query_as("SELECT status FROM payments").fetch_one(pool).await,
+        Database::Sqlite(pool) => sqlx::query_as("SELECT status FROM payments").fetch_one(pool).await,
     }
     .unwrap();
     assert_eq!(status.0, "ACSC");
 
     // The stored event keeps its 1.0 shape: upcasting happens on every read, never by rewriting the log.
     let stored: (String,) = match &db {
-        Store::Postgres(pool) => {
+        Database::Postgres(pool) => {
             sqlx::query_as("SELECT max(event_version) FROM events WHERE event_type = 'PaymentStatusObserved'")
                 .fetch_one(pool)
                 .await
         }
-        Store::Sqlite(pool) => {
+        Database::Sqlite(pool) => {
             sqlx::query_as("SELECT max(event_version) FROM events WHERE event_type = 'PaymentStatusObserved'")
                 .fetch_one(pool)
                 .await
@@ -110,10 +110,10 @@ async fn old_events_read_in_the_current_shape(store: TestDb) {
 
 #[tokio::test]
 async fn postgres_old_event_shape_is_upcast() {
-    old_events_read_in_the_current_shape(TestDb::create(TestStore::Postgres).await).await;
+    old_events_read_in_the_current_shape(TestDb::create(Backend::Postgres).await).await;
 }
 
 #[tokio::test]
 async fn sqlite_old_event_shape_is_upcast() {
-    old_events_read_in_the_current_shape(TestDb::create(TestStore::Sqlite).await).await;
+    old_events_read_in_the_current_shape(TestDb::create(Backend::Sqlite).await).await;
 }

@@ -1,240 +1,128 @@
-//! The read models: SQL tables the host queries, each kept by one projection. A projection folds a batch of
-//! feed events in memory per aggregate and returns the rows to write; the runner writes them, one multi-row
-//! statement per table, in the transaction that also moves the projection's checkpoint. Rows an event of the
-//! batch created are inserted, the others upserted (a column the batch did not touch keeps its value). On
-//! PostgreSQL wide rows travel as one typed array per column (`UNNEST`), narrow ones as a JSON array
-//! (`json_to_recordset`); on SQLite as a JSON array (`json_each`). See `docs/read-models.md` for the tables.
+//! The read models: SQL tables the host queries, each kept by one projection. A read model is one folder: its
+//! projection (events → rows, behind the [`ReadModel`] trait), its queries (rows → views) and its statements
+//! (`sql/`). [`Projection::ALL`] is the registry: a new read model is one new folder and one line there.
+//!
+//! A projection folds a batch of feed events in memory per aggregate and returns the rows to write; the runner
+//! writes them, one multi-row statement per table, in the transaction that also moves the projection's
+//! checkpoint. Rows an event of the batch created are inserted, the others upserted (a column the batch did
+//! not touch keeps its value). On PostgreSQL wide rows travel as one typed array per column (`UNNEST`), narrow
+//! ones as a JSON array (`json_to_recordset`); on SQLite as a JSON array (`json_each`). See
+//! `docs/read-models.md` for the tables.
 
-mod banking;
+mod account_information;
+mod accounts;
 mod consents;
 mod payments;
+mod spending;
+mod transactions;
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
+use consentry_store::{Backend, Statement};
 use sqlx::postgres::PgArguments;
-use sqlx::Arguments as _;
 
-use crate::feed::{self, Interest};
+use crate::feed::Interest;
 use crate::{FeedEvent, ProjectionError};
 
-pub use banking::MICROS;
-pub(crate) use banking::{prepare, PlanContext};
+pub(crate) use account_information::{prepare, PlanContext};
+pub use spending::MICROS;
 
-/// A projection: one concern of the read side, with its own checkpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Projection {
-    /// `consents` (and the `consent_overview` view).
-    Consents,
-    /// `payments` and `payment_status_changes`.
-    Payments,
-    /// `accounts` and `balances`.
-    Accounts,
-    /// `transactions`, merged chronologically across banks.
-    Transactions,
-    /// `spending` per user, month, category and currency.
-    Spending,
+/// One concern of the read side: the tables it owns and how a batch of events changes them.
+pub(crate) trait ReadModel: Sync {
+    /// The projection's name: its checkpoint's key and what `consentry replay --projection` takes.
+    fn name(&self) -> &'static str;
+
+    /// The tables this projection owns.
+    fn tables(&self) -> &'static [&'static str];
+
+    /// The statements that empty its tables (a rebuild runs them in its transaction), children first.
+    fn clear(&self) -> &'static [Statement];
+
+    /// The events it reads: the live runner fetches only their payloads.
+    fn interest(&self) -> Interest;
+
+    /// What planning needs loaded besides the events.
+    fn needs(&self) -> Needs;
+
+    /// The rows a batch of events changes. A batch holds many events of one aggregate; they are folded into
+    /// one row each, so a table takes one upsert per batch. `context` has been prepared for `events` as
+    /// [`ReadModel::needs`] asks.
+    fn plan(
+        &self,
+        events: &[FeedEvent],
+        backend: Backend,
+        context: &PlanContext,
+    ) -> Result<Vec<Write>, ProjectionError>;
 }
 
-/// The store a batch is planned for.
+/// What a projection's planning needs loaded into its [`PlanContext`] first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dialect {
-    Postgres,
-    Sqlite,
+pub(crate) enum Needs {
+    /// The events alone.
+    Events,
+    /// The owners (tenant, user, bank) of the consents whose account data the events carry.
+    Owners,
+    /// The owners, and their tenants' categorisation rules.
+    OwnersAndRules,
 }
 
-impl Dialect {
-    /// The one of a statement's two spellings this store speaks.
-    pub(crate) fn pick(self, postgres: &'static str, sqlite: &'static str) -> &'static str {
-        match self {
-            Dialect::Postgres => postgres,
-            Dialect::Sqlite => sqlite,
-        }
-    }
-}
-
-/// One multi-row write.
-pub(crate) enum Write {
-    /// The rows as one JSON array (`json_to_recordset` on PostgreSQL, `json_each` on SQLite).
-    Json { sql: &'static str, rows: String },
-    /// PostgreSQL only: one typed array per column (`UNNEST`). For wide rows this is cheaper than JSON, whose
-    /// text the server must parse and convert column by column.
-    Columns { sql: &'static str, args: PgArguments },
-}
-
-impl Write {
-    /// The statement of `dialect` over `rows` as one JSON array; `None` when there are no rows.
-    fn rows<T: serde::Serialize>(
-        dialect: Dialect,
-        postgres: &'static str,
-        sqlite: &'static str,
-        rows: &[T],
-    ) -> Result<Option<Self>, ProjectionError> {
-        Self::json(dialect.pick(postgres, sqlite), rows)
-    }
-
-    fn json<T: serde::Serialize>(sql: &'static str, rows: &[T]) -> Result<Option<Self>, ProjectionError> {
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(Write::Json {
-            sql,
-            rows: serde_json::to_string(rows)?,
-        }))
-    }
-}
-
-/// An aggregate id as the UUID the read models key on; anything else is an event the read models cannot take.
-fn aggregate_uuid(aggregate_type: &str, id: &str) -> Result<uuid::Uuid, ProjectionError> {
-    uuid::Uuid::parse_str(id).map_err(|e| ProjectionError::Undecodable {
-        event: format!("{aggregate_type} {id}"),
-        reason: format!("the aggregate id is not a UUID: {e}"),
-    })
-}
-
-/// Declares a statement's PostgreSQL and SQLite spellings from the text they share: a head and a tail around the
-/// part that reads the rows, which differs (`json_to_recordset` against `json_each`, after which SQLite needs a
-/// `WHERE` before `ON CONFLICT`).
-macro_rules! both_dialects {
-    (
-        $(#[$doc:meta])*
-        $postgres:ident, $sqlite:ident = $head:literal + { postgres: $pg:literal, sqlite: $sq:literal } + $tail:literal
-    ) => {
-        $(#[$doc])*
-        const $postgres: &str = concat!($head, $pg, $tail);
-        const $sqlite: &str = concat!($head, $sq, $tail);
-    };
-}
-use both_dialects;
-
-/// The `UNNEST` arguments of `rows`: one array per listed column, filled row by row and bound in the listed
-/// order, which must be the order of the statement's placeholders.
-macro_rules! column_arrays {
-    ($rows:expr, $row:ident => { $($column:ident: $value:expr),* $(,)? }) => {{
-        let rows = $rows;
-        $(let mut $column = Vec::with_capacity(rows.len());)*
-        for $row in rows {
-            $($column.push($value);)*
-        }
-        let mut columns = Columns::new();
-        $(columns.add($column)?;)*
-        columns
-    }};
-}
-use column_arrays;
-
-/// Collects column arrays into the arguments of an `UNNEST` statement.
-struct Columns(PgArguments);
-
-impl Columns {
-    fn new() -> Self {
-        Self(PgArguments::default())
-    }
-
-    fn add<T>(&mut self, column: T) -> Result<&mut Self, ProjectionError>
-    where
-        T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
-    {
-        self.0
-            .add(column)
-            .map_err(|e| ProjectionError::Arguments(e.to_string()))?;
-        Ok(self)
-    }
-
-    fn into_write(self, sql: &'static str) -> Write {
-        Write::Columns { sql, args: self.0 }
-    }
-}
+/// A projection: a registered read model, with its own checkpoint.
+#[derive(Clone, Copy)]
+pub struct Projection(&'static dyn ReadModel);
 
 impl Projection {
+    /// `consents` (and the `consent_overview` view).
+    pub const CONSENTS: Projection = Projection(&consents::Consents);
+    /// `payments` and `payment_status_changes`.
+    pub const PAYMENTS: Projection = Projection(&payments::Payments);
+    /// `accounts` and `balances`.
+    pub const ACCOUNTS: Projection = Projection(&accounts::Accounts);
+    /// `transactions`, merged chronologically across banks.
+    pub const TRANSACTIONS: Projection = Projection(&transactions::Transactions);
+    /// `spending` per user, month, category and currency.
+    pub const SPENDING: Projection = Projection(&spending::Spending);
+
+    /// The registry: every read model, in the order the runner starts them.
     pub const ALL: [Projection; 5] = [
-        Projection::Consents,
-        Projection::Payments,
-        Projection::Accounts,
-        Projection::Transactions,
-        Projection::Spending,
+        Projection::CONSENTS,
+        Projection::PAYMENTS,
+        Projection::ACCOUNTS,
+        Projection::TRANSACTIONS,
+        Projection::SPENDING,
     ];
 
     pub fn name(&self) -> &'static str {
-        match self {
-            Projection::Consents => "consents",
-            Projection::Payments => "payments",
-            Projection::Accounts => "accounts",
-            Projection::Transactions => "transactions",
-            Projection::Spending => "spending",
-        }
+        self.0.name()
     }
 
-    /// The tables this projection owns, emptied before a rebuild.
     pub fn tables(&self) -> &'static [&'static str] {
-        match self {
-            Projection::Consents => &["consents"],
-            Projection::Payments => &["payments", "payment_status_changes"],
-            Projection::Accounts => &["accounts", "balances"],
-            Projection::Transactions => &["transactions"],
-            Projection::Spending => &["spending"],
-        }
+        self.0.tables()
     }
 
-    /// The statements that empty this projection's tables (a rebuild runs them in its transaction).
-    pub(crate) fn clear_statements(&self) -> &'static [&'static str] {
-        match self {
-            Projection::Consents => consents::CLEAR,
-            Projection::Payments => payments::CLEAR,
-            Projection::Accounts => banking::CLEAR_ACCOUNTS,
-            Projection::Transactions => banking::CLEAR_TRANSACTIONS,
-            Projection::Spending => banking::CLEAR_SPENDING,
-        }
+    pub(crate) fn read_model(&self) -> &'static dyn ReadModel {
+        self.0
     }
+}
 
-    /// The events this projection reads: the live runner fetches only their payloads.
-    pub(crate) fn interest(&self) -> Interest {
-        match self {
-            Projection::Consents => Interest {
-                aggregate_types: &[feed::CONSENT],
-                event_types: &[],
-            },
-            Projection::Payments => Interest {
-                aggregate_types: &[feed::PAYMENT],
-                event_types: &[],
-            },
-            // A consent's owner (tenant, user, bank) comes from its request.
-            Projection::Accounts | Projection::Transactions | Projection::Spending => Interest {
-                aggregate_types: &[feed::ACCOUNT_DATA],
-                event_types: &["ConsentRequested"],
-            },
-        }
+impl PartialEq for Projection {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
     }
+}
 
-    /// Whether planning needs a [`PlanContext`] loaded first (consent owners, categorisation rules).
-    pub(crate) fn needs_context(&self) -> bool {
-        matches!(
-            self,
-            Projection::Accounts | Projection::Transactions | Projection::Spending
-        )
+impl Eq for Projection {}
+
+impl Hash for Projection {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name().hash(state);
     }
+}
 
-    /// Whether planning needs the tenants' categorisation rules in its [`PlanContext`].
-    pub(crate) fn categorises(&self) -> bool {
-        matches!(self, Projection::Transactions | Projection::Spending)
-    }
-
-    /// The rows a batch of events changes. A batch holds many events of one aggregate; they are folded into
-    /// one row each, so a table takes one upsert per batch. `context` must have been prepared for `events`
-    /// when [`Projection::needs_context`].
-    pub(crate) fn plan(
-        &self,
-        events: &[FeedEvent],
-        dialect: Dialect,
-        context: &PlanContext,
-    ) -> Result<Vec<Write>, ProjectionError> {
-        match self {
-            Projection::Consents => consents::plan(events, dialect),
-            Projection::Payments => payments::plan(events, dialect),
-            Projection::Accounts => banking::plan_accounts(events, context, dialect),
-            Projection::Transactions => banking::plan_transactions(events, context, dialect),
-            Projection::Spending => banking::plan_spending(events, context, dialect),
-        }
+impl fmt::Debug for Projection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Projection({})", self.name())
     }
 }
 
@@ -252,5 +140,56 @@ impl FromStr for Projection {
             .into_iter()
             .find(|p| p.name() == name)
             .ok_or_else(|| ProjectionError::UnknownProjection(name.to_owned()))
+    }
+}
+
+/// One multi-row write.
+pub(crate) enum Write {
+    /// The rows as one JSON array (`json_to_recordset` on PostgreSQL, `json_each` on SQLite).
+    Json { statement: Statement, rows: String },
+    /// PostgreSQL only: one typed array per column (`UNNEST`). For wide rows this is cheaper than JSON, whose
+    /// text the server must parse and convert column by column.
+    Columns { sql: &'static str, args: PgArguments },
+}
+
+impl Write {
+    /// `statement` over `rows` as one JSON array; `None` when there are no rows.
+    fn json<T: serde::Serialize>(statement: Statement, rows: &[T]) -> Result<Option<Self>, ProjectionError> {
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Write::Json {
+            statement,
+            rows: serde_json::to_string(rows)?,
+        }))
+    }
+}
+
+/// An aggregate id as the UUID the read models key on; anything else is an event the read models cannot take.
+fn aggregate_uuid(aggregate_type: &str, id: &str) -> Result<uuid::Uuid, ProjectionError> {
+    uuid::Uuid::parse_str(id).map_err(|e| ProjectionError::Undecodable {
+        event: format!("{aggregate_type} {id}"),
+        reason: format!("the aggregate id is not a UUID: {e}"),
+    })
+}
+
+/// Collects column arrays into the arguments of an `UNNEST` statement, in the order of its placeholders.
+#[derive(Default)]
+struct Columns(PgArguments);
+
+impl Columns {
+    fn add<'q, T>(&mut self, column: T) -> Result<&mut Self, ProjectionError>
+    where
+        T: sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + 'q,
+    {
+        sqlx::Arguments::<'q>::add(&mut self.0, column).map_err(|e| ProjectionError::Arguments(e.to_string()))?;
+        Ok(self)
+    }
+
+    fn into_write(self, statement: Statement) -> Write {
+        Write::Columns {
+            sql: statement.sql(Backend::Postgres),
+            args: self.0,
+        }
     }
 }

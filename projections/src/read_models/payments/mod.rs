@@ -6,95 +6,69 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use consentry_domain::payment::{BankPayment, InitiationPhase, PaymentEvent, TransactionStatus};
 use consentry_domain::{TenantId, UserId};
+use consentry_store::{Backend, Statement};
 use serde::Serialize;
 
-use super::{aggregate_uuid, column_arrays, Columns, Dialect, Write};
-use crate::feed::{self, DomainEvent};
+use super::{aggregate_uuid, Columns, Needs, PlanContext, ReadModel, Write};
+use crate::feed::{self, DomainEvent, Interest};
 use crate::{FeedEvent, ProjectionError};
 
-pub(super) const CLEAR: &[&str] = &["DELETE FROM payment_status_changes", "DELETE FROM payments"];
-
-// The statements' shared text, as literals `concat!` can join: the column list; the rows as typed arrays
-// (`UNNEST`, PostgreSQL) or as a JSON array (`json_each`, SQLite); and the upsert's conflict clause, in which a
-// column the batch did not touch (null) keeps its stored value.
-macro_rules! insert_into {
-    () => {
-        "
-INSERT INTO payments (payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
-                      idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
-                      cancellation_requested, requested_at, status_changed_at, updated_at, event_count)"
-    };
-}
-macro_rules! from_arrays {
-    () => {
-        "
-SELECT payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount::numeric, currency,
-       idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
-       cancellation_requested, requested_at, status_changed_at, updated_at, event_count
-FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::text[], $10::uuid[], $11::text[], $12::text[], $13::text[], $14::text[], $15::integer[],
-            $16::boolean[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[], $20::bigint[])
-         AS r(payment_id, tenant_id, user_id, bank, service, product, creditor_name, amount, currency,
-              idempotency_key, phase, status, bank_payment_id, sca_redirect_url, attempts,
-              cancellation_requested, requested_at, status_changed_at, updated_at, event_count)"
-    };
-}
-macro_rules! from_json {
-    () => {
-        "
-SELECT value ->> 'payment_id', value ->> 'tenant_id', value ->> 'user_id', value ->> 'bank', value ->> 'service',
-       value ->> 'product', value ->> 'creditor_name', value ->> 'amount', value ->> 'currency',
-       value ->> 'idempotency_key', value ->> 'phase', value ->> 'status', value ->> 'bank_payment_id',
-       value ->> 'sca_redirect_url', value ->> 'attempts', value ->> 'cancellation_requested',
-       value ->> 'requested_at', value ->> 'status_changed_at', value ->> 'updated_at', value ->> 'event_count'
-FROM json_each($1)"
-    };
-}
-macro_rules! on_conflict {
-    () => {
-        "
-ON CONFLICT (payment_id) DO UPDATE SET
-    tenant_id              = coalesce(excluded.tenant_id, payments.tenant_id),
-    user_id                = coalesce(excluded.user_id, payments.user_id),
-    bank                   = coalesce(excluded.bank, payments.bank),
-    service                = coalesce(excluded.service, payments.service),
-    product                = coalesce(excluded.product, payments.product),
-    creditor_name          = coalesce(excluded.creditor_name, payments.creditor_name),
-    amount                 = coalesce(excluded.amount, payments.amount),
-    currency               = coalesce(excluded.currency, payments.currency),
-    idempotency_key        = coalesce(excluded.idempotency_key, payments.idempotency_key),
-    phase                  = coalesce(excluded.phase, payments.phase),
-    status                 = coalesce(excluded.status, payments.status),
-    bank_payment_id        = coalesce(excluded.bank_payment_id, payments.bank_payment_id),
-    sca_redirect_url       = coalesce(excluded.sca_redirect_url, payments.sca_redirect_url),
-    attempts               = coalesce(excluded.attempts, payments.attempts),
-    cancellation_requested = coalesce(excluded.cancellation_requested, payments.cancellation_requested),
-    requested_at           = coalesce(excluded.requested_at, payments.requested_at),
-    status_changed_at      = coalesce(excluded.status_changed_at, payments.status_changed_at),
-    updated_at             = coalesce(excluded.updated_at, payments.updated_at),
-    event_count            = payments.event_count + excluded.event_count"
-    };
-}
-
 /// Inserts the payments a batch created: they cannot exist yet, so no conflict handling (which costs as much
-/// as the insert itself); a duplicate would fail the batch loudly.
-const INSERT_POSTGRES: &str = concat!(insert_into!(), from_arrays!());
-const INSERT_SQLITE: &str = concat!(insert_into!(), from_json!());
-/// Upserts changed payments. (SQLite needs a WHERE clause before ON CONFLICT after a SELECT.)
-const UPSERT_POSTGRES: &str = concat!(insert_into!(), from_arrays!(), on_conflict!());
-const UPSERT_SQLITE: &str = concat!(insert_into!(), from_json!(), "\nWHERE true", on_conflict!());
-
+/// as the insert itself); a duplicate would fail the batch loudly. On PostgreSQL the rows travel as typed
+/// arrays (`UNNEST`), on SQLite as a JSON array (`json_each`).
+const INSERT: Statement = Statement::each(
+    include_str!("sql/insert.postgres.sql"),
+    include_str!("sql/insert.sqlite.sql"),
+);
+/// Upserts changed payments: a column the batch did not touch (null) keeps its stored value.
+const UPSERT: Statement = Statement::each(
+    include_str!("sql/upsert.postgres.sql"),
+    include_str!("sql/upsert.sqlite.sql"),
+);
 /// Status changes are keyed by the event's sequence: each event is applied once, so a row is written once,
 /// and a second write of it would fail the batch loudly rather than be ignored.
-const INSERT_CHANGES_POSTGRES: &str = "
-INSERT INTO payment_status_changes (payment_id, sequence, status, changed_at)
-SELECT payment_id, sequence, status, changed_at
-FROM json_to_recordset($1::json) AS r(payment_id uuid, sequence bigint, status text, changed_at timestamptz)";
+const INSERT_STATUS_CHANGES: Statement = Statement::each(
+    include_str!("sql/insert_status_changes.postgres.sql"),
+    include_str!("sql/insert_status_changes.sqlite.sql"),
+);
 
-const INSERT_CHANGES_SQLITE: &str = "
-INSERT INTO payment_status_changes (payment_id, sequence, status, changed_at)
-SELECT value ->> 'payment_id', value ->> 'sequence', value ->> 'status', value ->> 'changed_at'
-FROM json_each($1)";
+/// Empties the tables, children first.
+const CLEAR: &[Statement] = &[
+    Statement::both(include_str!("sql/clear_status_changes.sql")),
+    Statement::both(include_str!("sql/clear.sql")),
+];
+
+/// Projection `payments`.
+pub(crate) struct Payments;
+
+impl ReadModel for Payments {
+    fn name(&self) -> &'static str {
+        "payments"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["payments", "payment_status_changes"]
+    }
+
+    fn clear(&self) -> &'static [Statement] {
+        CLEAR
+    }
+
+    fn interest(&self) -> Interest {
+        Interest {
+            aggregate_types: &[feed::PAYMENT],
+            event_types: &[],
+        }
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::Events
+    }
+
+    fn plan(&self, events: &[FeedEvent], backend: Backend, _: &PlanContext) -> Result<Vec<Write>, ProjectionError> {
+        plan(events, backend)
+    }
+}
 
 /// What a batch changed about one payment; `None` leaves the stored column as it is.
 #[derive(Debug, Default, Serialize)]
@@ -170,7 +144,7 @@ impl PaymentRow {
     }
 }
 
-pub(super) fn plan(events: &[FeedEvent], dialect: Dialect) -> Result<Vec<Write>, ProjectionError> {
+fn plan(events: &[FeedEvent], backend: Backend) -> Result<Vec<Write>, ProjectionError> {
     let mut rows: HashMap<&str, PaymentRow> = HashMap::new();
     let mut changes = Vec::new();
     for stored in events {
@@ -254,47 +228,58 @@ pub(super) fn plan(events: &[FeedEvent], dialect: Dialect) -> Result<Vec<Write>,
     created.sort_unstable_by(|a, b| a.payment_id.cmp(&b.payment_id));
     updated.sort_unstable_by(|a, b| a.payment_id.cmp(&b.payment_id));
     changes.sort_unstable_by(|a, b| (a.payment_id, a.sequence).cmp(&(b.payment_id, b.sequence)));
-    let writes = match dialect {
-        Dialect::Postgres => [
-            columns(created, INSERT_POSTGRES)?,
-            columns(updated, UPSERT_POSTGRES)?,
-            Write::json(INSERT_CHANGES_POSTGRES, &changes)?,
+    let writes = match backend {
+        Backend::Postgres => [
+            columns(&created, INSERT)?,
+            columns(&updated, UPSERT)?,
+            Write::json(INSERT_STATUS_CHANGES, &changes)?,
         ],
-        Dialect::Sqlite => [
-            Write::json(INSERT_SQLITE, &created)?,
-            Write::json(UPSERT_SQLITE, &updated)?,
-            Write::json(INSERT_CHANGES_SQLITE, &changes)?,
+        Backend::Sqlite => [
+            Write::json(INSERT, &created)?,
+            Write::json(UPSERT, &updated)?,
+            Write::json(INSERT_STATUS_CHANGES, &changes)?,
         ],
     };
     Ok(writes.into_iter().flatten().collect())
 }
 
-/// The rows as one array per column, in the order of the `UNNEST` statements.
-fn columns(rows: Vec<PaymentRow>, sql: &'static str) -> Result<Option<Write>, ProjectionError> {
+/// The rows as one array per column, bound in the order of the `UNNEST` statement's placeholders.
+fn columns(rows: &[PaymentRow], statement: Statement) -> Result<Option<Write>, ProjectionError> {
     if rows.is_empty() {
         return Ok(None);
     }
-    let columns = column_arrays!(rows, row => {
-        id: aggregate_uuid("Payment", &row.payment_id)?,
-        tenant: row.tenant_id.map(|t| t.as_uuid()),
-        user: row.user_id.map(|u| u.as_uuid()),
-        bank: row.bank,
-        service: row.service,
-        product: row.product,
-        creditor: row.creditor_name,
-        amount: row.amount,
-        currency: row.currency,
-        key: row.idempotency_key,
-        phase: row.phase,
-        status: row.status,
-        bank_payment: row.bank_payment_id,
-        redirect: row.sca_redirect_url,
-        attempts: row.attempts.map(|a| i32::try_from(a).unwrap_or(i32::MAX)),
-        cancellation: row.cancellation_requested,
-        requested: row.requested_at,
-        changed: row.status_changed_at,
-        updated: row.updated_at,
-        count: row.event_count,
-    });
-    Ok(Some(columns.into_write(sql)))
+    let mut columns = Columns::default();
+    columns.add(
+        rows.iter()
+            .map(|r| aggregate_uuid("Payment", &r.payment_id))
+            .collect::<Result<Vec<_>, _>>()?,
+    )?;
+    columns.add(
+        rows.iter()
+            .map(|r| r.tenant_id.map(|t| t.as_uuid()))
+            .collect::<Vec<_>>(),
+    )?;
+    columns.add(rows.iter().map(|r| r.user_id.map(|u| u.as_uuid())).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.bank.as_deref()).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.service.as_deref()).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.product).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.creditor_name.as_deref()).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.amount.as_deref()).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.currency.as_deref()).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.idempotency_key).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.phase).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.status).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.bank_payment_id.as_deref()).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.sca_redirect_url.as_deref()).collect::<Vec<_>>())?;
+    columns.add(
+        rows.iter()
+            .map(|r| r.attempts.map(|a| i32::try_from(a).unwrap_or(i32::MAX)))
+            .collect::<Vec<_>>(),
+    )?;
+    columns.add(rows.iter().map(|r| r.cancellation_requested).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.requested_at).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.status_changed_at).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.event_count).collect::<Vec<_>>())?;
+    Ok(Some(columns.into_write(statement)))
 }

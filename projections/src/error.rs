@@ -1,37 +1,4 @@
-//! The database the projections read the feed from and write their read models to: the event store's own
-//! database, as a pool of either kind. Errors of this crate are typed here.
-
-use sqlx::{PgPool, SqlitePool};
-
-use crate::read_models::Dialect;
-
-/// A connection pool to the event store's database.
-#[derive(Clone, Debug)]
-pub enum Store {
-    Postgres(PgPool),
-    Sqlite(SqlitePool),
-}
-
-impl Store {
-    pub(crate) fn dialect(&self) -> Dialect {
-        match self {
-            Store::Postgres(_) => Dialect::Postgres,
-            Store::Sqlite(_) => Dialect::Sqlite,
-        }
-    }
-}
-
-/// Evaluates `$body` with `$pool` bound to the pool of whichever store `$store` is. The body is written once
-/// and compiled for each store.
-macro_rules! on_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
-        match $store {
-            $crate::Store::Postgres($pool) => $body,
-            $crate::Store::Sqlite($pool) => $body,
-        }
-    };
-}
-pub(crate) use on_pool;
+//! The errors of the read side.
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {

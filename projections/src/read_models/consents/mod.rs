@@ -7,78 +7,60 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use consentry_domain::consent::{ConsentAccess, ConsentEvent, ConsentStatus, ExpiryCause};
 use consentry_domain::{ConsentId, TenantId, UserId};
+use consentry_store::{Backend, Statement};
 use serde::Serialize;
 
-use super::{aggregate_uuid, column_arrays, Columns, Dialect, Write};
-use crate::feed::{self, DomainEvent};
+use super::{aggregate_uuid, Columns, Needs, PlanContext, ReadModel, Write};
+use crate::feed::{self, DomainEvent, Interest};
 use crate::{FeedEvent, ProjectionError};
 
-pub(super) const CLEAR: &[&str] = &["DELETE FROM consents"];
-
-// The statements' shared text, as literals `concat!` can join: the column list; the rows as typed arrays
-// (`UNNEST`, PostgreSQL) or as a JSON array (`json_each`, SQLite); and the upsert's conflict clause, in which a
-// column the batch did not touch (null) keeps its stored value.
-macro_rules! insert_into {
-    () => {
-        "
-INSERT INTO consents (consent_id, tenant_id, user_id, bank, access, recurring, frequency_per_day, valid_until,
-                      status, status_reason, bank_consent_id, sca_approach, sca_redirect_url, renewal_of,
-                      renewed_by, requested_at, authorised_at, status_changed_at, updated_at, event_count)"
-    };
-}
-macro_rules! from_arrays {
-    () => {
-        "
-SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::boolean[], $7::integer[],
-                     $8::date[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::uuid[],
-                     $15::uuid[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[],
-                     $20::bigint[])"
-    };
-}
-macro_rules! from_json {
-    () => {
-        "
-SELECT value ->> 'consent_id', value ->> 'tenant_id', value ->> 'user_id', value ->> 'bank', value ->> 'access',
-       value ->> 'recurring', value ->> 'frequency_per_day', value ->> 'valid_until', value ->> 'status',
-       value ->> 'status_reason', value ->> 'bank_consent_id', value ->> 'sca_approach',
-       value ->> 'sca_redirect_url', value ->> 'renewal_of', value ->> 'renewed_by', value ->> 'requested_at',
-       value ->> 'authorised_at', value ->> 'status_changed_at', value ->> 'updated_at', value ->> 'event_count'
-FROM json_each($1)"
-    };
-}
-macro_rules! on_conflict {
-    () => {
-        "
-ON CONFLICT (consent_id) DO UPDATE SET
-    tenant_id         = coalesce(excluded.tenant_id, consents.tenant_id),
-    user_id           = coalesce(excluded.user_id, consents.user_id),
-    bank              = coalesce(excluded.bank, consents.bank),
-    access            = coalesce(excluded.access, consents.access),
-    recurring         = coalesce(excluded.recurring, consents.recurring),
-    frequency_per_day = coalesce(excluded.frequency_per_day, consents.frequency_per_day),
-    valid_until       = coalesce(excluded.valid_until, consents.valid_until),
-    status            = coalesce(excluded.status, consents.status),
-    status_reason     = coalesce(excluded.status_reason, consents.status_reason),
-    bank_consent_id   = coalesce(excluded.bank_consent_id, consents.bank_consent_id),
-    sca_approach      = coalesce(excluded.sca_approach, consents.sca_approach),
-    sca_redirect_url  = coalesce(excluded.sca_redirect_url, consents.sca_redirect_url),
-    renewal_of        = coalesce(excluded.renewal_of, consents.renewal_of),
-    renewed_by        = coalesce(excluded.renewed_by, consents.renewed_by),
-    requested_at      = coalesce(excluded.requested_at, consents.requested_at),
-    authorised_at     = coalesce(excluded.authorised_at, consents.authorised_at),
-    status_changed_at = coalesce(excluded.status_changed_at, consents.status_changed_at),
-    updated_at        = coalesce(excluded.updated_at, consents.updated_at),
-    event_count       = consents.event_count + excluded.event_count"
-    };
-}
-
 /// Inserts the consents a batch created: they cannot exist yet, so no conflict handling (which costs as much
-/// as the insert itself); a duplicate would fail the batch loudly.
-const INSERT_POSTGRES: &str = concat!(insert_into!(), from_arrays!());
-const INSERT_SQLITE: &str = concat!(insert_into!(), from_json!());
-/// Upserts changed consents. (SQLite needs a WHERE clause before ON CONFLICT after a SELECT.)
-const UPSERT_POSTGRES: &str = concat!(insert_into!(), from_arrays!(), on_conflict!());
-const UPSERT_SQLITE: &str = concat!(insert_into!(), from_json!(), "\nWHERE true", on_conflict!());
+/// as the insert itself); a duplicate would fail the batch loudly. On PostgreSQL the rows travel as typed
+/// arrays (`UNNEST`), on SQLite as a JSON array (`json_each`).
+const INSERT: Statement = Statement::each(
+    include_str!("sql/insert.postgres.sql"),
+    include_str!("sql/insert.sqlite.sql"),
+);
+/// Upserts changed consents: a column the batch did not touch (null) keeps its stored value.
+const UPSERT: Statement = Statement::each(
+    include_str!("sql/upsert.postgres.sql"),
+    include_str!("sql/upsert.sqlite.sql"),
+);
+
+/// Empties the tables, children first.
+const CLEAR: &[Statement] = &[Statement::both(include_str!("sql/clear.sql"))];
+
+/// Projection `consents`.
+pub(crate) struct Consents;
+
+impl ReadModel for Consents {
+    fn name(&self) -> &'static str {
+        "consents"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["consents"]
+    }
+
+    fn clear(&self) -> &'static [Statement] {
+        CLEAR
+    }
+
+    fn interest(&self) -> Interest {
+        Interest {
+            aggregate_types: &[feed::CONSENT],
+            event_types: &[],
+        }
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::Events
+    }
+
+    fn plan(&self, events: &[FeedEvent], backend: Backend, _: &PlanContext) -> Result<Vec<Write>, ProjectionError> {
+        plan(events, backend)
+    }
+}
 
 /// What a batch changed about one consent; `None` leaves the stored column as it is.
 #[derive(Debug, Default, Serialize)]
@@ -155,7 +137,7 @@ fn spelling<T: Serialize>(value: &T) -> Option<String> {
         .and_then(|v| v.as_str().map(str::to_owned))
 }
 
-pub(super) fn plan(events: &[FeedEvent], dialect: Dialect) -> Result<Vec<Write>, ProjectionError> {
+fn plan(events: &[FeedEvent], backend: Backend) -> Result<Vec<Write>, ProjectionError> {
     let mut rows: HashMap<&str, ConsentRow> = HashMap::new();
     for stored in events {
         // Skipped before decoding: the other aggregates' payloads are not this projection's cost.
@@ -214,42 +196,58 @@ pub(super) fn plan(events: &[FeedEvent], dialect: Dialect) -> Result<Vec<Write>,
     // Key order makes the inserts walk the primary-key index in order instead of at random.
     created.sort_unstable_by(|a, b| a.consent_id.cmp(&b.consent_id));
     updated.sort_unstable_by(|a, b| a.consent_id.cmp(&b.consent_id));
-    let writes = match dialect {
-        Dialect::Postgres => [columns(created, INSERT_POSTGRES)?, columns(updated, UPSERT_POSTGRES)?],
-        Dialect::Sqlite => [
-            Write::json(INSERT_SQLITE, &created)?,
-            Write::json(UPSERT_SQLITE, &updated)?,
-        ],
+    let writes = match backend {
+        Backend::Postgres => [columns(&created, INSERT)?, columns(&updated, UPSERT)?],
+        Backend::Sqlite => [Write::json(INSERT, &created)?, Write::json(UPSERT, &updated)?],
     };
     Ok(writes.into_iter().flatten().collect())
 }
 
-/// The rows as one array per column, in the order of the `UNNEST` statements.
-fn columns(rows: Vec<ConsentRow>, sql: &'static str) -> Result<Option<Write>, ProjectionError> {
+/// The rows as one array per column, bound in the order of the `UNNEST` statement's placeholders.
+fn columns(rows: &[ConsentRow], statement: Statement) -> Result<Option<Write>, ProjectionError> {
     if rows.is_empty() {
         return Ok(None);
     }
-    let columns = column_arrays!(rows, row => {
-        id: aggregate_uuid("Consent", &row.consent_id)?,
-        tenant: row.tenant_id.map(|t| t.as_uuid()),
-        user: row.user_id.map(|u| u.as_uuid()),
-        bank: row.bank,
-        access: row.access,
-        recurring: row.recurring,
-        frequency: row.frequency_per_day.map(i32::from),
-        valid_until: row.valid_until,
-        status: row.status,
-        reason: row.status_reason,
-        bank_consent: row.bank_consent_id,
-        approach: row.sca_approach,
-        redirect: row.sca_redirect_url,
-        renewal_of: row.renewal_of.map(|c| c.as_uuid()),
-        renewed_by: row.renewed_by.map(|c| c.as_uuid()),
-        requested: row.requested_at,
-        authorised: row.authorised_at,
-        changed: row.status_changed_at,
-        updated: row.updated_at,
-        count: row.event_count,
-    });
-    Ok(Some(columns.into_write(sql)))
+    let mut columns = Columns::default();
+    columns.add(
+        rows.iter()
+            .map(|r| aggregate_uuid("Consent", &r.consent_id))
+            .collect::<Result<Vec<_>, _>>()?,
+    )?;
+    columns.add(
+        rows.iter()
+            .map(|r| r.tenant_id.map(|t| t.as_uuid()))
+            .collect::<Vec<_>>(),
+    )?;
+    columns.add(rows.iter().map(|r| r.user_id.map(|u| u.as_uuid())).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.bank.as_deref()).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.access).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.recurring).collect::<Vec<_>>())?;
+    columns.add(
+        rows.iter()
+            .map(|r| r.frequency_per_day.map(i32::from))
+            .collect::<Vec<_>>(),
+    )?;
+    columns.add(rows.iter().map(|r| r.valid_until).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.status).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.status_reason.as_deref()).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.bank_consent_id.as_deref()).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.sca_approach.as_deref()).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.sca_redirect_url.as_deref()).collect::<Vec<_>>())?;
+    columns.add(
+        rows.iter()
+            .map(|r| r.renewal_of.map(|c| c.as_uuid()))
+            .collect::<Vec<_>>(),
+    )?;
+    columns.add(
+        rows.iter()
+            .map(|r| r.renewed_by.map(|c| c.as_uuid()))
+            .collect::<Vec<_>>(),
+    )?;
+    columns.add(rows.iter().map(|r| r.requested_at).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.authorised_at).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.status_changed_at).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.event_count).collect::<Vec<_>>())?;
+    Ok(Some(columns.into_write(statement)))
 }

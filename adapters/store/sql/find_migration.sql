@@ -1,0 +1,1 @@
+SELECT name FROM consentry_migrations WHERE name = $1

@@ -1,0 +1,1 @@
+INSERT INTO consentry_migrations (name, applied_at) VALUES ($1, now()::text)

@@ -1,0 +1,2 @@
+INSERT INTO categorisation_rules (rule_id, tenant_id, priority, rule, created_at)
+VALUES ($1::uuid, $2::uuid, $3, $4, $5)

@@ -1,0 +1,4 @@
+SELECT category, currency, flow, total_micros, count
+FROM spending
+WHERE tenant_id = $1::uuid AND user_id = $2::uuid AND month = $3
+ORDER BY flow DESC, category, currency

@@ -1,0 +1,1 @@
+SELECT tenant_id FROM tenants WHERE api_key_sha256 = $1

@@ -1,0 +1,13 @@
+INSERT INTO accounts (consent_id, account_id, tenant_id, user_id, bank, iban, currency, name, product, first_seen,
+                      last_seen)
+SELECT value ->> 'consent_id', value ->> 'account_id', value ->> 'tenant_id', value ->> 'user_id',
+       value ->> 'bank', value ->> 'iban', value ->> 'currency', value ->> 'name', value ->> 'product',
+       value ->> 'first_seen', value ->> 'last_seen'
+FROM json_each($1)
+WHERE true
+ON CONFLICT (consent_id, account_id) DO UPDATE SET
+    iban      = excluded.iban,
+    currency  = excluded.currency,
+    name      = excluded.name,
+    product   = excluded.product,
+    last_seen = excluded.last_seen

@@ -1,0 +1,1 @@
+DELETE FROM payment_status_changes

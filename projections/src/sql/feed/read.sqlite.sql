@@ -1,0 +1,6 @@
+SELECT 0 AS transaction_id, position, aggregate_type, aggregate_id, sequence,
+       event_type, event_version, payload, json_extract(metadata, '$.occurred_at') AS occurred_at
+FROM events
+WHERE position > $1
+ORDER BY position
+LIMIT $2
