@@ -9,13 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry::queries::TransactionCursor;
 use consentry::{Engine, EngineError, RequestContext};
-use consentry_adapters::sandbox::SandboxConfig;
 use consentry_domain::account_data::AccountDataEvent;
 use consentry_domain::bank::PsuContext;
 use consentry_domain::{Clock, ConsentId, TenantId, UserId};
 use consentry_projections::categorise::{default_rules, Categoriser, Condition, Flow, Rule, TransactionFacts};
 use consentry_projections::feed::DomainEvent;
 use consentry_projections::{FeedPosition, Projection, Store as ReadStore};
+use consentry_sandbox::SandboxConfig;
 use consentry_tests::{dump_read_models, on_both_stores, settle, Store, World};
 use rust_decimal::Decimal;
 
