@@ -126,8 +126,8 @@ pub async fn run(args: BenchArgs) -> BenchResult<()> {
 
 async fn aggregate(args: &BenchArgs) -> BenchResult<(f64, f64, &'static str)> {
     use consentry_adapters::config::BankConfig;
-    use consentry_adapters::sandbox::{Faults, Sandbox, SandboxConfig};
     use consentry_domain::bank::PsuContext;
+    use consentry_sandbox::{Faults, Sandbox, SandboxConfig};
 
     let names: Vec<String> = (1..=args.banks).map(|n| format!("bank{n:02}")).collect();
     let latency = Faults {

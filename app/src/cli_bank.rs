@@ -6,8 +6,10 @@ use std::path::PathBuf;
 
 use consentry_adapters::berlin_group::probe::probe;
 use consentry_adapters::berlin_group::BerlinGroupClient;
-use consentry_adapters::config::{BankConfig, ConfigError, ConsentryConfig};
-use consentry_adapters::sandbox::{Sandbox, SandboxError};
+use consentry_adapters::config::{BankConfig, ConfigError};
+use consentry_sandbox::{Sandbox, SandboxError};
+
+use crate::config::ConsentryConfig;
 
 /// The config file read when none is named; missing means the defaults.
 const DEFAULT_CONFIG: &str = "consentry.toml";

@@ -7,21 +7,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use consentry_adapters::config::sandbox_banks;
 use consentry_adapters::ecb::SnapshotRates;
-use consentry_adapters::sandbox::{Sandbox, SandboxConfig};
 use consentry_adapters::SimulatedClock;
 use consentry_domain::bank::PsuContext;
 use consentry_domain::consent::{ConsentAccess, ConsentCommand, ExpiryCause};
 use consentry_domain::payment::{PaymentProduct, PaymentService};
 use consentry_domain::rates::RatesPort;
 use consentry_domain::{Clock, ConsentId, Currency, PaymentId, TenantId, UserId};
+use consentry_sandbox::{Sandbox, SandboxConfig};
 use cqrs_es::DomainEvent;
 use serde::Serialize;
 
 use crate::aggregation::BalancePreference;
 use crate::bank_flows::ConnectRequest;
 use crate::banks::Banks;
+use crate::config::sandbox_banks;
 use crate::http::HttpServer;
 use crate::{Engine, EngineError, PaymentInput, RecordedEvent, RequestContext};
 

@@ -3,8 +3,8 @@
 //! sends payments through the bank port, `sync` and `aggregation` bring accounts, balances and transactions in,
 //! `read_side` runs the read models' migrations and the projection runner, `queries` reads the read models,
 //! `expiry` expires lapsed consents, `audit` reads an aggregate's history as of a time, `tenants` holds API
-//! keys, `http` serves the API, `cli_bank` and `cli_projections` are CLI commands, and `bench` measures
-//! Consentry against its baselines.
+//! keys, `http` serves the API, `config` reads `consentry.toml`, `cli_bank` and `cli_projections` are CLI
+//! commands, and `bench` measures Consentry against its baselines.
 
 pub mod aggregation;
 pub mod audit;
@@ -15,6 +15,7 @@ pub mod bench_categorize;
 pub mod bench_report;
 pub mod cli_bank;
 pub mod cli_projections;
+pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod expiry;

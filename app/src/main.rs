@@ -6,11 +6,12 @@ use consentry::cli_bank::{run_probe, run_sandbox};
 use std::sync::Arc;
 
 use consentry::banks::Banks;
+use consentry::config::ConsentryConfig;
 use consentry::expiry::spawn_expiry_job;
 use consentry::http::HttpServer;
 use consentry::Engine;
-use consentry_adapters::config::{ConsentryConfig, DEFAULT_SANDBOX_PORT};
 use consentry_adapters::SystemClock;
+use consentry_sandbox::DEFAULT_SANDBOX_PORT;
 use tracing_subscriber::EnvFilter;
 
 /// How often `serve` runs the expiry job.

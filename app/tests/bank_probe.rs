@@ -2,7 +2,7 @@
 //! consents and payments by itself or the probe has to press Approve on the SCA page.
 
 use consentry::cli_bank::run_probe;
-use consentry_adapters::sandbox::{Sandbox, SandboxConfig};
+use consentry_sandbox::{Sandbox, SandboxConfig};
 
 #[tokio::test]
 async fn the_probe_is_green_against_the_sandbox() {

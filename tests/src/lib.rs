@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use consentry::banks::Banks;
+use consentry::config::sandbox_banks;
 use consentry::http::HttpServer;
 use consentry::{ConsentInput, Engine, PaymentInput};
-use consentry_adapters::config::sandbox_banks;
-use consentry_adapters::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use consentry_adapters::SimulatedClock;
 use consentry_domain::consent::ConsentAccess;
 use consentry_domain::payment::{PaymentProduct, PaymentService};
+use consentry_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 pub use consentry_store::Backend;
 use consentry_store::{Database, ScratchDatabase};
 
@@ -265,7 +265,7 @@ impl World {
     }
 
     /// Injects `faults` into `bank` of the sandbox.
-    pub async fn set_faults(&self, bank: &str, faults: &consentry_adapters::sandbox::Faults) {
+    pub async fn set_faults(&self, bank: &str, faults: &consentry_sandbox::Faults) {
         self.browser
             .put(format!("{}/admin/faults", self.sandbox.bank_url(bank)))
             .json(faults)

@@ -5,7 +5,7 @@ use consentry::RequestContext;
 use consentry_domain::consent::{ConsentCommand, ConsentStatus, RevokedBy};
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{Actor, TenantId, UserId};
-use consentry_tests::{consent_input, Backend as TestStore, TestDb};
+use consentry_tests::{consent_input, Backend, TestDb};
 
 async fn audit_as_of(store: TestDb) {
     let (engine, clock) = store.engine_at_start().await;
@@ -48,10 +48,10 @@ async fn audit_as_of(store: TestDb) {
 
 #[tokio::test]
 async fn postgres_audit_as_of() {
-    audit_as_of(TestDb::create(TestStore::Postgres).await).await;
+    audit_as_of(TestDb::create(Backend::Postgres).await).await;
 }
 
 #[tokio::test]
 async fn sqlite_audit_as_of() {
-    audit_as_of(TestDb::create(TestStore::Sqlite).await).await;
+    audit_as_of(TestDb::create(Backend::Sqlite).await).await;
 }

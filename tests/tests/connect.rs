@@ -7,11 +7,11 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry::bank_flows::{ConnectRequest, ConnectStarted};
 use consentry::{EngineError, RequestContext};
-use consentry_adapters::sandbox::{Faults, SandboxConfig};
 use consentry_domain::consent::{ConsentAccess, ConsentStatus};
 use consentry_domain::payment::{InitiationPhase, PaymentCommand, PaymentError};
 use consentry_domain::sca::ScaApproach;
 use consentry_domain::{ConsentId, TenantId, UserId};
+use consentry_sandbox::{Faults, SandboxConfig};
 use consentry_tests::{count_events, on_both_stores, payment_input, settle, Backend, World};
 
 fn start() -> DateTime<Utc> {

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use consentry::RequestContext;
 use consentry_domain::{TenantId, UserId};
 use consentry_projections::FeedPosition;
-use consentry_tests::{consent_input, Backend as TestStore, TestDb};
+use consentry_tests::{consent_input, Backend, TestDb};
 
 const WRITERS: usize = 16;
 
@@ -85,10 +85,10 @@ async fn feed_sees_each_event_once_in_order(store: TestDb, per_writer: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_feed_with_concurrent_writers() {
-    feed_sees_each_event_once_in_order(TestDb::create(TestStore::Postgres).await, 40).await;
+    feed_sees_each_event_once_in_order(TestDb::create(Backend::Postgres).await, 40).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_feed_with_concurrent_writers() {
-    feed_sees_each_event_once_in_order(TestDb::create(TestStore::Sqlite).await, 20).await;
+    feed_sees_each_event_once_in_order(TestDb::create(Backend::Sqlite).await, 20).await;
 }

@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use consentry::RequestContext;
-use consentry_adapters::sandbox::{Faults, SandboxConfig};
 use consentry_domain::UserId;
+use consentry_sandbox::{Faults, SandboxConfig};
 use consentry_tests::{on_both_stores, payment_input, settle, Backend, World};
 use serde_json::{json, Value};
 

@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry::{EngineError, RequestContext};
-use consentry_adapters::sandbox::SandboxConfig;
 use consentry_domain::account_data::ObservedTransaction;
 use consentry_domain::bank::{BookingStatus, PsuContext, TransactionQuery};
 use consentry_domain::consent::{ConsentError, ConsentStatus, ExpiryCause};
 use consentry_domain::{BankId, Clock, TenantId, UserId};
+use consentry_sandbox::SandboxConfig;
 use consentry_tests::{on_both_stores, settle, Backend, World};
 
 fn start() -> DateTime<Utc> {
@@ -161,7 +161,7 @@ trait Inspect {
 
 impl Inspect for World {
     fn engine_bank_port(&self, bank: &str) -> std::sync::Arc<dyn consentry_domain::bank::BankPort> {
-        let configs = consentry_adapters::config::sandbox_banks(&self.sandbox.base_url()).expect("configs");
+        let configs = consentry::config::sandbox_banks(&self.sandbox.base_url()).expect("configs");
         let banks = consentry::banks::Banks::from_config(&configs).expect("clients");
         banks
             .get(&BankId::parse(bank).expect("bank id"))
@@ -178,7 +178,7 @@ async fn refreshing_all_banks_reports_the_failing_one(store: Backend) {
     world.valid_consent(&ctx, "swedbank").await;
     world.valid_consent(&ctx, "seb").await;
     settle(&world.engine).await;
-    let faults = consentry_adapters::sandbox::Faults {
+    let faults = consentry_sandbox::Faults {
         error_rate: 1.0,
         ..Default::default()
     };

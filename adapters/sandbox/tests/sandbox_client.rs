@@ -8,7 +8,6 @@ use std::time::Duration;
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use consentry_adapters::berlin_group::BerlinGroupClient;
 use consentry_adapters::config::BankConfig;
-use consentry_adapters::sandbox::{Sandbox, SandboxConfig, SandboxHandle, BLOCKED_CREDITOR};
 use consentry_domain::bank::{
     BalanceType, BankError, BankPort, BookingStatus, CancellationOutcome, ConsentCreation, PaymentInitiation,
     PaymentResource, PsuContext, RedirectUris, ScaRequest, TransactionQuery,
@@ -17,6 +16,7 @@ use consentry_domain::consent::{ConsentAccess, ConsentStatus};
 use consentry_domain::payment::{PaymentProduct, PaymentService, TransactionStatus};
 use consentry_domain::sca::{ScaApproach, ScaStatus};
 use consentry_domain::{Clock, Currency, Iban, Money};
+use consentry_sandbox::{Sandbox, SandboxConfig, SandboxHandle, BLOCKED_CREDITOR};
 use rust_decimal::Decimal;
 use serde_json::Value;
 

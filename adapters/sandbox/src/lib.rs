@@ -1,6 +1,9 @@
 //! The sandbox bank: a real HTTP server (axum) speaking Berlin Group NextGenPSD2 1.3.12 for several banks at
 //! once, each under `/{bank}/v1/...`. It is how Consentry is tried without bank contracts, what the demo runs
-//! against and what the tests talk to.
+//! against and what the tests talk to. It is a crate of its own so the product's adapters carry no fake bank: it
+//! depends on the domain only (for the `Clock` port and the value types), and owns its configuration
+//! ([`SandboxConfig`], the `[sandbox]` section of `consentry.toml`, which the app reads and hands over) and the
+//! list of banks it serves by default ([`SANDBOX_BANKS`]).
 //!
 //! - `data`: deterministic accounts, balances and six months of transactions per bank and PSU.
 //! - `state`: consents, payments and authorisations, and the rules that move them (SCA, expiry, recurring
@@ -38,8 +41,18 @@ use tokio::task::JoinHandle;
 
 pub use faults::Faults;
 
-use crate::config::SANDBOX_BANKS;
 use state::BankState;
+
+/// The port `consentry sandbox` listens on unless told otherwise, and that the default bank list points to.
+pub const DEFAULT_SANDBOX_PORT: u16 = 8090;
+
+/// The banks the sandbox serves by default, with their display names.
+pub const SANDBOX_BANKS: [(&str, &str); 4] = [
+    ("swedbank", "Swedbank"),
+    ("seb", "SEB"),
+    ("luminor", "Luminor"),
+    ("revolut", "Revolut"),
+];
 
 /// How the sandbox behaves; `[sandbox]` in `consentry.toml`. Durations are in milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -186,6 +199,16 @@ pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
         .filter(|v| !v.is_empty())
 }
 
+/// The wall clock of a sandbox started without one. It repeats the adapters' `SystemClock` because the sandbox
+/// does not depend on the adapters crate.
+struct WallClock;
+
+impl Clock for WallClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
 /// The sandbox, ready to start.
 pub struct Sandbox;
 
@@ -249,7 +272,7 @@ impl Sandbox {
 
     /// Starts on `addr` (port 0: any free port) with the wall clock, for `consentry sandbox`.
     pub async fn start_at(config: SandboxConfig, addr: SocketAddr) -> Result<SandboxHandle, SandboxError> {
-        Self::start_with_clock(config, Arc::new(crate::SystemClock), addr).await
+        Self::start_with_clock(config, Arc::new(WallClock), addr).await
     }
 
     /// Starts on `addr` with the given clock (the demo's simulated clock moves the seeded data and every delay

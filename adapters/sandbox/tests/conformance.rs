@@ -1,24 +1,26 @@
 //! Conformance with the Berlin Group NextGenPSD2 1.3.12 OpenAPI file (in the shared `spec/` folder beside the
 //! workspace): every body the sandbox answers on the endpoints the client uses, and every body the client
-//! sends, is validated against the spec's own schema for it. Lives inside the crate so it can check the
-//! client's request bodies without a server in between.
+//! sends, is validated against the spec's own schema for it. The client's bodies are caught by a recording
+//! server, so they are checked exactly as they went over the wire.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
+use axum::http::StatusCode;
+use axum::Json;
 use chrono::{Days, Utc};
-use consentry_domain::bank::{ConsentCreation, PaymentInitiation, RedirectUris, ScaRequest};
+use consentry_adapters::berlin_group::BerlinGroupClient;
+use consentry_adapters::config::BankConfig;
+use consentry_domain::bank::{BankPort, ConsentCreation, PaymentInitiation, RedirectUris, ScaRequest};
 use consentry_domain::consent::ConsentAccess;
 use consentry_domain::payment::{PaymentProduct, PaymentService};
 use consentry_domain::{Currency, Iban, Money};
+use consentry_sandbox::{Sandbox, SandboxConfig};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use crate::berlin_group::wire;
-use crate::sandbox::{Sandbox, SandboxConfig};
-
 const SPEC: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/spec/psd2-api_v1.3.12-2022-07-06.yaml"
+    "/../../../shared/spec/psd2-api_v1.3.12-2022-07-06.yaml"
 );
 
 /// The spec's `components.schemas`, as JSON.
@@ -75,8 +77,30 @@ fn the_validator_rejects_what_the_spec_forbids() {
     assert!(!violations("transactionsResponse-200_json", &transactions).is_empty());
 }
 
-#[test]
-fn client_request_bodies_conform() {
+/// Starts a bank that records the JSON body of every request and refuses it; answers its base URL and the
+/// bodies so far.
+async fn recording_bank() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let recorded = bodies.clone();
+    let app = axum::Router::new().fallback(move |Json(body): Json<Value>| {
+        let recorded = recorded.clone();
+        async move {
+            recorded.lock().unwrap().push(body);
+            let refusal =
+                json!({ "tppMessages": [{ "category": "ERROR", "code": "FORMAT_ERROR", "text": "recorded" }] });
+            (StatusCode::BAD_REQUEST, Json(refusal))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let url = format!("http://{}/recorder", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, bodies)
+}
+
+#[tokio::test]
+async fn client_request_bodies_conform() {
+    let (url, bodies) = recording_bank().await;
+    let bank = BerlinGroupClient::new(BankConfig::new("recorder", "Recorder", &url).unwrap()).unwrap();
     let today = Utc::now().date_naive();
     let iban = |s: &str| Iban::parse(s).unwrap();
     for access in [
@@ -96,7 +120,10 @@ fn client_request_bodies_conform() {
             combined_service_indicator: false,
             sca: sca(),
         };
-        assert_conforms("consents", &wire::consent_body(&creation));
+        assert!(
+            bank.create_consent(&creation).await.is_err(),
+            "the recording bank refuses"
+        );
     }
     let payment = PaymentInitiation {
         service: PaymentService::Payments,
@@ -110,7 +137,16 @@ fn client_request_bodies_conform() {
         request_id: uuid::Uuid::new_v4(),
         sca: sca(),
     };
-    assert_conforms("paymentInitiation_json", &wire::payment_body(&payment));
+    assert!(
+        bank.initiate_payment(&payment).await.is_err(),
+        "the recording bank refuses"
+    );
+    let bodies = bodies.lock().unwrap();
+    assert_eq!(bodies.len(), 4, "three consents and one payment, each sent once");
+    for consent in &bodies[..3] {
+        assert_conforms("consents", consent);
+    }
+    assert_conforms("paymentInitiation_json", &bodies[3]);
 }
 
 /// A raw HTTP caller, so the sandbox's bodies are checked exactly as sent.
