@@ -19,11 +19,11 @@ use consentry_domain::{Clock, ConsentId, Currency, PaymentId, TenantId, UserId};
 use cqrs_es::DomainEvent;
 use serde::Serialize;
 
-use crate::aggregation::BalancePreference;
-use crate::bank_flows::ConnectRequest;
-use crate::banks::Banks;
-use crate::http::HttpServer;
-use crate::{Engine, EngineError, PaymentInput, RecordedEvent, RequestContext};
+use consentry::aggregation::BalancePreference;
+use consentry::bank_flows::ConnectRequest;
+use consentry::banks::Banks;
+use consentry::http::HttpServer;
+use consentry::{Engine, EngineError, PaymentInput, RecordedEvent, RequestContext};
 
 /// The user's device, as the bank sees it.
 const PSU_IP: &str = "192.0.2.10";
@@ -107,7 +107,18 @@ async fn approve_in_browser(browser: &reqwest::Client, sca_page: &str) -> Result
     Ok((landed.url().to_string(), landed.status().as_u16()))
 }
 
-pub async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
+/// The demo always starts from an empty store of its own, so it can run any number of times.
+pub async fn run_on_a_fresh_store() -> Result<(), DemoError> {
+    let path = std::env::temp_dir().join(format!("consentry-demo-{}.db", uuid::Uuid::new_v4()));
+    let url = format!("sqlite://{}", path.display());
+    let result = run(Some(&url)).await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    result
+}
+
+async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
     let start: DateTime<Utc> = NaiveDate::from_ymd_opt(2026, 1, 5)
         .and_then(|d| d.and_hms_opt(8, 0, 0))
         .map(|t| t.and_utc())
