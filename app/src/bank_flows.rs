@@ -55,7 +55,8 @@ fn unguessable_state() -> String {
 }
 
 impl Engine {
-    pub(crate) fn bank(&self, bank: &BankId) -> Result<&ConnectedBank, EngineError> {
+    /// The configured bank `bank`: its port and preferred SCA approach; an error naming `bankId` otherwise.
+    pub fn bank(&self, bank: &BankId) -> Result<&ConnectedBank, EngineError> {
         self.banks.get(bank).ok_or_else(|| {
             EngineError::InvalidInput(FieldError::new("bankId", format!("{bank} is not a configured bank")))
         })

@@ -1,14 +1,37 @@
 //! `consentry bank probe` against the in-process sandbox bank: all green, whether the sandbox approves
-//! consents and payments by itself or the probe has to press Approve on the SCA page.
+//! consents and payments by itself or the probe has to press Approve on the SCA page. The binary runs as a
+//! process, on a blocking thread so this test's runtime keeps serving the sandbox meanwhile.
 
-use consentry::cli_bank::run_probe;
+use std::process::Command;
+
 use consentry_sandbox::{Sandbox, SandboxConfig};
+
+/// Runs `consentry bank probe --base-url URL`: whether it exited 0 (every call succeeded); the output on failure.
+async fn run_probe(base_url: &str) -> (bool, String) {
+    let base_url = base_url.to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_consentry"))
+            .args(["bank", "probe", "--base-url", &base_url])
+            .env("RUST_LOG", "off")
+            .output()
+            .expect("the binary runs")
+    })
+    .await
+    .expect("the probe's thread completes");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), printed)
+}
 
 #[tokio::test]
 async fn the_probe_is_green_against_the_sandbox() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     for bank in ["swedbank", "seb", "luminor", "revolut"] {
-        assert!(run_probe(&sandbox.bank_url(bank)).await.unwrap(), "{bank}");
+        let (passed, printed) = run_probe(&sandbox.bank_url(bank)).await;
+        assert!(passed, "{bank}: {printed}");
     }
     sandbox.shutdown().await;
 }
@@ -20,7 +43,8 @@ async fn the_probe_approves_on_the_sca_page_when_the_sandbox_does_not() {
         ..SandboxConfig::default()
     };
     let sandbox = Sandbox::start(config).await.unwrap();
-    assert!(run_probe(&sandbox.bank_url("seb")).await.unwrap());
+    let (passed, printed) = run_probe(&sandbox.bank_url("seb")).await;
+    assert!(passed, "{printed}");
     sandbox.shutdown().await;
 }
 
@@ -33,5 +57,7 @@ async fn the_probe_reports_failure_when_the_bank_is_down() {
     let sandbox = Sandbox::start(config).await.unwrap();
     let url = sandbox.bank_url("seb");
     sandbox.shutdown().await;
-    assert!(!run_probe(&url).await.unwrap());
+    let (passed, printed) = run_probe(&url).await;
+    assert!(!passed, "{printed}");
+    assert!(printed.contains("calls succeeded"), "a report, not an error: {printed}");
 }

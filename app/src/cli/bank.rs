@@ -9,7 +9,7 @@ use consentry_adapters::berlin_group::BerlinGroupClient;
 use consentry_adapters::config::{BankConfig, ConfigError};
 use consentry_sandbox::{Sandbox, SandboxError};
 
-use crate::config::ConsentryConfig;
+use consentry::config::ConsentryConfig;
 
 /// The config file read when none is named; missing means the defaults.
 const DEFAULT_CONFIG: &str = "consentry.toml";

@@ -1,0 +1,114 @@
+//! The commands of the `consentry` binary: their arguments (clap) and where each one runs. `serve` runs the HTTP
+//! API, `sandbox` and `bank probe` talk to banks (`bank`), `replay` and `audit` read the event log, `bench`
+//! measures Consentry against its baselines, and `demo` tells the whole story (the `demo` module).
+
+mod audit;
+mod bank;
+mod bench;
+mod replay;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use consentry::Engine;
+use consentry_adapters::SystemClock;
+use consentry_sandbox::DEFAULT_SANDBOX_PORT;
+
+type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Consentry: an event-sourced open-banking engine.
+#[derive(Parser)]
+#[command(name = "consentry", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the whole story on a fresh embedded SQLite store with a simulated clock.
+    Demo,
+    /// Serves Consentry's HTTP interface (the SCA callback) on the store DATABASE_URL names, with the banks of
+    /// consentry.toml (default: the four sandbox banks on 127.0.0.1:8090).
+    Serve {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        #[arg(long, default_value = "consentry.toml")]
+        config: PathBuf,
+        /// The address users' browsers reach this server at (for the SCA callback); default the local one.
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+    /// Runs the sandbox bank (Berlin Group NextGenPSD2) until Ctrl-C.
+    Sandbox {
+        #[arg(long, default_value_t = DEFAULT_SANDBOX_PORT)]
+        port: u16,
+        /// consentry.toml to read `[sandbox]` from (default ./consentry.toml, if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Tools for talking to banks.
+    Bank {
+        #[command(subcommand)]
+        command: BankCommand,
+    },
+    /// Rebuilds read models from the first event, atomically.
+    Replay(replay::ReplayArgs),
+    /// Prints an aggregate's events with their metadata and its state as of a time.
+    Audit(audit::AuditArgs),
+    /// Runs a store benchmark against its cqrs-es baseline.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum BankCommand {
+    /// Runs every Berlin Group call once against a bank endpoint; exits 0 when all succeed.
+    Probe {
+        /// Everything before /v1, such as http://127.0.0.1:8090/swedbank.
+        #[arg(long)]
+        base_url: String,
+    },
+}
+
+impl Cli {
+    /// Runs the command; failure when it failed (its error printed) or reported a failure (`bank probe`).
+    pub async fn run(self) -> ExitCode {
+        let outcome = match self.command {
+            Command::Demo => crate::demo::run_on_a_fresh_store()
+                .await
+                .map(|()| true)
+                .map_err(Into::into),
+            Command::Serve {
+                port,
+                config,
+                public_url,
+            } => serve::run(port, &config, public_url.as_deref()).await.map(|()| true),
+            Command::Sandbox { port, config } => {
+                bank::run_sandbox(port, config).await.map(|()| true).map_err(Into::into)
+            }
+            Command::Bank {
+                command: BankCommand::Probe { base_url },
+            } => bank::run_probe(&base_url).await.map_err(Into::into),
+            Command::Replay(args) => replay::run(args).await.map(|()| true),
+            Command::Audit(args) => audit::run(args).await.map(|()| true),
+            Command::Bench(args) => bench::run(args).await.map(|()| true),
+        };
+        match outcome {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(error) => {
+                eprintln!("consentry: {error}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// The Engine on the store `DATABASE_URL` names, the default SQLite file otherwise, on the system clock.
+async fn open_engine() -> Result<Engine, Box<dyn std::error::Error>> {
+    let url = std::env::var("DATABASE_URL").ok();
+    Ok(Engine::open(url.as_deref(), Arc::new(SystemClock)).await?)
+}

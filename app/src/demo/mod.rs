@@ -1,0 +1,557 @@
+//! `consentry demo`: the story of Consentry told on the embedded SQLite store, the in-process sandbox bank and a
+//! simulated clock. [`run`] reads as the list of the story's steps; each step is a method of [`Demo`], prints
+//! what happened and the events it stored. `browser` plays the user's browser, `printed` prints the events.
+
+mod browser;
+mod printed;
+
+use std::fmt::Display;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use consentry::aggregation::BalancePreference;
+use consentry::bank_flows::ConnectRequest;
+use consentry::banks::Banks;
+use consentry::config::sandbox_banks;
+use consentry::http::HttpServer;
+use consentry::{Engine, EngineError, PaymentInput, RequestContext};
+use consentry_adapters::ecb::SnapshotRates;
+use consentry_adapters::SimulatedClock;
+use consentry_domain::bank::PsuContext;
+use consentry_domain::consent::{ConsentAccess, ConsentCommand, ExpiryCause};
+use consentry_domain::payment::{PaymentProduct, PaymentService};
+use consentry_domain::rates::RatesPort;
+use consentry_domain::{Clock, ConsentId, Currency, PaymentId, TenantId, UserId};
+use consentry_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+
+use browser::approve_in_browser;
+use printed::{abbreviate, Printed};
+
+/// The user's device, as the bank sees it.
+const PSU_IP: &str = "192.0.2.10";
+
+/// The banks the user connects, in the order of the story.
+const BANKS: [&str; 4] = ["swedbank", "seb", "luminor", "revolut"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{0}")]
+    Setup(String),
+    #[error("the user's browser: {0}")]
+    Browser(String),
+}
+
+fn setup(error: impl Display) -> DemoError {
+    DemoError::Setup(error.to_string())
+}
+
+/// The demo always starts from an empty store of its own, so it can run any number of times.
+pub async fn run_on_a_fresh_store() -> Result<(), DemoError> {
+    let path = std::env::temp_dir().join(format!("consentry-demo-{}.db", uuid::Uuid::new_v4()));
+    let url = format!("sqlite://{}", path.display());
+    let result = run(Some(&url)).await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    result
+}
+
+/// The story, step by step, on the store `database_url` names.
+async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
+    let mut demo = Demo::start(database_url).await?;
+    demo.connect_banks().await?;
+    demo.approve_at_each_bank().await?;
+    demo.refuse_replayed_and_forged_callbacks().await?;
+    demo.aggregate_balances().await?;
+    demo.survive_a_bank_failing_part_way().await?;
+    demo.merge_and_categorise_transactions().await?;
+    demo.keep_unattended_reads_within_budget().await?;
+    let payment = demo.pay_ignitis().await?;
+    demo.poll_payment_status(payment).await?;
+    demo.revoke_seb_in_the_banks_app().await?;
+    demo.keep_consents_valid_through_their_last_day().await?;
+    demo.expire_consents_on_day_90().await?;
+    demo.refuse_commands_in_final_states().await?;
+    demo.summarise_from_the_read_models().await?;
+    demo.stop().await;
+    Ok(())
+}
+
+/// A consent the user started at a bank, and the bank's SCA page for it.
+struct Connection {
+    bank: &'static str,
+    consent: ConsentId,
+    sca_link: String,
+}
+
+/// What the story's steps share: the engine on its store, the sandbox bank, the simulated clock, the user's
+/// browser, and what earlier steps left for later ones.
+struct Demo {
+    start: DateTime<Utc>,
+    clock: Arc<SimulatedClock>,
+    sandbox: SandboxHandle,
+    engine: Arc<Engine>,
+    rates: Arc<dyn RatesPort>,
+    server: HttpServer,
+    browser: reqwest::Client,
+    printed: Printed,
+    tenant: TenantId,
+    user: UserId,
+    as_user: RequestContext,
+    as_job: RequestContext,
+    /// One per bank of [`BANKS`], in that order, once `connect_banks` has run.
+    connections: Vec<Connection>,
+    /// Where the browser landed after approving at the first bank: the callback replayed later.
+    first_callback: Option<String>,
+}
+
+impl Demo {
+    /// The sandbox bank (the user approves on its pages, so it does not approve on its own), the engine on
+    /// `database_url` with the sandbox's banks, and Consentry's HTTP interface for the SCA callback.
+    async fn start(database_url: Option<&str>) -> Result<Self, DemoError> {
+        let start: DateTime<Utc> = NaiveDate::from_ymd_opt(2026, 1, 5)
+            .and_then(|d| d.and_hms_opt(8, 0, 0))
+            .map(|t| t.and_utc())
+            .ok_or_else(|| setup("bad start date"))?;
+        let clock = Arc::new(SimulatedClock::starting_at(start));
+        let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
+        let sandbox_config = SandboxConfig {
+            auto_approve: false,
+            ..SandboxConfig::default()
+        };
+        let sandbox = Sandbox::start_with_clock(sandbox_config, clock.clone(), loopback)
+            .await
+            .map_err(setup)?;
+        let banks = Banks::from_config(&sandbox_banks(&sandbox.base_url()).map_err(setup)?).map_err(setup)?;
+        let engine = Arc::new(Engine::open(database_url, clock.clone()).await?.with_banks(banks));
+        let rates: Arc<dyn RatesPort> = Arc::new(SnapshotRates::load().map_err(setup)?);
+        let server = HttpServer::start(engine.clone(), rates.clone(), loopback, None)
+            .await
+            .map_err(setup)?;
+        println!(
+            "Consentry demo on {}, the sandbox bank at {} and a simulated clock starting {start}",
+            engine.database().backend().name(),
+            sandbox.base_url()
+        );
+        let tenant = TenantId::new();
+        let user = UserId::new();
+        Ok(Self {
+            start,
+            clock,
+            sandbox,
+            engine,
+            rates,
+            server,
+            browser: reqwest::Client::new(),
+            printed: Printed::default(),
+            tenant,
+            user,
+            as_user: RequestContext::user(tenant, user),
+            as_job: RequestContext::job(tenant, Some(user)),
+            connections: Vec::new(),
+            first_callback: None,
+        })
+    }
+
+    async fn stop(self) {
+        self.server.stop();
+        self.sandbox.shutdown().await;
+        self.engine.database().close().await;
+    }
+
+    /// Prints a step's title, stamped with the simulated time.
+    fn step(&self, title: &str) {
+        println!("\n[{}] {title}", self.clock.now().format("%Y-%m-%d %H:%M"));
+    }
+
+    fn connection(&self, bank: &str) -> Result<&Connection, DemoError> {
+        self.connections
+            .iter()
+            .find(|c| c.bank == bank)
+            .ok_or_else(|| setup(format!("{bank} is not connected")))
+    }
+
+    async fn show_consent(&mut self, bank: &str, consent: ConsentId) -> Result<(), DemoError> {
+        let history = self.engine.consent_history(consent).await?;
+        self.printed.show(bank, consent, &history);
+        Ok(())
+    }
+
+    async fn show_payment(&mut self, payment: PaymentId) -> Result<(), DemoError> {
+        let history = self.engine.payment_history(payment).await?;
+        self.printed.show("payment", payment, &history);
+        Ok(())
+    }
+
+    async fn catch_up_read_models(&self) -> Result<(), DemoError> {
+        self.engine
+            .projection_runner()
+            .catch_up()
+            .await
+            .map_err(EngineError::from)?;
+        Ok(())
+    }
+
+    async fn connect_banks(&mut self) -> Result<(), DemoError> {
+        self.step("The user connects Swedbank and SEB: one consent per bank for 90 days, 4 unattended reads a day");
+        let valid_until = self.clock.today() + Duration::days(89);
+        for bank in BANKS {
+            let request = ConnectRequest {
+                bank: bank.into(),
+                psu_ip_address: PSU_IP.into(),
+                psu_id: None,
+                access: ConsentAccess::AllPsd2,
+                valid_until,
+                frequency_per_day: 4,
+                callback_url: self.server.callback_url(),
+                approach: None,
+                renewal_of: None,
+            };
+            let started = self.engine.connect_bank(&self.as_user, request).await?;
+            let sca_link = started
+                .sca_redirect
+                .ok_or_else(|| setup("the sandbox gave no SCA redirect link"))?;
+            println!("    {bank}: send the user to {sca_link}");
+            self.show_consent(bank, started.consent).await?;
+            self.connections.push(Connection {
+                bank,
+                consent: started.consent,
+                sca_link,
+            });
+        }
+        Ok(())
+    }
+
+    async fn approve_at_each_bank(&mut self) -> Result<(), DemoError> {
+        self.clock.advance(Duration::minutes(3));
+        self.step("The user approves at each bank; the bank redirects to Consentry's callback, which verifies the state and reads the status back");
+        let approvals: Vec<(&'static str, ConsentId, String)> = self
+            .connections
+            .iter()
+            .map(|c| (c.bank, c.consent, c.sca_link.clone()))
+            .collect();
+        for (bank, consent, sca_link) in approvals {
+            let (landed, status) = approve_in_browser(&self.browser, &sca_link).await?;
+            let path = landed.split('?').next().unwrap_or_default();
+            println!("    {bank}: browser landed on {path} (HTTP {status})");
+            self.show_consent(bank, consent).await?;
+            self.first_callback.get_or_insert(landed);
+        }
+        Ok(())
+    }
+
+    /// Consentry's callback reads the status back only for a `state` it issued and has not used yet.
+    async fn refuse_replayed_and_forged_callbacks(&self) -> Result<(), DemoError> {
+        let callback = self
+            .first_callback
+            .as_deref()
+            .ok_or_else(|| setup("no callback to replay"))?;
+        let replayed = self.browser.get(callback).send().await.map_err(browser::failed)?;
+        println!(
+            "    the same callback replayed is refused: HTTP {}",
+            replayed.status().as_u16()
+        );
+        let forged = self
+            .browser
+            .get(format!("{}?state=forged-state", self.server.callback_url()))
+            .send()
+            .await
+            .map_err(browser::failed)?;
+        println!("    a forged callback is refused: HTTP {}", forged.status().as_u16());
+        Ok(())
+    }
+
+    async fn aggregate_balances(&self) -> Result<(), DemoError> {
+        self.catch_up_read_models().await?;
+        self.step("Accounts and balances from all four banks at once, with the user present; total in EUR");
+        self.show_balances().await
+    }
+
+    async fn survive_a_bank_failing_part_way(&self) -> Result<(), DemoError> {
+        self.step("Luminor's API fails part-way: the others' data arrives, and Luminor is reported");
+        let faults = format!("{}/admin/faults", self.sandbox.bank_url("luminor"));
+        let failing = serde_json::json!({ "error_rate": 1.0 });
+        self.browser
+            .put(&faults)
+            .json(&failing)
+            .send()
+            .await
+            .map_err(browser::failed)?;
+        self.show_balances().await?;
+        self.browser
+            .put(&faults)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .map_err(browser::failed)?;
+        Ok(())
+    }
+
+    async fn show_balances(&self) -> Result<(), DemoError> {
+        let psu = PsuContext::present(PSU_IP);
+        let aggregated = self
+            .engine
+            .aggregate_balances(
+                &self.as_user,
+                self.user,
+                &psu,
+                Currency::EUR,
+                &BalancePreference::default(),
+                self.rates.as_ref(),
+            )
+            .await?;
+        for account in &aggregated.accounts {
+            let iban = account.iban.as_ref().map(|i| i.masked()).unwrap_or_default();
+            let balance = account
+                .preferred
+                .as_ref()
+                .map(|b| format!("{:>14} ({})", b.amount.to_string(), b.balance_type.as_str()))
+                .unwrap_or_else(|| "no balance".into());
+            println!("    {:<9} {iban:<12} {balance}", account.bank.as_str());
+        }
+        for failure in &aggregated.failures {
+            println!("    {:<9} FAILED: {}", failure.bank.as_str(), failure.reason);
+        }
+        match &aggregated.total {
+            Ok(total) => println!(
+                "    total {} at the rates of {} ({})",
+                total.amount, total.rates_date, total.rates_source
+            ),
+            Err(reason) => println!("    no total: {reason}"),
+        }
+        Ok(())
+    }
+
+    async fn merge_and_categorise_transactions(&self) -> Result<(), DemoError> {
+        self.step("Transactions from all four banks at once (about six months), merged and categorised");
+        let refreshed = self
+            .engine
+            .refresh_user(&self.as_user, self.user, &PsuContext::present(PSU_IP))
+            .await?;
+        for report in &refreshed.synced {
+            println!(
+                "    {:<9} {} accounts, {} booked transactions, {} pending",
+                report.bank.as_str(),
+                report.accounts,
+                report.new_booked,
+                report.pending
+            );
+        }
+        for failure in &refreshed.failures {
+            println!("    {:<9} FAILED: {}", failure.bank.as_str(), failure.reason);
+        }
+        self.catch_up_read_models().await?;
+        let today = self.clock.today();
+        let recent = self
+            .engine
+            .transactions(self.tenant, self.user, today - Duration::days(3), today)
+            .await?;
+        println!("    the latest, newest first across banks:");
+        for transaction in recent.iter().take(6) {
+            let date = transaction
+                .booking_date
+                .or(transaction.value_date)
+                .map(|d| d.to_string())
+                .unwrap_or_default();
+            println!(
+                "      {date} {:<9} {:>12} {:<8} {:<14} {}",
+                transaction.bank,
+                transaction.amount.to_string(),
+                transaction.status,
+                transaction.category,
+                abbreviate(&transaction.description)
+            );
+        }
+        for month in ["2025-11", "2025-12"] {
+            println!("    spending in {month} (booked, EUR accounts; income apart):");
+            for line in self.engine.spending(self.tenant, self.user, month).await? {
+                if line.total.currency() == Currency::EUR {
+                    println!(
+                        "      {:<8} {:<16} {:>10} in {} transactions",
+                        line.flow,
+                        line.category,
+                        line.total.amount().to_string(),
+                        line.count
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The budget is counted on the aggregate before each call, so a refused read never reaches the bank.
+    async fn keep_unattended_reads_within_budget(&mut self) -> Result<(), DemoError> {
+        self.clock.advance(Duration::hours(2));
+        let swedbank = self.connection("swedbank")?.consent;
+        let state = self
+            .engine
+            .consent(swedbank)
+            .await?
+            .state
+            .ok_or_else(|| setup("no consent"))?;
+        let bank_consent = state.bank_consent_id.clone().ok_or_else(|| setup("no bank consent"))?;
+        self.step("A scheduled job reads Swedbank's account list without the user: 4 reads a day at most, counted before each call");
+        let port = self.engine.bank(&state.request.bank)?.port.clone();
+        for read in 1..=5 {
+            let command = ConsentCommand::CountUnattendedAccess {
+                resources: vec!["accounts".into()],
+            };
+            match self.engine.execute_consent(&self.as_job, swedbank, command).await {
+                Ok(()) => {
+                    let accounts = port.accounts(&bank_consent, &PsuContext::absent()).await;
+                    let summary = accounts
+                        .map(|a| a.iter().map(|a| a.currency.to_string()).collect::<Vec<_>>().join(", "))
+                        .unwrap_or_else(|e| format!("failed: {e}"));
+                    println!("    read {read}: accounts in {summary}");
+                }
+                Err(refused) => println!("    read {read} refused before reaching the bank: {refused}"),
+            }
+        }
+        self.show_consent("swedbank", swedbank).await
+    }
+
+    async fn pay_ignitis(&mut self) -> Result<PaymentId, DemoError> {
+        self.step(
+            "The user pays 42.50 EUR to Ignitis; the intent and its idempotency key are stored before the bank is called",
+        );
+        let payment = self
+            .engine
+            .request_payment(
+                &self.as_user,
+                PaymentInput {
+                    bank: "swedbank".into(),
+                    service: PaymentService::Payments,
+                    product: PaymentProduct::SepaCreditTransfers,
+                    debtor_iban: "LT12 1000 0111 0100 1000".into(),
+                    creditor_iban: "LT73 7300 0100 0000 0003".into(),
+                    creditor_name: "Ignitis UAB".into(),
+                    amount: "42.50".into(),
+                    currency: "EUR".into(),
+                    remittance_information: Some("Electricity, December".into()),
+                },
+            )
+            .await?;
+        let as_system = RequestContext::system(self.tenant, Some(self.user));
+        self.engine.send_payment(&as_system, payment, PSU_IP, None).await?;
+        self.show_payment(payment).await?;
+        let sca = self
+            .engine
+            .payment(payment)
+            .await?
+            .state
+            .and_then(|s| s.sca.redirect_url);
+        if let Some(link) = sca {
+            let (_, status) = approve_in_browser(&self.browser, &link).await?;
+            println!("    the user approves the payment at the bank (HTTP {status})");
+        }
+        Ok(payment)
+    }
+
+    /// Every poll runs twice, as two instances might: a status seen again stores nothing.
+    async fn poll_payment_status(&mut self, payment: PaymentId) -> Result<(), DemoError> {
+        for seconds in [2, 4] {
+            self.clock.advance(Duration::seconds(seconds));
+            self.step("Status poll");
+            let as_poller = RequestContext::job(self.tenant, Some(self.user));
+            self.engine.poll_payment_status(&as_poller, payment).await?;
+            self.engine.poll_payment_status(&as_poller, payment).await?;
+            self.show_payment(payment).await?;
+        }
+        println!("    (each poll ran twice; a status seen again stored nothing)");
+        Ok(())
+    }
+
+    async fn revoke_seb_in_the_banks_app(&mut self) -> Result<(), DemoError> {
+        self.clock.advance(Duration::days(30));
+        let seb = self.connection("seb")?.consent;
+        self.step("Day 30: the user revokes SEB's access in the bank's app; Consentry reads the status back");
+        let bank_consent = self
+            .engine
+            .consent(seb)
+            .await?
+            .state
+            .and_then(|s| s.bank_consent_id)
+            .ok_or_else(|| setup("no bank consent"))?;
+        let revoke = format!("{}/admin/consents/{bank_consent}/revoke", self.sandbox.bank_url("seb"));
+        self.browser.post(revoke).send().await.map_err(browser::failed)?;
+        self.engine.refresh_consent_status(&self.as_job, seb).await?;
+        self.show_consent("seb", seb).await
+    }
+
+    async fn keep_consents_valid_through_their_last_day(&self) -> Result<(), DemoError> {
+        self.clock.set(self.start + Duration::days(89));
+        self.step("Day 89: the valid consents stay valid through their last day");
+        self.catch_up_read_models().await?;
+        let run = self.engine.expire_lapsed_consents().await?;
+        println!(
+            "    the daily expiry job finds nothing lapsed: {} expired",
+            run.expired.len()
+        );
+        let swedbank = self.connection("swedbank")?.consent;
+        let expire = ConsentCommand::Expire {
+            cause: ExpiryCause::ValidUntilPassed,
+        };
+        if let Err(refused) = self.engine.execute_consent(&self.as_job, swedbank, expire).await {
+            println!("    and the aggregate refuses an early expiry itself: {refused}");
+        }
+        Ok(())
+    }
+
+    async fn expire_consents_on_day_90(&mut self) -> Result<(), DemoError> {
+        self.clock.advance(Duration::days(1));
+        self.step("Day 90: validUntil has passed; the daily expiry job expires every consent still valid");
+        let run = self.engine.expire_lapsed_consents().await?;
+        for connection in &self.connections {
+            if run.expired.contains(&connection.consent) {
+                println!("    expired: {} consent {}", connection.bank, connection.consent);
+            }
+        }
+        let swedbank = self.connection("swedbank")?.consent;
+        self.show_consent("swedbank", swedbank).await
+    }
+
+    async fn refuse_commands_in_final_states(&self) -> Result<(), DemoError> {
+        self.step("Final states absorb: authorising the expired consent again is refused");
+        let swedbank = self.connection("swedbank")?.consent;
+        if let Err(refused) = self
+            .engine
+            .execute_consent(&self.as_user, swedbank, ConsentCommand::Authorise)
+            .await
+        {
+            println!("    {refused}");
+        }
+        Ok(())
+    }
+
+    async fn summarise_from_the_read_models(&self) -> Result<(), DemoError> {
+        self.catch_up_read_models().await?;
+        println!("\nSummary, from the read models (days left by the simulated clock):");
+        for consent in self.engine.consents(self.tenant, self.user).await? {
+            let text = |value: Option<String>| value.unwrap_or_default();
+            println!(
+                "  consent {} at {}: {}, valid until {}, {} days left",
+                consent.consent,
+                consent.bank,
+                text(consent.status),
+                text(consent.valid_until.map(|d| d.to_string())),
+                text(consent.days_left.map(|d| d.to_string())),
+            );
+        }
+        for order in self.engine.payments(self.tenant, self.user).await? {
+            let history: Vec<&str> = order.history.iter().map(|c| c.status.as_str()).collect();
+            println!(
+                "  payment {} of {} to {}: {} (statuses {}, attempts {})",
+                order.payment,
+                order.amount,
+                order.creditor_name.as_deref().unwrap_or_default(),
+                order.status.as_deref().unwrap_or_default(),
+                history.join(" > "),
+                order.attempts.unwrap_or_default(),
+            );
+        }
+        Ok(())
+    }
+}
