@@ -286,8 +286,9 @@ pub async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
         .state
         .ok_or_else(|| setup("no consent"))?;
     let swedbank_consent = swedbank_state
-        .bank_consent_id
-        .clone()
+        .stage
+        .bank_consent()
+        .map(|b| b.id.clone())
         .ok_or_else(|| setup("no bank consent"))?;
     step(&clock, "A scheduled job reads Swedbank's account list without the user: 4 reads a day at most, counted before each call");
     let as_job = RequestContext::job(tenant, Some(user));
@@ -358,7 +359,7 @@ pub async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
         .consent(seb_id)
         .await?
         .state
-        .and_then(|s| s.bank_consent_id)
+        .and_then(|s| s.stage.bank_consent().map(|b| b.id.clone()))
         .ok_or_else(|| setup("no bank consent"))?;
     let revoke = format!("{}/admin/consents/{seb_consent}/revoke", sandbox.bank_url("seb"));
     browser

@@ -12,7 +12,7 @@ use consentry_domain::consent::{
     Consent, ConsentAccess, ConsentCommand, ConsentError, ConsentRequest, ConsentServices,
 };
 use consentry_domain::payment::{
-    Payment, PaymentCommand, PaymentError, PaymentProduct, PaymentRequest, PaymentService, PaymentServices,
+    Payment, PaymentCommand, PaymentError, PaymentProduct, PaymentRequest, PaymentService,
 };
 use consentry_domain::{
     Actor, BankId, Clock, ConsentId, EventMetadata, FieldError, Iban, Money, PaymentId, TenantId, UserId,
@@ -158,7 +158,7 @@ impl Engine {
     pub async fn with_database(database: Database, clock: Arc<dyn Clock>) -> Result<Self, EngineError> {
         database.migrate(crate::read_side::migrations()).await?;
         let consents = database.repository::<Consent>(ConsentServices { clock: clock.clone() });
-        let payments = database.repository::<Payment>(PaymentServices { clock: clock.clone() });
+        let payments = database.repository::<Payment>(());
         let account_data = database.repository::<AccountData>(());
         Ok(Self {
             banks: Banks::default(),
@@ -295,15 +295,19 @@ impl Engine {
     }
 
     /// How many pending transactions of the consent's accounts were matched to their booking so far.
-    pub async fn pending_bookings(&self, id: ConsentId) -> usize {
-        let events = self.account_data.events(&id.to_string()).await.unwrap_or_default();
-        events
+    pub async fn pending_bookings(&self, id: ConsentId) -> Result<usize, EngineError> {
+        let events = self
+            .account_data
+            .events(&id.to_string())
+            .await
+            .map_err(|e| EngineError::Store(e.to_string()))?;
+        Ok(events
             .iter()
             .map(|e| match &e.payload {
                 AccountDataEvent::TransactionsObserved { booked_pending, .. } => booked_pending.len(),
                 _ => 0,
             })
-            .sum()
+            .sum())
     }
 
     /// What the bank told Consentry through this consent (empty before the first sync).
