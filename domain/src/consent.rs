@@ -218,7 +218,7 @@ pub struct BankConsent {
 /// happen next differs: before the bank has created its consent there is nothing for the user to authorise.
 /// A stage carries the bank's consent exactly when one exists, so no code has to guess from an empty id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "stage")]
+#[serde(rename_all = "camelCase")]
 pub enum ConsentStage {
     /// Requested; the bank has not created its consent yet.
     Requested,
@@ -638,6 +638,11 @@ mod tests {
         let pending = folded(vec![requested()]);
         assert_eq!(pending.stage, ConsentStage::Requested);
         assert_eq!(pending.status(), ConsentStatus::Received);
+        // Audits print the state as JSON: the stage is named as in docs/events.md, tagged like the events.
+        assert_eq!(
+            serde_json::to_value(&pending.stage).unwrap(),
+            serde_json::json!("requested")
+        );
 
         let awaiting = folded(vec![requested(), recorded()]);
         assert_eq!(awaiting.status(), ConsentStatus::Received);
