@@ -190,7 +190,7 @@ impl Engine {
         let mut targets = Vec::new();
         for (consent, bank) in self.valid_consents(tenant, user).await? {
             let state = self.consent(consent).await?.state;
-            let Some(bank_consent) = state.and_then(|s| s.bank_consent_id) else {
+            let Some(bank_consent) = state.and_then(|s| s.stage.bank_consent().map(|b| b.id.clone())) else {
                 continue;
             };
             let connected = self.bank(&bank)?;

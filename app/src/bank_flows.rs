@@ -10,7 +10,7 @@ use consentry_adapters::sca_states;
 use consentry_domain::bank::{
     BankError, ConsentCreation, PaymentInitiation, PaymentResource, RedirectUris, ScaRequest,
 };
-use consentry_domain::consent::{ConsentAccess, ConsentCommand, ConsentStatus, ExpiryCause, RevokedBy};
+use consentry_domain::consent::{BankConsentUse, ConsentAccess, ConsentCommand, ConsentStatus, ExpiryCause, RevokedBy};
 use consentry_domain::payment::{InitiationPhase, PaymentCommand, TransactionStatus};
 use consentry_domain::sca::{ScaApproach, ScaLinks, ScaStatus};
 use consentry_domain::{BankId, ConsentId, FieldError, PaymentId, TenantId};
@@ -201,12 +201,10 @@ impl Engine {
             aggregate: "Consent",
             id: consent.to_string(),
         })?;
-        let bank_consent_id = state.bank_consent_id.ok_or(EngineError::Consent {
-            id: consent,
-            source: consentry_domain::consent::ConsentError::BankConsentMissing {
-                command: "RefreshStatus",
-            },
-        })?;
+        let bank_consent_id = match state.bank_consent_for(BankConsentUse::ReadStatus) {
+            Ok(bank_consent) => bank_consent.id.clone(),
+            Err(source) => return Err(EngineError::Consent { id: consent, source }),
+        };
         Ok((state.request.bank, bank_consent_id))
     }
 

@@ -12,7 +12,7 @@ use consentry_domain::consent::{
     Consent, ConsentAccess, ConsentCommand, ConsentError, ConsentRequest, ConsentServices,
 };
 use consentry_domain::payment::{
-    Payment, PaymentCommand, PaymentError, PaymentProduct, PaymentRequest, PaymentService, PaymentServices,
+    Payment, PaymentCommand, PaymentError, PaymentProduct, PaymentRequest, PaymentService,
 };
 use consentry_domain::{
     Actor, BankId, Clock, ConsentId, EventMetadata, FieldError, Iban, Money, PaymentId, TenantId, UserId,
@@ -161,7 +161,7 @@ impl Engine {
             .migrate(&[consentry_adapters::MIGRATIONS, consentry_projections::MIGRATIONS])
             .await?;
         let consents = repository::<Consent>(&database, ConsentServices { clock: clock.clone() });
-        let payments = repository::<Payment>(&database, PaymentServices { clock: clock.clone() });
+        let payments = repository::<Payment>(&database, ());
         let account_data = repository::<AccountData>(&database, ());
         Ok(Self {
             banks: Banks::default(),
@@ -298,15 +298,19 @@ impl Engine {
     }
 
     /// How many pending transactions of the consent's accounts were matched to their booking so far.
-    pub async fn pending_bookings(&self, id: ConsentId) -> usize {
-        let events = self.account_data.events(&id.to_string()).await.unwrap_or_default();
-        events
+    pub async fn pending_bookings(&self, id: ConsentId) -> Result<usize, EngineError> {
+        let events = self
+            .account_data
+            .events(&id.to_string())
+            .await
+            .map_err(|e| EngineError::Store(e.to_string()))?;
+        Ok(events
             .iter()
             .map(|e| match &e.payload {
                 AccountDataEvent::TransactionsObserved { booked_pending, .. } => booked_pending.len(),
                 _ => 0,
             })
-            .sum()
+            .sum())
     }
 
     /// What the bank told Consentry through this consent (empty before the first sync).

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry_domain::account_data::AccountDataCommand;
 use consentry_domain::bank::{BankError, BookingStatus, PsuContext, TransactionQuery};
-use consentry_domain::consent::{ConsentCommand, ConsentError, ConsentStatus, ExpiryCause};
+use consentry_domain::consent::{BankConsentUse, ConsentCommand, ExpiryCause};
 use consentry_domain::{BankId, ConsentId};
 
 use crate::{Engine, EngineError, RequestContext};
@@ -93,15 +93,11 @@ impl Engine {
             aggregate: "Consent",
             id: consent.to_string(),
         })?;
-        if state.status != ConsentStatus::Valid {
-            let source = ConsentError::NotAllowed {
-                command: "Sync",
-                status: state.status,
-            };
-            return Err(EngineError::Consent { id: consent, source });
-        }
+        let bank_consent = match state.bank_consent_for(BankConsentUse::ReadAccountData) {
+            Ok(bank_consent) => bank_consent.id.clone(),
+            Err(source) => return Err(EngineError::Consent { id: consent, source }),
+        };
         let bank = state.request.bank.clone();
-        let bank_consent = state.bank_consent_id.clone().unwrap_or_default();
         let port = self.bank(&bank)?.port.clone();
         let before = self.account_data(consent).await?;
 

@@ -69,7 +69,7 @@ async fn the_read_side_commands_work(store: Backend) {
     );
     assert!(earlier.contains("(after as-of)"), "{earlier}");
     assert!(
-        earlier.contains("state as of") && earlier.contains("\"received\""),
+        earlier.contains("state as of") && earlier.contains("\"stage\": \"requested\""),
         "{earlier}"
     );
     assert!(!earlier.contains("\"terminatedByTpp\""), "{earlier}");

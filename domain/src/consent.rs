@@ -173,7 +173,7 @@ impl DomainEvent for ConsentEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ConsentStatus {
-    /// Requested, waiting for the user's authorisation.
+    /// Not authorised yet: Consentry's `Requested` and `AwaitingAuthorisation` stages.
     Received,
     Valid,
     Rejected,
@@ -206,19 +206,117 @@ impl fmt::Display for ConsentStatus {
     }
 }
 
+/// The bank's consent resource: its id, and the links through which the user authorises it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BankConsent {
+    pub id: String,
+    pub sca: ScaLinks,
+}
+
+/// Where a consent stands in its lifecycle. Berlin Group's `received` is two stages here because what may
+/// happen next differs: before the bank has created its consent there is nothing for the user to authorise.
+/// A stage carries the bank's consent exactly when one exists, so no code has to guess from an empty id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ConsentStage {
+    /// Requested; the bank has not created its consent yet.
+    Requested,
+    /// The bank created its consent: waiting for the user to authorise it at the bank through its SCA links.
+    #[serde(rename_all = "camelCase")]
+    AwaitingAuthorisation { bank_consent: BankConsent },
+    /// Authorised by the user: account data may be read with it.
+    #[serde(rename_all = "camelCase")]
+    Valid { bank_consent: BankConsent },
+    /// Final. The bank's consent is kept where there was one, for audits and for reading its status back.
+    #[serde(rename_all = "camelCase")]
+    Rejected { bank_consent: Option<BankConsent> },
+    /// Final.
+    #[serde(rename_all = "camelCase")]
+    Expired {
+        cause: ExpiryCause,
+        bank_consent: Option<BankConsent>,
+    },
+    /// Final; only a valid consent can be revoked by its user.
+    #[serde(rename_all = "camelCase")]
+    RevokedByPsu { bank_consent: BankConsent },
+    /// Final.
+    #[serde(rename_all = "camelCase")]
+    TerminatedByTpp { bank_consent: Option<BankConsent> },
+}
+
+impl ConsentStage {
+    /// The Berlin Group consentStatus of this stage.
+    pub fn status(&self) -> ConsentStatus {
+        match self {
+            ConsentStage::Requested | ConsentStage::AwaitingAuthorisation { .. } => ConsentStatus::Received,
+            ConsentStage::Valid { .. } => ConsentStatus::Valid,
+            ConsentStage::Rejected { .. } => ConsentStatus::Rejected,
+            ConsentStage::Expired { .. } => ConsentStatus::Expired,
+            ConsentStage::RevokedByPsu { .. } => ConsentStatus::RevokedByPsu,
+            ConsentStage::TerminatedByTpp { .. } => ConsentStatus::TerminatedByTpp,
+        }
+    }
+
+    pub fn bank_consent(&self) -> Option<&BankConsent> {
+        match self {
+            ConsentStage::Requested => None,
+            ConsentStage::AwaitingAuthorisation { bank_consent }
+            | ConsentStage::Valid { bank_consent }
+            | ConsentStage::RevokedByPsu { bank_consent } => Some(bank_consent),
+            ConsentStage::Rejected { bank_consent }
+            | ConsentStage::Expired { bank_consent, .. }
+            | ConsentStage::TerminatedByTpp { bank_consent } => bank_consent.as_ref(),
+        }
+    }
+}
+
+/// What Consentry does with the bank's consent besides the consent's own commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BankConsentUse {
+    /// Reading the consent's status, or its authorisation's SCA status, back from the bank.
+    ReadStatus,
+    /// Reading accounts, balances and transactions with the consent (a sync).
+    ReadAccountData,
+}
+
+impl fmt::Display for BankConsentUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BankConsentUse::ReadStatus => "reading the consent's status at the bank",
+            BankConsentUse::ReadAccountData => "reading account data",
+        })
+    }
+}
+
 /// A requested consent. `Consent::default()` (no `state`) is a consent not yet requested.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConsentState {
-    pub status: ConsentStatus,
+    pub stage: ConsentStage,
     pub request: ConsentRequest,
-    pub bank_consent_id: Option<String>,
-    pub sca: ScaLinks,
     pub renewed_by: Option<ConsentId>,
-    pub expiry_cause: Option<ExpiryCause>,
     /// The unattended accesses of `access_day` per resource; older days are dropped.
     pub access_day: Option<NaiveDate>,
     pub accesses: BTreeMap<String, u8>,
+}
+
+impl ConsentState {
+    pub fn status(&self) -> ConsentStatus {
+        self.stage.status()
+    }
+
+    /// The bank's consent for `purpose`: any recorded one to read its status back, a valid one to read data.
+    pub fn bank_consent_for(&self, purpose: BankConsentUse) -> Result<&BankConsent, ConsentError> {
+        match (purpose, &self.stage) {
+            (BankConsentUse::ReadAccountData, ConsentStage::Valid { bank_consent }) => Ok(bank_consent),
+            (BankConsentUse::ReadAccountData, stage) => Err(ConsentError::NotValid {
+                purpose,
+                status: stage.status(),
+            }),
+            (BankConsentUse::ReadStatus, stage) => stage.bank_consent().ok_or(ConsentError::NotAtBank { purpose }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -228,7 +326,7 @@ pub struct Consent {
 
 impl Consent {
     pub fn status(&self) -> Option<ConsentStatus> {
-        self.state.as_ref().map(|s| s.status)
+        self.state.as_ref().map(ConsentState::status)
     }
 
     /// Unattended accesses already counted to `resource` on `day`.
@@ -257,6 +355,13 @@ pub enum ConsentError {
     },
     #[error("{command} needs the bank's consent id, which is not recorded yet")]
     BankConsentMissing { command: &'static str },
+    #[error("{purpose} needs the bank's consent, which the bank has not created yet")]
+    NotAtBank { purpose: BankConsentUse },
+    #[error("{purpose} needs a valid consent; this one is {status}")]
+    NotValid {
+        purpose: BankConsentUse,
+        status: ConsentStatus,
+    },
     #[error("the consent is valid until {valid_until}; on {today} it has not expired by the clock")]
     NotYetExpired { valid_until: NaiveDate, today: NaiveDate },
     #[error("the consent's validUntil {valid_until} has passed (today is {today}): expire it")]
@@ -329,7 +434,7 @@ impl Consent {
                 _ => Err(ConsentError::NotRequested),
             };
         };
-        let status = state.status;
+        let status = state.status();
         if status.is_final() {
             return Err(ConsentError::Final(status));
         }
@@ -337,12 +442,10 @@ impl Consent {
             command: command.name(),
             status,
         };
-        use ConsentStatus::{Received, Valid};
-        match (&command, status) {
+        use ConsentStage::{AwaitingAuthorisation, Requested, Valid};
+        match (&command, &state.stage) {
             (ConsentCommand::Request(_), _) => Err(ConsentError::AlreadyRequested),
-            (ConsentCommand::RecordBankConsent { bank_consent_id, sca }, Received)
-                if state.bank_consent_id.is_none() =>
-            {
+            (ConsentCommand::RecordBankConsent { bank_consent_id, sca }, Requested) => {
                 if bank_consent_id.trim().is_empty() {
                     return Err(ConsentError::InvalidField(FieldError::new("consentId", "is empty")));
                 }
@@ -351,13 +454,11 @@ impl Consent {
                     sca: sca.clone(),
                 }])
             }
-            (ConsentCommand::Authorise, Received) => match state.bank_consent_id {
-                Some(_) => Ok(vec![ConsentEvent::ConsentAuthorised]),
-                None => Err(ConsentError::BankConsentMissing {
-                    command: command.name(),
-                }),
-            },
-            (ConsentCommand::Reject { reason }, Received) => {
+            (ConsentCommand::Authorise, AwaitingAuthorisation { .. }) => Ok(vec![ConsentEvent::ConsentAuthorised]),
+            (ConsentCommand::Authorise, Requested) => Err(ConsentError::BankConsentMissing {
+                command: command.name(),
+            }),
+            (ConsentCommand::Reject { reason }, Requested | AwaitingAuthorisation { .. }) => {
                 Ok(vec![ConsentEvent::ConsentRejected { reason: reason.clone() }])
             }
             (ConsentCommand::Expire { cause }, _) => {
@@ -367,14 +468,16 @@ impl Consent {
                 }
                 Ok(vec![ConsentEvent::ConsentExpired { cause: *cause }])
             }
-            (ConsentCommand::Revoke { by: RevokedBy::Psu }, Valid) => Ok(vec![ConsentEvent::ConsentRevokedByPsu]),
+            (ConsentCommand::Revoke { by: RevokedBy::Psu }, Valid { .. }) => {
+                Ok(vec![ConsentEvent::ConsentRevokedByPsu])
+            }
             (ConsentCommand::Revoke { by: RevokedBy::Tpp }, _) => Ok(vec![ConsentEvent::ConsentTerminatedByTpp]),
-            (ConsentCommand::LinkRenewal { renewed_by }, Valid) if state.renewed_by.is_none() => {
+            (ConsentCommand::LinkRenewal { renewed_by }, Valid { .. }) if state.renewed_by.is_none() => {
                 Ok(vec![ConsentEvent::RenewalLinked {
                     renewed_by: *renewed_by,
                 }])
             }
-            (ConsentCommand::CountUnattendedAccess { resources }, Valid) => {
+            (ConsentCommand::CountUnattendedAccess { resources }, Valid { .. }) => {
                 let valid_until = state.request.valid_until;
                 if today > valid_until {
                     return Err(ConsentError::ValidUntilPassed { valid_until, today });
@@ -428,12 +531,9 @@ impl Aggregate for Consent {
     fn apply(&mut self, event: Self::Event) {
         if let ConsentEvent::ConsentRequested(request) = event {
             self.state = Some(ConsentState {
-                status: ConsentStatus::Received,
+                stage: ConsentStage::Requested,
                 request,
-                bank_consent_id: None,
-                sca: ScaLinks::default(),
                 renewed_by: None,
-                expiry_cause: None,
                 access_day: None,
                 accesses: BTreeMap::new(),
             });
@@ -443,20 +543,45 @@ impl Aggregate for Consent {
         let Some(state) = self.state.as_mut() else {
             return;
         };
+        let bank_consent = |stage: &ConsentStage| stage.bank_consent().cloned();
         match event {
             ConsentEvent::ConsentRequested(_) => {}
             ConsentEvent::BankConsentRecorded { bank_consent_id, sca } => {
-                state.bank_consent_id = Some(bank_consent_id);
-                state.sca = sca;
+                state.stage = ConsentStage::AwaitingAuthorisation {
+                    bank_consent: BankConsent {
+                        id: bank_consent_id,
+                        sca,
+                    },
+                };
             }
-            ConsentEvent::ConsentAuthorised => state.status = ConsentStatus::Valid,
-            ConsentEvent::ConsentRejected { .. } => state.status = ConsentStatus::Rejected,
+            // `decide` authorises and lets the user revoke only a consent the bank has; an event that says
+            // otherwise cannot be one it emitted, and changes nothing.
+            ConsentEvent::ConsentAuthorised => {
+                if let Some(bank_consent) = bank_consent(&state.stage) {
+                    state.stage = ConsentStage::Valid { bank_consent };
+                }
+            }
+            ConsentEvent::ConsentRevokedByPsu => {
+                if let Some(bank_consent) = bank_consent(&state.stage) {
+                    state.stage = ConsentStage::RevokedByPsu { bank_consent };
+                }
+            }
+            ConsentEvent::ConsentRejected { .. } => {
+                state.stage = ConsentStage::Rejected {
+                    bank_consent: bank_consent(&state.stage),
+                }
+            }
             ConsentEvent::ConsentExpired { cause } => {
-                state.status = ConsentStatus::Expired;
-                state.expiry_cause = Some(cause);
+                state.stage = ConsentStage::Expired {
+                    cause,
+                    bank_consent: bank_consent(&state.stage),
+                }
             }
-            ConsentEvent::ConsentRevokedByPsu => state.status = ConsentStatus::RevokedByPsu,
-            ConsentEvent::ConsentTerminatedByTpp => state.status = ConsentStatus::TerminatedByTpp,
+            ConsentEvent::ConsentTerminatedByTpp => {
+                state.stage = ConsentStage::TerminatedByTpp {
+                    bank_consent: bank_consent(&state.stage),
+                }
+            }
             ConsentEvent::RenewalLinked { renewed_by } => state.renewed_by = Some(renewed_by),
             ConsentEvent::UnattendedAccessCounted { day, resources } => {
                 if state.access_day != Some(day) {
@@ -468,5 +593,136 @@ impl Aggregate for Consent {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sca::ScaApproach;
+
+    fn folded(events: Vec<ConsentEvent>) -> ConsentState {
+        let mut consent = Consent::default();
+        for event in events {
+            consent.apply(event);
+        }
+        consent.state.expect("requested")
+    }
+
+    fn requested() -> ConsentEvent {
+        ConsentEvent::ConsentRequested(ConsentRequest {
+            tenant: TenantId::new(),
+            user: UserId::new(),
+            bank: BankId::parse("seb").expect("bank"),
+            access: ConsentAccess::AllPsd2,
+            recurring_indicator: true,
+            valid_until: NaiveDate::from_ymd_opt(2026, 6, 1).expect("date"),
+            frequency_per_day: 4,
+            renewal_of: None,
+        })
+    }
+
+    fn recorded() -> ConsentEvent {
+        ConsentEvent::BankConsentRecorded {
+            bank_consent_id: "seb-1".into(),
+            sca: ScaLinks {
+                approach: Some(ScaApproach::Redirect),
+                redirect_url: Some("https://bank.example/sca/seb-1".into()),
+                ..ScaLinks::default()
+            },
+        }
+    }
+
+    #[test]
+    fn the_stage_says_whether_the_bank_has_the_consent() {
+        let pending = folded(vec![requested()]);
+        assert_eq!(pending.stage, ConsentStage::Requested);
+        assert_eq!(pending.status(), ConsentStatus::Received);
+        // Audits print the state as JSON: the stage is named as in docs/events.md, tagged like the events.
+        assert_eq!(
+            serde_json::to_value(&pending.stage).unwrap(),
+            serde_json::json!("requested")
+        );
+
+        let awaiting = folded(vec![requested(), recorded()]);
+        assert_eq!(awaiting.status(), ConsentStatus::Received);
+        let ConsentStage::AwaitingAuthorisation { bank_consent } = &awaiting.stage else {
+            panic!("{:?}", awaiting.stage);
+        };
+        assert_eq!(bank_consent.id, "seb-1");
+        assert!(
+            bank_consent.sca.redirect_url.is_some(),
+            "the user's way to the bank is in the stage"
+        );
+    }
+
+    #[test]
+    fn final_stages_keep_the_bank_consent_they_had() {
+        let expired = folded(vec![
+            requested(),
+            recorded(),
+            ConsentEvent::ConsentAuthorised,
+            ConsentEvent::ConsentExpired {
+                cause: ExpiryCause::BankReportedExpired,
+            },
+        ]);
+        assert!(matches!(
+            &expired.stage,
+            ConsentStage::Expired {
+                cause: ExpiryCause::BankReportedExpired,
+                bank_consent: Some(b),
+            } if b.id == "seb-1"
+        ));
+        let rejected_early = folded(vec![requested(), ConsentEvent::ConsentRejected { reason: "no".into() }]);
+        assert_eq!(rejected_early.stage, ConsentStage::Rejected { bank_consent: None });
+    }
+
+    #[test]
+    fn bank_reads_name_what_they_need() {
+        let pending = folded(vec![requested()]);
+        let err = pending.bank_consent_for(BankConsentUse::ReadStatus).unwrap_err();
+        assert_eq!(
+            err,
+            ConsentError::NotAtBank {
+                purpose: BankConsentUse::ReadStatus
+            }
+        );
+        assert!(err
+            .to_string()
+            .starts_with("reading the consent's status at the bank needs"));
+
+        let awaiting = folded(vec![requested(), recorded()]);
+        assert_eq!(
+            awaiting.bank_consent_for(BankConsentUse::ReadStatus).unwrap().id,
+            "seb-1"
+        );
+        let err = awaiting.bank_consent_for(BankConsentUse::ReadAccountData).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "reading account data needs a valid consent; this one is received"
+        );
+
+        let valid = folded(vec![requested(), recorded(), ConsentEvent::ConsentAuthorised]);
+        assert_eq!(
+            valid.bank_consent_for(BankConsentUse::ReadAccountData).unwrap().id,
+            "seb-1"
+        );
+        let revoked = folded(vec![
+            requested(),
+            recorded(),
+            ConsentEvent::ConsentAuthorised,
+            ConsentEvent::ConsentRevokedByPsu,
+        ]);
+        assert_eq!(
+            revoked.bank_consent_for(BankConsentUse::ReadStatus).unwrap().id,
+            "seb-1"
+        );
+        assert!(matches!(
+            revoked.bank_consent_for(BankConsentUse::ReadAccountData),
+            Err(ConsentError::NotValid {
+                status: ConsentStatus::RevokedByPsu,
+                ..
+            })
+        ));
     }
 }

@@ -18,10 +18,6 @@ macro_rules! uuid_id {
                 Self(Uuid::new_v4())
             }
 
-            pub fn from_uuid(id: Uuid) -> Self {
-                Self(id)
-            }
-
             pub fn as_uuid(&self) -> Uuid {
                 self.0
             }

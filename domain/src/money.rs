@@ -6,58 +6,19 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::FieldError;
 
-/// Active ISO 4217 codes that do not use two minor units; every other code in `TWO_MINOR_UNITS` uses two.
-const OTHER_MINOR_UNITS: &[(&str, u8)] = &[
-    ("BIF", 0),
-    ("CLP", 0),
-    ("DJF", 0),
-    ("GNF", 0),
-    ("ISK", 0),
-    ("JPY", 0),
-    ("KMF", 0),
-    ("KRW", 0),
-    ("PYG", 0),
-    ("RWF", 0),
-    ("UGX", 0),
-    ("UYI", 0),
-    ("VND", 0),
-    ("VUV", 0),
-    ("XAF", 0),
-    ("XOF", 0),
-    ("XPF", 0),
-    ("BHD", 3),
-    ("IQD", 3),
-    ("JOD", 3),
-    ("KWD", 3),
-    ("LYD", 3),
-    ("OMR", 3),
-    ("TND", 3),
-    ("CLF", 4),
-    ("UYW", 4),
-];
-
-const TWO_MINOR_UNITS: &[&str] = &[
-    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BMD", "BND",
-    "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHE", "CHF", "CHW", "CNY", "COP", "COU",
-    "CRC", "CUP", "CVE", "CZK", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
-    "GIP", "GMD", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IRR", "JMD", "KES", "KGS", "KHR",
-    "KPW", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU",
-    "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "PAB", "PEN", "PGK",
-    "PHP", "PKR", "PLN", "QAR", "RON", "RSD", "RUB", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS",
-    "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "USD",
-    "USN", "UYU", "UZS", "VED", "VES", "WST", "XCD", "XCG", "YER", "ZAR", "ZMW", "ZWG",
-];
-
-/// An active ISO 4217 currency with the number of minor units (decimals) it allows.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// An ISO 4217 currency with the number of minor units (decimals) it allows, from `iso_currency`'s copy of the
+/// ISO table. Units without minor units (precious metals, SDR, the testing and "no currency" codes) are not
+/// currencies an amount can be in. Currencies ISO has since superseded (HRK, say) are accepted, because an event
+/// stored while they were current must still load.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Currency {
-    code: [u8; 3],
+    iso: iso_currency::Currency,
     minor_units: u8,
 }
 
 impl Currency {
     pub const EUR: Currency = Currency {
-        code: *b"EUR",
+        iso: iso_currency::Currency::EUR,
         minor_units: 2,
     };
 
@@ -66,31 +27,43 @@ impl Currency {
     }
 
     pub fn parse_field(field: &str, input: &str) -> Result<Self, FieldError> {
-        let code = input.trim();
-        let minor_units = OTHER_MINOR_UNITS
-            .iter()
-            .find(|(c, _)| *c == code)
-            .map(|(_, units)| *units)
-            .or_else(|| TWO_MINOR_UNITS.contains(&code).then_some(2));
-        match (minor_units, code.as_bytes()) {
-            (Some(minor_units), &[a, b, c]) => Ok(Self {
-                code: [a, b, c],
-                minor_units,
-            }),
+        let Some(iso) = iso_currency::Currency::from_code(input.trim()) else {
+            return Err(FieldError::new(
+                field,
+                format!("{input:?} is not an ISO 4217 currency code"),
+            ));
+        };
+        match iso.exponent().map(u8::try_from) {
+            Some(Ok(minor_units)) => Ok(Self { iso, minor_units }),
             _ => Err(FieldError::new(
                 field,
-                format!("{input:?} is not an active ISO 4217 currency code"),
+                format!(
+                    "{input:?} is an ISO 4217 unit without minor units ({}), not a currency",
+                    iso.name()
+                ),
             )),
         }
     }
 
-    pub fn code(&self) -> &str {
-        // The code was taken from the ASCII tables above.
-        std::str::from_utf8(&self.code).unwrap_or("???")
+    pub fn code(&self) -> &'static str {
+        self.iso.code()
     }
 
     pub fn minor_units(&self) -> u32 {
         u32::from(self.minor_units)
+    }
+}
+
+/// By code, so lists and totals sort alphabetically whatever order the ISO table has.
+impl PartialOrd for Currency {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Currency {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.code().cmp(other.code())
     }
 }
 
@@ -257,6 +230,30 @@ mod tests {
         assert_eq!(err.field, "instructedAmount.currency");
         assert!(err.problem.contains("ISO 4217"));
         assert!(Currency::parse("eur").is_err());
+        assert_eq!(Currency::parse(" SEK ").unwrap().code(), "SEK");
+        assert_eq!(Currency::parse("EUR").unwrap(), Currency::EUR);
+    }
+
+    #[test]
+    fn units_without_minor_units_are_not_currencies() {
+        for code in ["XAU", "XDR", "XTS", "XXX"] {
+            let err = Currency::parse_field("balanceAmount.currency", code).unwrap_err();
+            assert!(err.problem.contains("without minor units"), "{code}: {}", err.problem);
+        }
+        assert!(Money::parse("x", "1", "XAU").is_err());
+    }
+
+    #[test]
+    fn currencies_sort_by_code() {
+        let mut codes: Vec<Currency> = ["XCG", "USD", "AOA", "EUR"]
+            .into_iter()
+            .map(|c| Currency::parse(c).unwrap())
+            .collect();
+        codes.sort();
+        assert_eq!(
+            codes.iter().map(Currency::code).collect::<Vec<_>>(),
+            ["AOA", "EUR", "USD", "XCG"]
+        );
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! before anything is sent again. Reads top to bottom: commands, events, state, decide, evolve.
 
 use std::fmt;
-use std::sync::Arc;
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
@@ -12,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::sca::ScaLinks;
-use crate::{BankId, Clock, Currency, FieldError, Iban, Money, TenantId, UserId};
+use crate::{BankId, Currency, FieldError, Iban, Money, TenantId, UserId};
 
 /// Berlin Group `payment-service`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,16 +146,19 @@ pub enum PaymentEvent {
     InitiationOutcomeReconciled {
         found: Option<BankPayment>,
     },
-    /// Version 1.1 added `is_final`; see `versioning`.
-    #[serde(rename_all = "camelCase")]
+    /// Whether the status ends the payment is the status's own (`TransactionStatus::is_final`), so the event
+    /// carries the status only. Versions 1.1 stored an `isFinal` besides it; see `versioning`.
     PaymentStatusObserved {
         status: TransactionStatus,
-        is_final: bool,
     },
     CancellationRequested,
     /// Cancelled before any attempt reached the bank: status CANC without a bank call.
     PaymentCancelledBeforeSending,
 }
+
+/// The current version of `PaymentStatusObserved`; every other payment event is at 1.0. `versioning` brings
+/// older stored shapes up to it.
+pub const PAYMENT_STATUS_OBSERVED_VERSION: &str = "1.2";
 
 impl DomainEvent for PaymentEvent {
     fn event_type(&self) -> String {
@@ -176,7 +178,7 @@ impl DomainEvent for PaymentEvent {
 
     fn event_version(&self) -> String {
         match self {
-            PaymentEvent::PaymentStatusObserved { .. } => crate::versioning::PAYMENT_STATUS_OBSERVED_VERSION.to_owned(),
+            PaymentEvent::PaymentStatusObserved { .. } => PAYMENT_STATUS_OBSERVED_VERSION.to_owned(),
             _ => "1.0".to_owned(),
         }
     }
@@ -362,12 +364,6 @@ pub enum PaymentError {
     CancellationAlreadyRequested,
 }
 
-/// What a payment decision needs from outside: only the clock (kept for symmetry with consents and for rules
-/// such as execution dates).
-pub struct PaymentServices {
-    pub clock: Arc<dyn Clock>,
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Decide
 
@@ -462,10 +458,7 @@ impl Payment {
                     Some(current) if !current.may_move_to(next) => {
                         Err(PaymentError::StatusRegression { current, next })
                     }
-                    _ => Ok(vec![PaymentEvent::PaymentStatusObserved {
-                        status: next,
-                        is_final: next.is_final(),
-                    }]),
+                    _ => Ok(vec![PaymentEvent::PaymentStatusObserved { status: next }]),
                 }
             }
             (PaymentCommand::RequestCancellation, Ready) => Ok(vec![PaymentEvent::PaymentCancelledBeforeSending]),
@@ -493,7 +486,8 @@ impl Aggregate for Payment {
     type Command = PaymentCommand;
     type Event = PaymentEvent;
     type Error = PaymentError;
-    type Services = PaymentServices;
+    /// A payment decides from its own state and the command alone.
+    type Services = ();
 
     async fn handle(
         &mut self,
@@ -546,12 +540,47 @@ impl Aggregate for Payment {
             PaymentEvent::InitiationOutcomeUnknown { .. } => state.phase = InitiationPhase::OutcomeUnknown,
             PaymentEvent::InitiationOutcomeReconciled { found: Some(bank) } => record(state, bank),
             PaymentEvent::InitiationOutcomeReconciled { found: None } => state.phase = InitiationPhase::Ready,
-            PaymentEvent::PaymentStatusObserved { status, .. } => state.status = Some(status),
+            PaymentEvent::PaymentStatusObserved { status } => state.status = Some(status),
             PaymentEvent::CancellationRequested => state.cancellation_requested = true,
             PaymentEvent::PaymentCancelledBeforeSending => {
                 state.phase = InitiationPhase::Submitted;
                 state.status = Some(TransactionStatus::Canc);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_status_observation_stores_the_status_only() {
+        let event = PaymentEvent::PaymentStatusObserved {
+            status: TransactionStatus::Accc,
+        };
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            json!({"paymentStatusObserved": {"status": "ACCC"}})
+        );
+        assert_eq!(event.event_version(), PAYMENT_STATUS_OBSERVED_VERSION);
+    }
+
+    /// Events stored as 1.1 carry `isFinal`; the current shape has no such field and serde ignores it, so they
+    /// load even where no upcaster runs first.
+    #[test]
+    fn a_stored_status_observation_with_is_final_still_loads() {
+        for stored in [
+            json!({"paymentStatusObserved": {"status": "RJCT", "isFinal": true}}),
+            json!({"paymentStatusObserved": {"status": "ACTC", "isFinal": false}}),
+        ] {
+            let event: PaymentEvent = serde_json::from_value(stored.clone()).unwrap();
+            let PaymentEvent::PaymentStatusObserved { status } = event else {
+                panic!("{stored} loaded as {event:?}");
+            };
+            assert_eq!(json!(status.is_final()), stored["paymentStatusObserved"]["isFinal"]);
         }
     }
 }

@@ -1,21 +1,21 @@
 //! Event versioning. Stored events are never rewritten; when an event's shape changes, its `event_version` is
-//! raised and an upcaster turns the older stored shape into the current one as events are read. The event
+//! raised and an upcaster turns the older stored shapes into the current one as events are read. The event
 //! store (cqrs-es, through `PersistedEventStore::with_upcasters`) and the projection feed both read through
-//! [`upcasters`], so every reader sees the current shape.
+//! [`upcasters`], so every reader sees the current shape. The aggregates own their events' current versions;
+//! this module depends on them, never the other way round.
 //!
 //! History of changes:
-//! - `PaymentStatusObserved` 1.1 adds `isFinal` (whether the status ends the payment), so readers of the log
-//!   do not need the domain's list of final ISO 20022 statuses. 1.0 events get it computed from their status.
+//! - `PaymentStatusObserved` 1.1 added `isFinal` (whether the status ends the payment).
+//! - `PaymentStatusObserved` 1.2 dropped it again: finality is the status's own (ACSC, ACCC, RJCT, CANC), the
+//!   field was a second copy no reader used. 1.0 payloads already have the 1.2 shape; 1.1 payloads lose
+//!   `isFinal` on the way in.
 
 use std::sync::LazyLock;
 
 use cqrs_es::persist::{EventUpcaster, SemanticVersionEventUpcaster, SerializedEvent};
 use serde_json::Value;
 
-use crate::payment::TransactionStatus;
-
-/// The current version of `PaymentStatusObserved`.
-pub const PAYMENT_STATUS_OBSERVED_VERSION: &str = "1.1";
+use crate::payment::PAYMENT_STATUS_OBSERVED_VERSION;
 
 /// Built once for the feed, which asks about every event it reads.
 static UPCASTERS: LazyLock<Vec<Box<dyn EventUpcaster>>> = LazyLock::new(upcasters);
@@ -25,7 +25,7 @@ pub fn upcasters() -> Vec<Box<dyn EventUpcaster>> {
     vec![Box::new(SemanticVersionEventUpcaster::new(
         "PaymentStatusObserved",
         PAYMENT_STATUS_OBSERVED_VERSION,
-        Box::new(payment_status_observed_1_1),
+        Box::new(payment_status_observed_1_2),
     ))]
 }
 
@@ -56,19 +56,13 @@ pub fn needs_upcast(event_type: &str, event_version: &str) -> bool {
         .any(|upcaster| upcaster.can_upcast(event_type, event_version))
 }
 
-/// 1.0 `{"paymentStatusObserved":{"status":"ACSC"}}` becomes 1.1
-/// `{"paymentStatusObserved":{"status":"ACSC","isFinal":true}}`. A payload of another shape is left alone, so
-/// deserialisation reports it with the event's identity instead of this function guessing.
-fn payment_status_observed_1_1(mut payload: Value) -> Value {
+/// 1.1 `{"paymentStatusObserved":{"status":"ACSC","isFinal":true}}` and 1.0
+/// `{"paymentStatusObserved":{"status":"ACSC"}}` both become 1.2 `{"paymentStatusObserved":{"status":"ACSC"}}`.
+/// A payload of another shape is left alone, so deserialisation reports it with the event's identity instead
+/// of this function guessing.
+fn payment_status_observed_1_2(mut payload: Value) -> Value {
     if let Some(fields) = payload.get_mut("paymentStatusObserved").and_then(Value::as_object_mut) {
-        let is_final = fields
-            .get("status")
-            .and_then(Value::as_str)
-            .and_then(|code| TransactionStatus::parse(code).ok())
-            .map(|status| status.is_final());
-        if let Some(is_final) = is_final {
-            fields.insert("isFinal".to_owned(), Value::Bool(is_final));
-        }
+        fields.remove("isFinal");
     }
     payload
 }
@@ -78,36 +72,38 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::payment::PaymentEvent;
+    use crate::payment::{PaymentEvent, TransactionStatus};
 
     #[test]
-    fn a_1_0_status_observation_reads_as_1_1() {
-        let stored = json!({"paymentStatusObserved": {"status": "ACSC"}});
-        let current = upcast("Payment", "PaymentStatusObserved", "1.0", stored);
-        let event: PaymentEvent = serde_json::from_value(current).unwrap();
-        assert_eq!(
-            event,
-            PaymentEvent::PaymentStatusObserved {
-                status: TransactionStatus::Acsc,
-                is_final: true
-            }
-        );
-        let pending = upcast(
-            "Payment",
-            "PaymentStatusObserved",
-            "1.0",
-            json!({"paymentStatusObserved": {"status": "ACTC"}}),
-        );
-        assert_eq!(pending["paymentStatusObserved"]["isFinal"], json!(false));
+    fn older_status_observations_read_as_1_2() {
+        let current = json!({"paymentStatusObserved": {"status": "ACSC"}});
+        for (version, stored) in [
+            ("1.0", json!({"paymentStatusObserved": {"status": "ACSC"}})),
+            (
+                "1.1",
+                json!({"paymentStatusObserved": {"status": "ACSC", "isFinal": true}}),
+            ),
+        ] {
+            assert!(needs_upcast("PaymentStatusObserved", version));
+            let upcast = upcast("Payment", "PaymentStatusObserved", version, stored);
+            assert_eq!(upcast, current, "from {version}");
+            let event: PaymentEvent = serde_json::from_value(upcast).unwrap();
+            assert_eq!(
+                event,
+                PaymentEvent::PaymentStatusObserved {
+                    status: TransactionStatus::Acsc
+                }
+            );
+        }
     }
 
     #[test]
     fn current_events_are_left_alone() {
-        let stored = json!({"paymentStatusObserved": {"status": "ACSC", "isFinal": true}});
-        assert!(!needs_upcast("PaymentStatusObserved", "1.1"));
-        assert!(needs_upcast("PaymentStatusObserved", "1.0"));
+        let stored = json!({"paymentStatusObserved": {"status": "ACSC"}});
+        assert!(!needs_upcast("PaymentStatusObserved", PAYMENT_STATUS_OBSERVED_VERSION));
+        assert!(!needs_upcast("BankPaymentRecorded", "1.0"));
         assert_eq!(
-            upcast("Payment", "PaymentStatusObserved", "1.1", stored.clone()),
+            upcast("Payment", "PaymentStatusObserved", "1.2", stored.clone()),
             stored
         );
     }

@@ -148,7 +148,7 @@ async fn read_models_follow_account_data(store: Backend) {
     let engine = &world.engine;
     let mut matched = 0;
     for &consent in &consents {
-        matched += engine.pending_bookings(consent).await;
+        matched += engine.pending_bookings(consent).await.expect("pending bookings");
     }
     assert!(matched > 0, "the sandbox books some pending transactions under new ids");
 

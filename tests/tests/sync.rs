@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry::{EngineError, RequestContext};
 use consentry_domain::account_data::ObservedTransaction;
 use consentry_domain::bank::{BookingStatus, PsuContext, TransactionQuery};
-use consentry_domain::consent::{ConsentError, ConsentStatus, ExpiryCause};
+use consentry_domain::consent::{ConsentError, ConsentStage, ConsentStatus, ExpiryCause};
 use consentry_domain::{BankId, Clock, TenantId, UserId};
 use consentry_sandbox::SandboxConfig;
 use consentry_tests::{on_both_stores, settle, Backend, World};
@@ -68,7 +68,7 @@ async fn thirty_days_of_scheduled_syncs_stay_in_budget_without_duplicates(store:
         .expect("consent")
         .state
         .expect("state");
-    let bank_consent = state.bank_consent_id.expect("bank consent");
+    let bank_consent = state.stage.bank_consent().expect("bank consent").id.clone();
     let port = world.engine_bank_port("swedbank");
     for account in &data.accounts {
         let query = TransactionQuery {
@@ -103,7 +103,7 @@ async fn thirty_days_of_scheduled_syncs_stay_in_budget_without_duplicates(store:
             account.resource_id
         );
     }
-    let matched = world.engine.pending_bookings(consent).await;
+    let matched = world.engine.pending_bookings(consent).await.expect("pending bookings");
     assert!(matched > 0, "the sandbox books some pending transactions under new ids");
 }
 on_both_stores!(
@@ -150,8 +150,18 @@ async fn consent_expired_at_the_bank_expires_the_consent(store: Backend) {
         .expect("consent")
         .state
         .expect("state");
-    assert_eq!(state.status, ConsentStatus::Expired);
-    assert_eq!(state.expiry_cause, Some(ExpiryCause::BankReportedExpired));
+    assert_eq!(state.status(), ConsentStatus::Expired);
+    assert!(
+        matches!(
+            state.stage,
+            ConsentStage::Expired {
+                cause: ExpiryCause::BankReportedExpired,
+                ..
+            }
+        ),
+        "{:?}",
+        state.stage
+    );
 }
 on_both_stores!(consent_expired, consent_expired_at_the_bank_expires_the_consent);
 

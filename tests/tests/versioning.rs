@@ -1,5 +1,5 @@
-//! Event versioning: a `PaymentStatusObserved` stored in its 1.0 shape (without `isFinal`) reads as 1.1 through
-//! the cqrs-es upcaster, both when the aggregate is loaded and when the projections replay it.
+//! Event versioning: a `PaymentStatusObserved` stored in its 1.0 shape reads in the current shape through the
+//! cqrs-es upcasters, both when the aggregate is loaded and when the projections replay it.
 
 use consentry::{PaymentInput, RequestContext};
 use consentry_domain::payment::{
@@ -76,8 +76,7 @@ async fn old_events_read_in_the_current_shape(store: TestDb) {
     assert_eq!(
         history.last().map(|e| e.event.clone()),
         Some(PaymentEvent::PaymentStatusObserved {
-            status: TransactionStatus::Acsc,
-            is_final: true
+            status: TransactionStatus::Acsc
         })
     );
     assert!(engine.payment(payment).await.unwrap().is_final());

@@ -392,7 +392,11 @@ impl Demo {
             .await?
             .state
             .ok_or_else(|| setup("no consent"))?;
-        let bank_consent = state.bank_consent_id.clone().ok_or_else(|| setup("no bank consent"))?;
+        let bank_consent = state
+            .stage
+            .bank_consent()
+            .map(|b| b.id.clone())
+            .ok_or_else(|| setup("no bank consent"))?;
         self.step("A scheduled job reads Swedbank's account list without the user: 4 reads a day at most, counted before each call");
         let port = self.engine.bank(&state.request.bank)?.port.clone();
         for read in 1..=5 {
@@ -473,7 +477,7 @@ impl Demo {
             .consent(seb)
             .await?
             .state
-            .and_then(|s| s.bank_consent_id)
+            .and_then(|s| s.stage.bank_consent().map(|b| b.id.clone()))
             .ok_or_else(|| setup("no bank consent"))?;
         let revoke = format!("{}/admin/consents/{bank_consent}/revoke", self.sandbox.bank_url("seb"));
         self.browser.post(revoke).send().await.map_err(browser::failed)?;

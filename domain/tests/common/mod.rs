@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use consentry_domain::consent::{
-    Consent, ConsentAccess, ConsentCommand, ConsentEvent, ConsentRequest, ConsentServices, ExpiryCause, RevokedBy,
+    Consent, ConsentAccess, ConsentCommand, ConsentEvent, ConsentRequest, ConsentServices, ConsentStage, ExpiryCause,
+    RevokedBy,
 };
 use consentry_domain::payment::{
     BankPayment, InitiationPhase, Payment, PaymentCommand, PaymentEvent, PaymentProduct, PaymentRequest,
-    PaymentService, PaymentServices, TransactionStatus,
+    PaymentService, TransactionStatus,
 };
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{BankId, Clock, ConsentId, Iban, Money, TenantId, UserId};
@@ -34,10 +35,6 @@ pub fn clock() -> Arc<dyn Clock> {
 
 pub fn consent_services() -> ConsentServices {
     ConsentServices { clock: clock() }
-}
-
-pub fn payment_services() -> PaymentServices {
-    PaymentServices { clock: clock() }
 }
 
 pub fn consent_request() -> ConsentRequest {
@@ -74,8 +71,8 @@ pub fn consent_history(state: &str) -> Vec<ConsentEvent> {
     };
     match state {
         "none" => vec![],
-        "pending" => vec![requested],
-        "received" => vec![requested, bank_consent_recorded()],
+        "requested" => vec![requested],
+        "awaitingAuthorisation" => vec![requested, bank_consent_recorded()],
         "valid" => valid,
         "rejected" => vec![
             requested,
@@ -122,13 +119,21 @@ pub fn consent_command(name: &str) -> ConsentCommand {
     }
 }
 
-/// The state name of docs/events.md for a consent.
+/// The state name of docs/events.md for a consent: its stage.
 pub fn consent_state(consent: &Consent) -> String {
-    match &consent.state {
-        None => "none".into(),
-        Some(state) if state.bank_consent_id.is_none() && !state.status.is_final() => "pending".into(),
-        Some(state) => state.status.as_str().into(),
+    let Some(state) = &consent.state else {
+        return "none".into();
+    };
+    match state.stage {
+        ConsentStage::Requested => "requested",
+        ConsentStage::AwaitingAuthorisation { .. } => "awaitingAuthorisation",
+        ConsentStage::Valid { .. } => "valid",
+        ConsentStage::Rejected { .. } => "rejected",
+        ConsentStage::Expired { .. } => "expired",
+        ConsentStage::RevokedByPsu { .. } => "revokedByPsu",
+        ConsentStage::TerminatedByTpp { .. } => "terminatedByTpp",
     }
+    .into()
 }
 
 pub fn iban(raw: &str) -> Iban {

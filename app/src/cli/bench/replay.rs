@@ -152,11 +152,9 @@ impl Story {
             bank_payment(TransactionStatus::Rcvd),
             PaymentEvent::PaymentStatusObserved {
                 status: TransactionStatus::Actc,
-                is_final: false,
             },
             PaymentEvent::PaymentStatusObserved {
                 status: TransactionStatus::Acsc,
-                is_final: true,
             },
         ];
         for (sequence, event) in consent_events.into_iter().enumerate() {
