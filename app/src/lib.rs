@@ -1,22 +1,28 @@
-//! The Consentry application library: the `Engine` facade a host embeds and the HTTP API. It wires the domain
-//! to the adapters and the projections: `bank_flows` connects banks and sends payments through the bank port,
-//! `sync` and `aggregation` bring accounts, balances and transactions in, `read_side` runs the read models'
-//! migrations and the projection runner, `queries` reads the read models, `expiry` expires lapsed consents,
-//! `audit` reads an aggregate's history as of a time, `tenants` holds API keys, `config` reads `consentry.toml`, and `http` serves the API. The
-//! `consentry` binary's commands, its benchmarks and its demo live beside it in `src/cli` and `src/demo`, outside
-//! this library.
+//! The Consentry application library: the `Engine` a host embeds, and the HTTP API. It is sliced by capability,
+//! each module holding its service code and its HTTP routes side by side:
+//!
+//! - `consents`: connecting a bank through a verified SCA, reading a consent's status back, expiring lapsed
+//!   consents;
+//! - `account_information`: syncing within the unattended budget, aggregating balances across banks;
+//! - `payments`: sending a payment so that it is never sent twice, and following its status;
+//! - `tenants`: tenants and their API keys; `audit`: an aggregate's history as of a time.
+//!
+//! `engine` is the composition root that wires the event store, the banks, the clock and the read side
+//! together; `read_side` runs the projections; `queries` reads the read models; `http` composes the
+//! capabilities' routes and serves them; `banks` and `config` say which banks there are (`consentry.toml`). The
+//! `consentry` binary's commands, its benchmarks and its demo live beside it in `src/cli` and `src/demo`,
+//! outside this library.
 
-pub mod aggregation;
+pub mod account_information;
 pub mod audit;
-pub mod bank_flows;
 pub mod banks;
 pub mod config;
+pub mod consents;
 pub mod engine;
-pub mod expiry;
 pub mod http;
+pub mod payments;
 pub mod queries;
 pub mod read_side;
-pub mod sync;
 pub mod tenants;
 
 pub use engine::{ConsentInput, Engine, EngineError, PaymentInput, RecordedEvent, RequestContext};

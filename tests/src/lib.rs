@@ -243,7 +243,7 @@ impl World {
     /// sandbox (when it auto-approves), and its status read back.
     pub async fn valid_consent(&self, ctx: &consentry::RequestContext, bank: &str) -> consentry_domain::ConsentId {
         use consentry_domain::Clock;
-        let request = consentry::bank_flows::ConnectRequest {
+        let request = consentry::consents::ConnectRequest {
             bank: bank.into(),
             psu_ip_address: "192.0.2.10".into(),
             psu_id: None,

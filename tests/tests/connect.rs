@@ -5,7 +5,7 @@
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use consentry::bank_flows::{ConnectRequest, ConnectStarted};
+use consentry::consents::{ConnectRequest, ConnectStarted};
 use consentry::{EngineError, RequestContext};
 use consentry_domain::consent::{ConsentAccess, ConsentStatus};
 use consentry_domain::payment::{InitiationPhase, PaymentCommand, PaymentError};

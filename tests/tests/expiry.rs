@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use consentry::expiry::spawn_expiry_job;
+use consentry::consents::expiry::spawn_expiry_job;
 use consentry::{Engine, RequestContext};
 use consentry_domain::consent::{ConsentCommand, ConsentEvent, ConsentStatus, ExpiryCause, RevokedBy};
 use consentry_domain::sca::ScaLinks;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use consentry::banks::Banks;
 use consentry::config::ConsentryConfig;
-use consentry::expiry::spawn_expiry_job;
+use consentry::consents::expiry::spawn_expiry_job;
 use consentry::http::HttpServer;
 use consentry::Engine;
 use consentry_adapters::SystemClock;

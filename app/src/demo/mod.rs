@@ -10,10 +10,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use consentry::aggregation::BalancePreference;
-use consentry::bank_flows::ConnectRequest;
+use consentry::account_information::aggregation::BalancePreference;
 use consentry::banks::Banks;
 use consentry::config::sandbox_banks;
+use consentry::consents::ConnectRequest;
 use consentry::http::HttpServer;
 use consentry::{Engine, EngineError, PaymentInput, RequestContext};
 use consentry_adapters::ecb::SnapshotRates;

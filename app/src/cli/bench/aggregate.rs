@@ -44,7 +44,7 @@ pub async fn run(args: &BenchArgs) -> BenchResult<(f64, f64, &'static str)> {
         args.banks, args.latency_ms
     );
     for name in &names {
-        let request = consentry::bank_flows::ConnectRequest {
+        let request = consentry::consents::ConnectRequest {
             bank: name.clone(),
             psu_ip_address: "192.0.2.10".into(),
             psu_id: None,
@@ -66,7 +66,7 @@ pub async fn run(args: &BenchArgs) -> BenchResult<(f64, f64, &'static str)> {
     for _ in 0..5 {
         let targets = engine.bank_targets(tenant, user).await?;
         let started = Instant::now();
-        let (answers, failures) = consentry::aggregation::fetch_all(targets, &psu).await;
+        let (answers, failures) = consentry::account_information::aggregation::fetch_all(targets, &psu).await;
         walls.push(started.elapsed().as_secs_f64());
         if !failures.is_empty() {
             return Err(format!("banks failed: {failures:?}").into());
@@ -77,7 +77,7 @@ pub async fn run(args: &BenchArgs) -> BenchResult<(f64, f64, &'static str)> {
     let parallel = walls[walls.len() / 2];
     let targets = engine.bank_targets(tenant, user).await?;
     let started = Instant::now();
-    let sequential_accounts = consentry::aggregation::fetch_one_by_one(targets, &psu).await;
+    let sequential_accounts = consentry::account_information::aggregation::fetch_one_by_one(targets, &psu).await;
     let sequential = started.elapsed().as_secs_f64();
     let critical_path = 2.0 * args.latency_ms as f64 / 1000.0;
     println!(

@@ -197,7 +197,7 @@ impl Engine {
 #[derive(Debug, Clone)]
 pub struct RefreshOutcome {
     pub synced: Vec<SyncReport>,
-    pub failures: Vec<crate::aggregation::BankFailure>,
+    pub failures: Vec<crate::account_information::aggregation::BankFailure>,
 }
 
 impl Engine {
@@ -218,12 +218,12 @@ impl Engine {
             let outcome = tokio::time::timeout(timeout, self.sync_consent(ctx, consent, psu)).await;
             match outcome {
                 Ok(Ok(report)) => Ok(report),
-                Ok(Err(error)) => Err(crate::aggregation::BankFailure {
+                Ok(Err(error)) => Err(crate::account_information::aggregation::BankFailure {
                     bank,
                     consent,
                     reason: error.to_string(),
                 }),
-                Err(_) => Err(crate::aggregation::BankFailure {
+                Err(_) => Err(crate::account_information::aggregation::BankFailure {
                     bank,
                     consent,
                     reason: format!("no answer within {} ms", timeout.as_millis()),

@@ -18,8 +18,8 @@ use crate::{Engine, EngineError, RequestContext};
 
 /// Consents not yet in a final status whose last valid day is before `$1`, oldest first.
 const LAPSED: Statement = Statement::each(
-    include_str!("../sql/expiry/lapsed.postgres.sql"),
-    include_str!("../sql/expiry/lapsed.sqlite.sql"),
+    include_str!("../../sql/expiry/lapsed.postgres.sql"),
+    include_str!("../../sql/expiry/lapsed.sqlite.sql"),
 );
 
 /// What one run of the expiry job did.

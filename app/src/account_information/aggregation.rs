@@ -18,8 +18,8 @@ use futures::future::join_all;
 use crate::{Engine, EngineError, RequestContext};
 
 const VALID_CONSENTS: Statement = Statement::each(
-    include_str!("../sql/aggregation/valid_consents.postgres.sql"),
-    include_str!("../sql/aggregation/valid_consents.sqlite.sql"),
+    include_str!("../../sql/aggregation/valid_consents.postgres.sql"),
+    include_str!("../../sql/aggregation/valid_consents.sqlite.sql"),
 );
 
 /// Which balance stands for an account: the first type present in this order.

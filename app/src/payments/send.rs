@@ -1,0 +1,81 @@
+//! Sending a payment through the bank port so that it can never be sent twice, and reading its status back.
+//! Every bank answer becomes a command on the Payment aggregate, so the event log records what the bank said
+//! and when.
+
+use consentry_domain::bank::{PaymentInitiation, PaymentResource, RedirectUris, ScaRequest};
+use consentry_domain::payment::{InitiationPhase, PaymentCommand, TransactionStatus};
+use consentry_domain::PaymentId;
+
+use crate::{Engine, EngineError, RequestContext};
+
+impl Engine {
+    /// Sends the payment's initiation: records the attempt first, then the bank's answer. A timeout or a dropped
+    /// connection is recorded as an unknown outcome, after which the aggregate refuses any new attempt until the
+    /// outcome is reconciled with the bank — so a payment is never initiated twice by a blind retry.
+    pub async fn send_payment(
+        &self,
+        ctx: &RequestContext,
+        payment: PaymentId,
+        psu_ip_address: &str,
+        redirect: Option<RedirectUris>,
+    ) -> Result<Option<TransactionStatus>, EngineError> {
+        self.execute_payment(ctx, payment, PaymentCommand::StartInitiationAttempt)
+            .await?;
+        let state = self.payment(payment).await?.state.ok_or(EngineError::NotFound {
+            aggregate: "Payment",
+            id: payment.to_string(),
+        })?;
+        let bank_id = state.request.bank.clone();
+        let bank = self.bank(&bank_id)?.clone();
+        let sca = ScaRequest {
+            psu_ip_address: psu_ip_address.to_owned(),
+            psu_id: None,
+            redirect,
+            preferred_approach: Some(bank.sca_approach),
+        };
+        let initiation = PaymentInitiation::from_request(&state.request, sca);
+        let command = match bank.port.initiate_payment(&initiation).await {
+            Ok(created) => PaymentCommand::RecordBankPayment(created),
+            Err(error) if error.outcome_unknown() => PaymentCommand::RecordUnknownOutcome {
+                reason: error.to_string(),
+            },
+            Err(error) => PaymentCommand::RecordInitiationRejected {
+                reason: error.to_string(),
+            },
+        };
+        self.execute_payment(ctx, payment, command).await?;
+        Ok(self.payment(payment).await?.status())
+    }
+
+    /// Reads the payment's status at the bank and records it when it moved forward.
+    pub async fn poll_payment_status(
+        &self,
+        ctx: &RequestContext,
+        payment: PaymentId,
+    ) -> Result<Option<TransactionStatus>, EngineError> {
+        let state = self.payment(payment).await?.state.ok_or(EngineError::NotFound {
+            aggregate: "Payment",
+            id: payment.to_string(),
+        })?;
+        let (InitiationPhase::Submitted, Some(payment_id)) = (state.phase, state.bank_payment_id.clone()) else {
+            return Ok(state.status);
+        };
+        if state.status.is_some_and(|s| s.is_final()) {
+            return Ok(state.status);
+        }
+        let bank_id = state.request.bank.clone();
+        let port = self.bank(&bank_id)?.port.clone();
+        let resource = PaymentResource {
+            service: state.request.service,
+            product: state.request.product,
+            payment_id,
+        };
+        let status = port
+            .payment_status(&resource)
+            .await
+            .map_err(|source| EngineError::Bank { bank: bank_id, source })?;
+        self.execute_payment(ctx, payment, PaymentCommand::ObserveStatus(status))
+            .await?;
+        Ok(Some(status))
+    }
+}
