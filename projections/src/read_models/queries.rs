@@ -2,8 +2,11 @@
 //! A row that does not read back is a fault of the store (or of a projection that wrote it), never of the
 //! caller, so the error names the table and column rather than an input field.
 
-use consentry_domain::{ConsentId, Currency, FieldError, Money};
+use consentry_domain::{ConsentId, Currency, FieldError, Money, TenantId, UserId};
+use consentry_store::{on_pool, Database, Statement};
 use serde::de::DeserializeOwned;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
 
 /// Why a query on a read model failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +28,21 @@ pub enum QueryError {
         what: &'static str,
         source: serde_json::Error,
     },
+}
+
+/// The rows `statement` returns for one user of one tenant (`$1`, `$2`), on either store.
+pub(crate) async fn rows_of_user<R>(
+    database: &Database,
+    statement: &Statement,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Vec<R>, QueryError>
+where
+    R: for<'r> sqlx::FromRow<'r, PgRow> + for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
+{
+    let sql = statement.sql(database.backend());
+    let (tenant, user) = (tenant.to_string(), user.to_string());
+    Ok(on_pool!(database, pool => sqlx::query_as(sql).bind(&tenant).bind(&user).fetch_all(pool).await)?)
 }
 
 /// Reads the columns of one table back into domain types, naming the column of a bad value.

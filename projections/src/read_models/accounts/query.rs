@@ -4,9 +4,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use consentry_domain::bank::BalanceType;
 use consentry_domain::{ConsentId, Currency, Money, TenantId, UserId};
-use consentry_store::{on_pool, Database, Statement};
+use consentry_store::{Database, Statement};
 
-use crate::read_models::queries::{QueryError, Table};
+use crate::read_models::queries::{rows_of_user, QueryError, Table};
 
 /// A user's accounts, by bank.
 const OF_USER: Statement = Statement::each(
@@ -94,10 +94,7 @@ impl BalanceRow {
 
 /// The user's accounts at every bank.
 pub async fn of_user(database: &Database, tenant: TenantId, user: UserId) -> Result<Vec<AccountView>, QueryError> {
-    let sql = OF_USER.sql(database.backend());
-    let (tenant, user) = (tenant.to_string(), user.to_string());
-    let rows: Vec<AccountRow> =
-        on_pool!(database, pool => sqlx::query_as(sql).bind(&tenant).bind(&user).fetch_all(pool).await)?;
+    let rows: Vec<AccountRow> = rows_of_user(database, &OF_USER, tenant, user).await?;
     rows.into_iter()
         .map(|row| {
             Ok(AccountView {
@@ -132,10 +129,7 @@ pub async fn balances_of_user(
     user: UserId,
     preference: &[BalanceType],
 ) -> Result<Vec<BalanceView>, QueryError> {
-    let sql = BALANCES_OF_USER.sql(database.backend());
-    let (tenant, user) = (tenant.to_string(), user.to_string());
-    let rows: Vec<BalanceRow> =
-        on_pool!(database, pool => sqlx::query_as(sql).bind(&tenant).bind(&user).fetch_all(pool).await)?;
+    let rows: Vec<BalanceRow> = rows_of_user(database, &BALANCES_OF_USER, tenant, user).await?;
     let mut best: Vec<BalanceView> = Vec::new();
     for row in rows {
         let view = row.into_view()?;

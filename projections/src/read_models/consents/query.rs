@@ -6,7 +6,7 @@ use consentry_domain::consent::{ConsentAccess, ConsentStatus};
 use consentry_domain::{BankId, ConsentId, TenantId, UserId};
 use consentry_store::{on_pool, Database, Statement};
 
-use crate::read_models::queries::{QueryError, Table};
+use crate::read_models::queries::{rows_of_user, QueryError, Table};
 
 /// A user's consents: by bank, the newest first.
 const OF_USER: Statement = Statement::each(
@@ -129,10 +129,7 @@ pub async fn of_user(
     user: UserId,
     today: NaiveDate,
 ) -> Result<Vec<ConsentView>, QueryError> {
-    let sql = OF_USER.sql(database.backend());
-    let (tenant, user) = (tenant.to_string(), user.to_string());
-    let rows: Vec<ConsentRow> =
-        on_pool!(database, pool => sqlx::query_as(sql).bind(&tenant).bind(&user).fetch_all(pool).await)?;
+    let rows: Vec<ConsentRow> = rows_of_user(database, &OF_USER, tenant, user).await?;
     rows.into_iter().map(|row| row.into_view(today)).collect()
 }
 
@@ -155,10 +152,7 @@ pub async fn valid_of_user(
     tenant: TenantId,
     user: UserId,
 ) -> Result<Vec<ValidConsent>, QueryError> {
-    let sql = VALID_OF_USER.sql(database.backend());
-    let (tenant, user) = (tenant.to_string(), user.to_string());
-    let rows: Vec<ValidConsentRow> =
-        on_pool!(database, pool => sqlx::query_as(sql).bind(&tenant).bind(&user).fetch_all(pool).await)?;
+    let rows: Vec<ValidConsentRow> = rows_of_user(database, &VALID_OF_USER, tenant, user).await?;
     rows.into_iter()
         .map(|row| {
             Ok(ValidConsent {

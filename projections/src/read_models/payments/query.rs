@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use consentry_domain::payment::{InitiationPhase, PaymentProduct, PaymentService, TransactionStatus};
 use consentry_domain::{Money, PaymentId, TenantId, UserId};
-use consentry_store::{on_pool, Database, Statement};
+use consentry_store::{Database, Statement};
 
-use crate::read_models::queries::{QueryError, Table};
+use crate::read_models::queries::{rows_of_user, QueryError, Table};
 
 /// A user's payment orders, the newest first.
 const OF_USER: Statement = Statement::each(
@@ -104,13 +104,8 @@ struct StatusChangeRow {
 
 /// The user's payment orders, newest first, each with the statuses it went through.
 pub async fn of_user(database: &Database, tenant: TenantId, user: UserId) -> Result<Vec<PaymentView>, QueryError> {
-    let (tenant, user) = (tenant.to_string(), user.to_string());
-    let sql = OF_USER.sql(database.backend());
-    let rows: Vec<PaymentRow> =
-        on_pool!(database, pool => sqlx::query_as(sql).bind(&tenant).bind(&user).fetch_all(pool).await)?;
-    let sql = STATUS_CHANGES_OF_USER.sql(database.backend());
-    let changes: Vec<StatusChangeRow> =
-        on_pool!(database, pool => sqlx::query_as(sql).bind(&tenant).bind(&user).fetch_all(pool).await)?;
+    let rows: Vec<PaymentRow> = rows_of_user(database, &OF_USER, tenant, user).await?;
+    let changes: Vec<StatusChangeRow> = rows_of_user(database, &STATUS_CHANGES_OF_USER, tenant, user).await?;
     let mut history: HashMap<String, Vec<StatusChange>> = HashMap::new();
     for change in changes {
         let status = STATUS_CHANGES.spelled("status", &change.status)?;
