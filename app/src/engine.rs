@@ -17,6 +17,7 @@ use consentry_domain::payment::{
 use consentry_domain::{
     Actor, BankId, Clock, ConsentId, EventMetadata, FieldError, Iban, Money, PaymentId, TenantId, UserId,
 };
+use consentry_projections::read_models::QueryError;
 use consentry_store::{Database, StoreError};
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope};
 use serde::Deserialize;
@@ -56,6 +57,16 @@ pub enum EngineError {
 impl From<StoreError> for EngineError {
     fn from(error: StoreError) -> Self {
         EngineError::Store(error.to_string())
+    }
+}
+
+/// A read model's query fails on the caller's input (a rule that does not compile) or on the store.
+impl From<QueryError> for EngineError {
+    fn from(error: QueryError) -> Self {
+        match error {
+            QueryError::Invalid(field) => EngineError::InvalidInput(field),
+            other => EngineError::Store(other.to_string()),
+        }
     }
 }
 

@@ -22,6 +22,22 @@ pub enum Flow {
     Income,
 }
 
+impl Flow {
+    /// The serde spelling, which the read models store.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Flow::Spending => "spending",
+            Flow::Income => "income",
+        }
+    }
+}
+
+impl std::fmt::Display for Flow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// What a rule looks for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "match")]

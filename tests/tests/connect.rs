@@ -261,8 +261,8 @@ async fn a_sent_payment_is_polled_to_settlement(store: Backend) {
     };
     assert_eq!(view.payment, id);
     assert_eq!(view.amount.to_string(), "42.50 EUR");
-    assert_eq!((view.status.as_deref(), view.attempts), (Some("ACSC"), Some(1)));
-    let statuses: Vec<&str> = view.history.iter().map(|c| c.status.as_str()).collect();
+    assert_eq!((view.status.map(|s| s.code()), view.attempts), (Some("ACSC"), Some(1)));
+    let statuses: Vec<&str> = view.history.iter().map(|c| c.status.code()).collect();
     assert_eq!(statuses.last(), Some(&"ACSC"), "{statuses:?}");
     assert!(
         view.history.windows(2).all(|w| w[0].at <= w[1].at),

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry::queries::TransactionCursor;
 use consentry::{Engine, EngineError, RequestContext};
 use consentry_domain::account_data::AccountDataEvent;
-use consentry_domain::bank::PsuContext;
+use consentry_domain::bank::{BalanceType, PsuContext};
 use consentry_domain::{Clock, ConsentId, TenantId, UserId};
 use consentry_projections::categorise::{default_rules, Categoriser, Condition, Flow, Rule, TransactionFacts};
 use consentry_projections::feed::DomainEvent;
@@ -106,7 +106,7 @@ async fn read_spending(
                 month.clone(),
                 line.category,
                 line.total.currency().code().to_owned(),
-                line.flow,
+                line.flow.to_string(),
             );
             totals.insert(key, (line.total.amount(), line.count));
         }
@@ -166,7 +166,7 @@ async fn read_models_follow_account_data(store: Backend) {
     let balances = engine.balances(tenant, user).await.expect("balances");
     assert_eq!(balances.len(), accounts.len(), "one preferred balance per account");
     let all_types = engine
-        .balances_preferring(tenant, user, &["closingBooked"])
+        .balances_preferring(tenant, user, &[BalanceType::ClosingBooked])
         .await
         .expect("balances");
     assert_eq!(all_types.len(), accounts.len());
@@ -210,7 +210,7 @@ async fn read_models_follow_account_data(store: Backend) {
             let rows = |status: &str| -> BTreeSet<String> {
                 transactions
                     .iter()
-                    .filter(|t| t.consent == consent && &t.account_id == account && t.status == status)
+                    .filter(|t| t.consent == consent && &t.account_id == account && t.status.as_str() == status)
                     .map(|t| t.transaction_id.clone())
                     .collect()
             };
@@ -276,7 +276,7 @@ async fn read_models_follow_account_data(store: Backend) {
         .expect("transactions");
     assert!(transactions
         .iter()
-        .filter(|t| t.description.contains("Maxima") && t.flow == "spending")
+        .filter(|t| t.description.contains("Maxima") && t.flow == Flow::Spending)
         .all(|t| t.category == "supermarket"));
 
     // Each tenant reads only its own rows; another tenant, even with the same user id, reads nothing of this

@@ -6,21 +6,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use consentry_store::Statement;
-
-use crate::queries::fetch_all;
 use consentry_domain::account_data::AccountDataCommand;
 use consentry_domain::bank::{Balance, BalanceType, BankAccount, BankError, BankPort, PsuContext};
 use consentry_domain::rates::{RateError, RatesPort, Total};
 use consentry_domain::{BankId, ConsentId, Currency, Iban, Money, TenantId, UserId};
+use consentry_projections::read_models::consents::{self, ValidConsent};
 use futures::future::join_all;
 
 use crate::{Engine, EngineError, RequestContext};
-
-const VALID_CONSENTS: Statement = Statement::each(
-    include_str!("../../sql/aggregation/valid_consents.postgres.sql"),
-    include_str!("../../sql/aggregation/valid_consents.sqlite.sql"),
-);
 
 /// Which balance stands for an account: the first type present in this order.
 #[derive(Debug, Clone)]
@@ -177,12 +170,11 @@ impl Engine {
         tenant: TenantId,
         user: UserId,
     ) -> Result<Vec<(ConsentId, BankId)>, EngineError> {
-        let (tenant_id, user_id) = (tenant.to_string(), user.to_string());
-        let rows: Vec<(String, String)> = fetch_all!(self.database(), VALID_CONSENTS, tenant_id, user_id)
-            .map_err(|e| EngineError::Store(e.to_string()))?;
-        rows.into_iter()
-            .map(|(consent, bank)| Ok((ConsentId::parse(&consent)?, BankId::parse(&bank)?)))
-            .collect()
+        let valid = consents::valid_of_user(self.database(), tenant, user).await?;
+        Ok(valid
+            .into_iter()
+            .map(|ValidConsent { consent, bank }| (consent, bank))
+            .collect())
     }
 
     /// The banks to ask for the user's data: one per valid consent, with the bank's own timeout.

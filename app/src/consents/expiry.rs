@@ -7,20 +7,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::NaiveDate;
 use consentry_domain::consent::{ConsentCommand, ExpiryCause};
-use consentry_domain::{ConsentId, TenantId, UserId};
-use consentry_store::Statement;
+use consentry_domain::ConsentId;
+use consentry_projections::read_models::consents::{self, LapsedConsent};
 use tokio::task::JoinHandle;
 
-use crate::queries::fetch_all;
 use crate::{Engine, EngineError, RequestContext};
-
-/// Consents not yet in a final status whose last valid day is before `$1`, oldest first.
-const LAPSED: Statement = Statement::each(
-    include_str!("../../sql/expiry/lapsed.postgres.sql"),
-    include_str!("../../sql/expiry/lapsed.sqlite.sql"),
-);
 
 /// What one run of the expiry job did.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -38,14 +30,15 @@ impl Engine {
     /// an aggregate's refusal is reported in [`ExpiryRun::declined`]. The read model lags the log by at most a
     /// live batch, so a consent that lapsed in that moment is expired by the next run.
     pub async fn expire_lapsed_consents(&self) -> Result<ExpiryRun, EngineError> {
-        let today: NaiveDate = self.now().date_naive();
-        let rows: Vec<(String, String, String)> =
-            fetch_all!(self.database(), LAPSED, today).map_err(|e| EngineError::Store(e.to_string()))?;
+        let today = self.now().date_naive();
         let mut run = ExpiryRun::default();
-        for (consent, tenant, user) in rows {
-            let corrupt = |e: consentry_domain::FieldError| EngineError::Store(format!("consents read model: {e}"));
-            let id = ConsentId::parse(&consent).map_err(corrupt)?;
-            let ctx = RequestContext::job(TenantId::parse(&tenant).map_err(corrupt)?, UserId::parse(&user).ok());
+        for LapsedConsent {
+            consent: id,
+            tenant,
+            user,
+        } in consents::lapsed(self.database(), today).await?
+        {
+            let ctx = RequestContext::job(tenant, Some(user));
             let expire = ConsentCommand::Expire {
                 cause: ExpiryCause::ValidUntilPassed,
             };

@@ -539,19 +539,19 @@ impl Demo {
                 "  consent {} at {}: {}, valid until {}, {} days left",
                 consent.consent,
                 consent.bank,
-                text(consent.status),
+                text(consent.status.map(|status| status.to_string())),
                 text(consent.valid_until.map(|d| d.to_string())),
                 text(consent.days_left.map(|d| d.to_string())),
             );
         }
         for order in self.engine.payments(self.tenant, self.user).await? {
-            let history: Vec<&str> = order.history.iter().map(|c| c.status.as_str()).collect();
+            let history: Vec<&str> = order.history.iter().map(|c| c.status.code()).collect();
             println!(
                 "  payment {} of {} to {}: {} (statuses {}, attempts {})",
                 order.payment,
                 order.amount,
                 order.creditor_name.as_deref().unwrap_or_default(),
-                order.status.as_deref().unwrap_or_default(),
+                order.status.map(|status| status.code()).unwrap_or_default(),
                 history.join(" > "),
                 order.attempts.unwrap_or_default(),
             );

@@ -1,6 +1,9 @@
 //! The read models: SQL tables the host queries, each kept by one projection. A read model is one folder: its
-//! projection (events → rows, behind the [`ReadModel`] trait), its queries (rows → views) and its statements
-//! (`sql/`). [`Projection::ALL`] is the registry: a new read model is one new folder and one line there.
+//! projection (`project.rs`: events → rows, behind the [`ReadModel`] trait), its queries (`query.rs`: rows →
+//! views, every one scoped to a tenant, and to a user where the rows are a user's) and its statements
+//! (`sql/`). [`Projection::ALL`] is the registry: a new read model is one new folder and one line there. The
+//! application, its jobs and the aggregation read the tables only through these queries; `rules` holds the
+//! tenants' categorisation rules the account-information projections categorise with.
 //!
 //! A projection folds a batch of feed events in memory per aggregate and returns the rows to write; the runner
 //! writes them, one multi-row statement per table, in the transaction that also moves the projection's
@@ -10,11 +13,13 @@
 //! `docs/read-models.md` for the tables.
 
 mod account_information;
-mod accounts;
-mod consents;
-mod payments;
-mod spending;
-mod transactions;
+pub mod accounts;
+pub mod consents;
+pub mod payments;
+mod queries;
+pub mod rules;
+pub mod spending;
+pub mod transactions;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -27,6 +32,7 @@ use crate::feed::Interest;
 use crate::{FeedEvent, ProjectionError};
 
 pub(crate) use account_information::{prepare, PlanContext};
+pub use queries::QueryError;
 pub use spending::MICROS;
 
 /// One concern of the read side: the tables it owns and how a batch of events changes them.

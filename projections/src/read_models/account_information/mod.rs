@@ -14,8 +14,9 @@ use consentry_domain::{TenantId, UserId};
 use consentry_store::{on_conn, Conn, Statement};
 use serde::Serialize;
 
+use super::rules::{self, StoredRule};
 use super::Write;
-use crate::categorise::{default_rules, Categoriser, Flow, Rule, RuleError, TransactionFacts};
+use crate::categorise::{default_rules, Categoriser, Rule, RuleError, TransactionFacts};
 use crate::feed::{self, DomainEvent};
 use crate::{FeedEvent, ProjectionError};
 
@@ -30,13 +31,6 @@ const FIND_OWNERS: Statement = Statement::each(
 const INSERT_OWNERS: Statement = Statement::each(
     include_str!("sql/insert_owners.postgres.sql"),
     include_str!("sql/insert_owners.sqlite.sql"),
-);
-
-/// Some tenants' rules (`$1`: a JSON array of tenant ids), in precedence order among equal priorities: the
-/// oldest first.
-const RULES_OF_TENANTS: Statement = Statement::each(
-    include_str!("sql/rules_of_tenants.postgres.sql"),
-    include_str!("sql/rules_of_tenants.sqlite.sql"),
 );
 
 /// The default rules, compiled once for every batch of every tenant without rules of its own.
@@ -61,6 +55,15 @@ pub(crate) struct PlanContext {
     /// Tenants whose rules were loaded; the ones with rules of their own have a categoriser here.
     loaded: HashSet<TenantId>,
     categorisers: HashMap<TenantId, Categoriser>,
+}
+
+/// A row of `consent_owners`.
+#[derive(sqlx::FromRow)]
+struct StoredOwner {
+    consent_id: String,
+    tenant_id: String,
+    user_id: String,
+    bank: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -122,18 +125,18 @@ impl PlanContext {
         Ok(missing.into_iter().collect())
     }
 
-    fn add_owners(&mut self, rows: Vec<(String, String, String, String)>) -> Result<(), ProjectionError> {
-        for (consent, tenant, user, bank) in rows {
+    fn add_owners(&mut self, rows: Vec<StoredOwner>) -> Result<(), ProjectionError> {
+        for row in rows {
             let bad = |e: consentry_domain::FieldError| ProjectionError::Undecodable {
-                event: format!("consent_owners row {consent}"),
+                event: format!("consent_owners row {}", row.consent_id),
                 reason: e.to_string(),
             };
             let owner = Owner {
-                tenant_id: TenantId::parse(&tenant).map_err(bad)?,
-                user_id: UserId::parse(&user).map_err(bad)?,
-                bank,
+                tenant_id: TenantId::parse(&row.tenant_id).map_err(bad)?,
+                user_id: UserId::parse(&row.user_id).map_err(bad)?,
+                bank: row.bank,
             };
-            self.owners.insert(consent, owner);
+            self.owners.insert(row.consent_id, owner);
         }
         Ok(())
     }
@@ -157,14 +160,14 @@ impl PlanContext {
     }
 
     /// Compiles each tenant's rules ahead of the defaults, so among equal priorities the tenant's rule wins.
-    fn add_rules(&mut self, tenants: &[TenantId], rows: Vec<(String, String)>) -> Result<(), ProjectionError> {
+    fn add_rules(&mut self, tenants: &[TenantId], rows: Vec<StoredRule>) -> Result<(), ProjectionError> {
         let mut by_tenant: BTreeMap<String, Vec<Rule>> = BTreeMap::new();
-        for (tenant, rule) in rows {
-            let parsed: Rule = serde_json::from_str(&rule).map_err(|e| ProjectionError::InvalidRules {
-                tenant: tenant.clone(),
+        for row in rows {
+            let parsed: Rule = serde_json::from_str(&row.rule).map_err(|e| ProjectionError::InvalidRules {
+                tenant: row.tenant_id.clone(),
                 reason: e.to_string(),
             })?;
-            by_tenant.entry(tenant).or_default().push(parsed);
+            by_tenant.entry(row.tenant_id).or_default().push(parsed);
         }
         for (tenant, mut rules) in by_tenant {
             let invalid = |reason: String| ProjectionError::InvalidRules {
@@ -202,9 +205,7 @@ pub(crate) async fn prepare(
     }
     let tenants = context.tenants_to_load(events);
     if rules && !tenants.is_empty() {
-        let sql = conn.sql(&RULES_OF_TENANTS);
-        let list = json_list(&tenants)?;
-        let rows = on_conn!(conn, c => sqlx::query_as(sql).bind(&list).fetch_all(&mut **c).await)?;
+        let rows = rules::of_tenants(conn, &tenants).await?;
         context.add_rules(&tenants, rows)?;
     }
     Ok(())
@@ -222,13 +223,6 @@ pub(crate) fn account_data(
             Ok(_) => None,
             Err(error) => Some(Err(error)),
         })
-}
-
-pub(crate) fn flow_name(flow: Flow) -> &'static str {
-    match flow {
-        Flow::Spending => "spending",
-        Flow::Income => "income",
-    }
 }
 
 pub(crate) fn facts<'a>(transaction: &'a ObservedTransaction, description: &'a str) -> TransactionFacts<'a> {

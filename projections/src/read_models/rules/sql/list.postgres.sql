@@ -1,4 +1,4 @@
-SELECT rule_id::text, rule
+SELECT rule_id::text AS rule_id, rule
 FROM categorisation_rules
 WHERE tenant_id = $1::uuid
 ORDER BY priority DESC, created_at, rule_id

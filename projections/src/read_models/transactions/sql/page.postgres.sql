@@ -1,5 +1,5 @@
-SELECT consent_id::text, account_id, transaction_id, bank, status, booking_date, value_date, amount::text,
-       currency, counterparty, description, category, flow
+SELECT consent_id::text AS consent_id, account_id, transaction_id, bank, status, booking_date, value_date,
+       amount::text AS amount, currency, counterparty, description, category, flow
 FROM transactions
 WHERE tenant_id = $1::uuid AND user_id = $2::uuid
   AND coalesce(booking_date, value_date) BETWEEN $3 AND $4

@@ -1,4 +1,0 @@
-SELECT consent_id::text, account_id, bank, iban, currency, name, product, first_seen, last_seen
-FROM accounts
-WHERE tenant_id = $1::uuid AND user_id = $2::uuid
-ORDER BY bank, consent_id, account_id

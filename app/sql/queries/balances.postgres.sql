@@ -1,4 +1,0 @@
-SELECT consent_id::text, account_id, balance_type, amount::text, currency, reference_date, observed_at
-FROM balances
-WHERE tenant_id = $1::uuid AND user_id = $2::uuid
-ORDER BY consent_id, account_id, balance_type

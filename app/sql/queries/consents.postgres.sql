@@ -1,5 +1,0 @@
-SELECT consent_id::text, bank, access, recurring, frequency_per_day, valid_until, status, status_reason,
-       sca_redirect_url, renewal_of::text, renewed_by::text, requested_at, authorised_at, status_changed_at
-FROM consents
-WHERE tenant_id = $1::uuid AND user_id = $2::uuid
-ORDER BY bank, requested_at DESC, consent_id

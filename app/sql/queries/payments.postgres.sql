@@ -1,5 +1,0 @@
-SELECT payment_id::text, bank, service, product, creditor_name, amount::text, currency, phase, status,
-       bank_payment_id, attempts, cancellation_requested, requested_at, status_changed_at
-FROM payments
-WHERE tenant_id = $1::uuid AND user_id = $2::uuid
-ORDER BY requested_at DESC, payment_id

@@ -1,0 +1,4 @@
+SELECT consent_id::text AS consent_id, account_id, bank, iban, currency, name, product, first_seen, last_seen
+FROM accounts
+WHERE tenant_id = $1::uuid AND user_id = $2::uuid
+ORDER BY bank, consent_id, account_id

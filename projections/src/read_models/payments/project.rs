@@ -1,0 +1,284 @@
+//! The `payments` projection: Payment events folded into one row per payment order, and one row per status it reached.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use consentry_domain::payment::{BankPayment, InitiationPhase, PaymentEvent, TransactionStatus};
+use consentry_domain::{TenantId, UserId};
+use consentry_store::{Backend, Statement};
+use serde::Serialize;
+
+use crate::feed::{self, DomainEvent, Interest};
+use crate::read_models::{aggregate_uuid, Columns, Needs, PlanContext, ReadModel, Write};
+use crate::{FeedEvent, ProjectionError};
+
+/// Inserts the payments a batch created: they cannot exist yet, so no conflict handling (which costs as much
+/// as the insert itself); a duplicate would fail the batch loudly. On PostgreSQL the rows travel as typed
+/// arrays (`UNNEST`), on SQLite as a JSON array (`json_each`).
+const INSERT: Statement = Statement::each(
+    include_str!("sql/insert.postgres.sql"),
+    include_str!("sql/insert.sqlite.sql"),
+);
+/// Upserts changed payments: a column the batch did not touch (null) keeps its stored value.
+const UPSERT: Statement = Statement::each(
+    include_str!("sql/upsert.postgres.sql"),
+    include_str!("sql/upsert.sqlite.sql"),
+);
+/// Status changes are keyed by the event's sequence: each event is applied once, so a row is written once,
+/// and a second write of it would fail the batch loudly rather than be ignored.
+const INSERT_STATUS_CHANGES: Statement = Statement::each(
+    include_str!("sql/insert_status_changes.postgres.sql"),
+    include_str!("sql/insert_status_changes.sqlite.sql"),
+);
+
+/// Empties the tables, children first.
+const CLEAR: &[Statement] = &[
+    Statement::both(include_str!("sql/clear_status_changes.sql")),
+    Statement::both(include_str!("sql/clear.sql")),
+];
+
+/// Projection `payments`.
+pub(crate) struct Payments;
+
+impl ReadModel for Payments {
+    fn name(&self) -> &'static str {
+        "payments"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["payments", "payment_status_changes"]
+    }
+
+    fn clear(&self) -> &'static [Statement] {
+        CLEAR
+    }
+
+    fn interest(&self) -> Interest {
+        Interest {
+            aggregate_types: &[feed::PAYMENT],
+            event_types: &[],
+        }
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::Events
+    }
+
+    fn plan(&self, events: &[FeedEvent], backend: Backend, _: &PlanContext) -> Result<Vec<Write>, ProjectionError> {
+        plan(events, backend)
+    }
+}
+
+/// What a batch changed about one payment; `None` leaves the stored column as it is.
+#[derive(Debug, Default, Serialize)]
+struct PaymentRow {
+    /// The batch holds the payment's first event: the row is new and is inserted rather than upserted.
+    #[serde(skip)]
+    created: bool,
+    payment_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant_id: Option<TenantId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<UserId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bank: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    product: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    creditor_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amount: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    currency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idempotency_key: Option<uuid::Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phase: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bank_payment_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sca_redirect_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempts: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancellation_requested: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requested_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_changed_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at: Option<DateTime<Utc>>,
+    event_count: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct StatusChangeRow<'a> {
+    payment_id: &'a str,
+    sequence: i64,
+    status: &'static str,
+    changed_at: DateTime<Utc>,
+}
+
+fn phase_name(phase: InitiationPhase) -> &'static str {
+    match phase {
+        InitiationPhase::Ready => "ready",
+        InitiationPhase::Sending => "sending",
+        InitiationPhase::OutcomeUnknown => "outcomeUnknown",
+        InitiationPhase::Submitted => "submitted",
+    }
+}
+
+impl PaymentRow {
+    fn record_bank_payment(&mut self, bank: BankPayment) -> TransactionStatus {
+        self.phase = Some(phase_name(InitiationPhase::Submitted));
+        self.bank_payment_id = Some(bank.bank_payment_id);
+        if bank.sca.redirect_url.is_some() {
+            self.sca_redirect_url = bank.sca.redirect_url;
+        }
+        bank.status
+    }
+}
+
+fn plan(events: &[FeedEvent], backend: Backend) -> Result<Vec<Write>, ProjectionError> {
+    let mut rows: HashMap<&str, PaymentRow> = HashMap::new();
+    let mut changes = Vec::new();
+    for stored in events {
+        // Skipped before decoding: the other aggregates' payloads are not this projection's cost.
+        if stored.aggregate_type != feed::PAYMENT {
+            continue;
+        }
+        let DomainEvent::Payment(event) = stored.decode()? else {
+            continue;
+        };
+        let at = stored.occurred_at()?;
+        let row = rows.entry(stored.aggregate_id.as_str()).or_insert_with(|| PaymentRow {
+            payment_id: stored.aggregate_id.clone(),
+            ..PaymentRow::default()
+        });
+        row.event_count += 1;
+        row.updated_at = Some(at);
+        let new_status = match event {
+            PaymentEvent::PaymentInitiationRequested(request) => {
+                row.created = true;
+                row.tenant_id = Some(request.tenant);
+                row.user_id = Some(request.user);
+                row.bank = Some(request.bank.to_string());
+                row.service = serde_json::to_value(request.service)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned));
+                row.product = Some(request.product.as_str());
+                row.creditor_name = Some(request.creditor_name);
+                row.amount = Some(request.instructed_amount.amount().to_string());
+                row.currency = Some(request.instructed_amount.currency().code().to_owned());
+                row.idempotency_key = Some(request.idempotency_key);
+                row.phase = Some(phase_name(InitiationPhase::Ready));
+                row.attempts = Some(0);
+                row.cancellation_requested = Some(false);
+                row.requested_at = Some(at);
+                None
+            }
+            PaymentEvent::InitiationAttemptStarted { attempt } => {
+                row.phase = Some(phase_name(InitiationPhase::Sending));
+                row.attempts = Some(attempt);
+                None
+            }
+            PaymentEvent::BankPaymentRecorded(bank) => Some(row.record_bank_payment(bank)),
+            PaymentEvent::InitiationRejected { .. } => {
+                row.phase = Some(phase_name(InitiationPhase::Submitted));
+                Some(TransactionStatus::Rjct)
+            }
+            PaymentEvent::InitiationOutcomeUnknown { .. } => {
+                row.phase = Some(phase_name(InitiationPhase::OutcomeUnknown));
+                None
+            }
+            PaymentEvent::InitiationOutcomeReconciled { found: Some(bank) } => Some(row.record_bank_payment(bank)),
+            PaymentEvent::InitiationOutcomeReconciled { found: None } => {
+                row.phase = Some(phase_name(InitiationPhase::Ready));
+                None
+            }
+            PaymentEvent::PaymentStatusObserved { status, .. } => Some(status),
+            PaymentEvent::CancellationRequested => {
+                row.cancellation_requested = Some(true);
+                None
+            }
+            PaymentEvent::PaymentCancelledBeforeSending => {
+                row.phase = Some(phase_name(InitiationPhase::Submitted));
+                Some(TransactionStatus::Canc)
+            }
+        };
+        if let Some(status) = new_status {
+            row.status = Some(status.code());
+            row.status_changed_at = Some(at);
+            changes.push(StatusChangeRow {
+                payment_id: &stored.aggregate_id,
+                sequence: stored.sequence,
+                status: status.code(),
+                changed_at: at,
+            });
+        }
+    }
+    let (mut created, mut updated): (Vec<PaymentRow>, Vec<PaymentRow>) =
+        rows.into_values().partition(|row| row.created);
+    // Key order makes the inserts walk the primary-key index in order instead of at random.
+    created.sort_unstable_by(|a, b| a.payment_id.cmp(&b.payment_id));
+    updated.sort_unstable_by(|a, b| a.payment_id.cmp(&b.payment_id));
+    changes.sort_unstable_by(|a, b| (a.payment_id, a.sequence).cmp(&(b.payment_id, b.sequence)));
+    let writes = match backend {
+        Backend::Postgres => [
+            columns(&created, INSERT)?,
+            columns(&updated, UPSERT)?,
+            Write::json(INSERT_STATUS_CHANGES, &changes)?,
+        ],
+        Backend::Sqlite => [
+            Write::json(INSERT, &created)?,
+            Write::json(UPSERT, &updated)?,
+            Write::json(INSERT_STATUS_CHANGES, &changes)?,
+        ],
+    };
+    Ok(writes.into_iter().flatten().collect())
+}
+
+/// The rows as one array per column, bound in the order of the `UNNEST` statement's placeholders.
+fn columns(rows: &[PaymentRow], statement: Statement) -> Result<Option<Write>, ProjectionError> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut columns = Columns::default();
+    columns.add(
+        rows.iter()
+            .map(|r| aggregate_uuid("Payment", &r.payment_id))
+            .collect::<Result<Vec<_>, _>>()?,
+    )?;
+    columns.add(
+        rows.iter()
+            .map(|r| r.tenant_id.map(|t| t.as_uuid()))
+            .collect::<Vec<_>>(),
+    )?;
+    columns.add(rows.iter().map(|r| r.user_id.map(|u| u.as_uuid())).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.bank.as_deref()).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.service.as_deref()).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.product).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.creditor_name.as_deref()).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.amount.as_deref()).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.currency.as_deref()).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.idempotency_key).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.phase).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.status).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.bank_payment_id.as_deref()).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.sca_redirect_url.as_deref()).collect::<Vec<_>>())?;
+    columns.add(
+        rows.iter()
+            .map(|r| r.attempts.map(|a| i32::try_from(a).unwrap_or(i32::MAX)))
+            .collect::<Vec<_>>(),
+    )?;
+    columns.add(rows.iter().map(|r| r.cancellation_requested).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.requested_at).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.status_changed_at).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.event_count).collect::<Vec<_>>())?;
+    Ok(Some(columns.into_write(statement)))
+}
