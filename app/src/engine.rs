@@ -1,26 +1,21 @@
-//! The `Engine`: the one facade a host application embeds. It parses outside input into domain values (a bad
-//! field is refused before anything is stored), stamps every command with metadata from the `Clock`, executes
-//! it on the event store, and retries when another writer committed to the same aggregate first.
+//! The `Engine`: the composition root a host application embeds. It wires the event store (one repository per
+//! aggregate), the banks, the `Clock` and the read side together; the capabilities (`consents`,
+//! `account_information`, `payments`, `tenants`, `audit`) add their operations to it. Here is what they share:
+//! every command is stamped with metadata from the `Clock` (who, on whose behalf, which request), executed on
+//! the event store, and retried when another writer committed to the same aggregate first.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use consentry_adapters::{repository, AggregateRepository};
-use consentry_domain::account_data::{AccountData, AccountDataError, AccountDataEvent};
+use consentry_domain::account_data::{AccountData, AccountDataError};
 use consentry_domain::bank::BankError;
-use consentry_domain::consent::{
-    Consent, ConsentAccess, ConsentCommand, ConsentError, ConsentRequest, ConsentServices,
-};
-use consentry_domain::payment::{
-    Payment, PaymentCommand, PaymentError, PaymentProduct, PaymentRequest, PaymentService,
-};
-use consentry_domain::{
-    Actor, BankId, Clock, ConsentId, EventMetadata, FieldError, Iban, Money, PaymentId, TenantId, UserId,
-};
+use consentry_domain::consent::{Consent, ConsentError, ConsentServices};
+use consentry_domain::payment::{Payment, PaymentError};
+use consentry_domain::{Actor, BankId, Clock, ConsentId, EventMetadata, FieldError, PaymentId, TenantId, UserId};
 use consentry_projections::read_models::QueryError;
 use consentry_store::{Database, StoreError};
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::banks::Banks;
@@ -114,35 +109,6 @@ impl RequestContext {
     }
 }
 
-/// A consent request as it arrives from outside; [`Engine::request_consent`] parses it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConsentInput {
-    pub bank: String,
-    pub access: ConsentAccess,
-    pub recurring_indicator: bool,
-    pub valid_until: NaiveDate,
-    pub frequency_per_day: u8,
-    #[serde(default)]
-    pub renewal_of: Option<ConsentId>,
-}
-
-/// A payment order as it arrives from outside; [`Engine::request_payment`] parses it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PaymentInput {
-    pub bank: String,
-    pub service: PaymentService,
-    pub product: PaymentProduct,
-    pub debtor_iban: String,
-    pub creditor_iban: String,
-    pub creditor_name: String,
-    pub amount: String,
-    pub currency: String,
-    #[serde(default)]
-    pub remittance_information: Option<String>,
-}
-
 /// One stored event with its position in the aggregate and its typed metadata.
 #[derive(Debug, Clone)]
 pub struct RecordedEvent<E> {
@@ -155,8 +121,8 @@ pub struct Engine {
     pub(crate) banks: Banks,
     database: Database,
     clock: Arc<dyn Clock>,
-    consents: Arc<dyn AggregateRepository<Consent>>,
-    payments: Arc<dyn AggregateRepository<Payment>>,
+    pub(crate) consents: Arc<dyn AggregateRepository<Consent>>,
+    pub(crate) payments: Arc<dyn AggregateRepository<Payment>>,
     pub(crate) account_data: Arc<dyn AggregateRepository<AccountData>>,
 }
 
@@ -210,7 +176,7 @@ impl Engine {
 
     /// Runs `command`, retrying from a fresh load when a concurrent writer won the race (the command is cloned
     /// for each try because the aggregate consumes it), and maps the outcome to an `EngineError`.
-    async fn execute<A>(
+    pub(crate) async fn execute<A>(
         &self,
         repository: &dyn AggregateRepository<A>,
         ctx: &RequestContext,
@@ -247,145 +213,9 @@ impl Engine {
             }
         }
     }
-
-    // -----------------------------------------------------------------------------------------------------
-    // Consents
-
-    /// Requests a consent for the context's user; the bank is asked by the caller, which then records the
-    /// bank's answer with [`ConsentCommand::RecordBankConsent`].
-    pub async fn request_consent(&self, ctx: &RequestContext, input: ConsentInput) -> Result<ConsentId, EngineError> {
-        let user = ctx
-            .user
-            .ok_or_else(|| FieldError::new("userId", "is required to request a consent"))?;
-        let request = ConsentRequest {
-            tenant: ctx.tenant,
-            user,
-            bank: BankId::parse(&input.bank)?,
-            access: input.access,
-            recurring_indicator: input.recurring_indicator,
-            valid_until: input.valid_until,
-            frequency_per_day: input.frequency_per_day,
-            renewal_of: input.renewal_of,
-        };
-        let id = ConsentId::new();
-        self.execute_consent(ctx, id, ConsentCommand::Request(request)).await?;
-        Ok(id)
-    }
-
-    pub async fn execute_consent(
-        &self,
-        ctx: &RequestContext,
-        id: ConsentId,
-        command: ConsentCommand,
-    ) -> Result<(), EngineError> {
-        self.execute(self.consents.as_ref(), ctx, &id.to_string(), command, |source| {
-            EngineError::Consent { id, source }
-        })
-        .await
-    }
-
-    pub async fn consent(&self, id: ConsentId) -> Result<Consent, EngineError> {
-        let history = self.consent_history(id).await?;
-        Ok(fold::<Consent>(history.into_iter().map(|e| e.event)))
-    }
-
-    pub async fn consent_history(
-        &self,
-        id: ConsentId,
-    ) -> Result<Vec<RecordedEvent<consentry_domain::consent::ConsentEvent>>, EngineError> {
-        history(self.consents.as_ref(), &id.to_string()).await
-    }
-
-    pub(crate) async fn execute_account_data(
-        &self,
-        ctx: &RequestContext,
-        id: ConsentId,
-        command: consentry_domain::account_data::AccountDataCommand,
-    ) -> Result<(), EngineError> {
-        self.execute(self.account_data.as_ref(), ctx, &id.to_string(), command, |source| {
-            EngineError::AccountData { id, source }
-        })
-        .await
-    }
-
-    /// How many pending transactions of the consent's accounts were matched to their booking so far.
-    pub async fn pending_bookings(&self, id: ConsentId) -> Result<usize, EngineError> {
-        let events = self
-            .account_data
-            .events(&id.to_string())
-            .await
-            .map_err(|e| EngineError::Store(e.to_string()))?;
-        Ok(events
-            .iter()
-            .map(|e| match &e.payload {
-                AccountDataEvent::TransactionsObserved { booked_pending, .. } => booked_pending.len(),
-                _ => 0,
-            })
-            .sum())
-    }
-
-    /// What the bank told Consentry through this consent (empty before the first sync).
-    pub async fn account_data(&self, id: ConsentId) -> Result<AccountData, EngineError> {
-        match history(self.account_data.as_ref(), &id.to_string()).await {
-            Ok(events) => Ok(fold::<AccountData>(events.into_iter().map(|e| e.event))),
-            Err(EngineError::NotFound { .. }) => Ok(AccountData::default()),
-            Err(other) => Err(other),
-        }
-    }
-
-    // -----------------------------------------------------------------------------------------------------
-    // Payments
-
-    /// Records the intent to pay, with its idempotency key fixed here; nothing is sent to the bank yet.
-    pub async fn request_payment(&self, ctx: &RequestContext, input: PaymentInput) -> Result<PaymentId, EngineError> {
-        let user = ctx
-            .user
-            .ok_or_else(|| FieldError::new("userId", "is required to request a payment"))?;
-        let request = PaymentRequest {
-            tenant: ctx.tenant,
-            user,
-            bank: BankId::parse(&input.bank)?,
-            service: input.service,
-            product: input.product,
-            debtor: Iban::parse_field("debtorAccount.iban", &input.debtor_iban)?,
-            creditor: Iban::parse_field("creditorAccount.iban", &input.creditor_iban)?,
-            creditor_name: input.creditor_name,
-            instructed_amount: Money::parse("instructedAmount", &input.amount, &input.currency)?,
-            remittance_information: input.remittance_information,
-            idempotency_key: Uuid::new_v4(),
-        };
-        let id = PaymentId::new();
-        self.execute_payment(ctx, id, PaymentCommand::RequestInitiation(request))
-            .await?;
-        Ok(id)
-    }
-
-    pub async fn execute_payment(
-        &self,
-        ctx: &RequestContext,
-        id: PaymentId,
-        command: PaymentCommand,
-    ) -> Result<(), EngineError> {
-        self.execute(self.payments.as_ref(), ctx, &id.to_string(), command, |source| {
-            EngineError::Payment { id, source }
-        })
-        .await
-    }
-
-    pub async fn payment(&self, id: PaymentId) -> Result<Payment, EngineError> {
-        let history = self.payment_history(id).await?;
-        Ok(fold::<Payment>(history.into_iter().map(|e| e.event)))
-    }
-
-    pub async fn payment_history(
-        &self,
-        id: PaymentId,
-    ) -> Result<Vec<RecordedEvent<consentry_domain::payment::PaymentEvent>>, EngineError> {
-        history(self.payments.as_ref(), &id.to_string()).await
-    }
 }
 
-fn fold<A: Aggregate>(events: impl IntoIterator<Item = A::Event>) -> A {
+pub(crate) fn fold<A: Aggregate>(events: impl IntoIterator<Item = A::Event>) -> A {
     let mut aggregate = A::default();
     for event in events {
         aggregate.apply(event);
@@ -393,7 +223,7 @@ fn fold<A: Aggregate>(events: impl IntoIterator<Item = A::Event>) -> A {
     aggregate
 }
 
-async fn history<A: Aggregate>(
+pub(crate) async fn history<A: Aggregate>(
     repository: &dyn AggregateRepository<A>,
     id: &str,
 ) -> Result<Vec<RecordedEvent<A::Event>>, EngineError> {

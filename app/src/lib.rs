@@ -8,7 +8,7 @@
 //! - `tenants`: tenants and their API keys; `audit`: an aggregate's history as of a time.
 //!
 //! `engine` is the composition root that wires the event store, the banks, the clock and the read side
-//! together; `read_side` runs the projections; `queries` reads the read models; `http` composes the
+//! together; `read_side` runs the projections; `http` composes the
 //! capabilities' routes and serves them; `banks` and `config` say which banks there are (`consentry.toml`). The
 //! `consentry` binary's commands, its benchmarks and its demo live beside it in `src/cli` and `src/demo`,
 //! outside this library.
@@ -21,8 +21,9 @@ pub mod consents;
 pub mod engine;
 pub mod http;
 pub mod payments;
-pub mod queries;
 pub mod read_side;
 pub mod tenants;
 
-pub use engine::{ConsentInput, Engine, EngineError, PaymentInput, RecordedEvent, RequestContext};
+pub use consents::ConsentInput;
+pub use engine::{Engine, EngineError, RecordedEvent, RequestContext};
+pub use payments::PaymentInput;

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use consentry::queries::TransactionCursor;
+use consentry::account_information::TransactionCursor;
 use consentry::{Engine, EngineError, RequestContext};
 use consentry_domain::account_data::AccountDataEvent;
 use consentry_domain::bank::{BalanceType, PsuContext};

@@ -24,10 +24,10 @@ use consentry_projections::categorise::Rule;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::{AccountView, SpendingLine, TenantRule, TransactionCursor, TransactionView};
 use crate::account_information::aggregation::{BalancePreference, BankFailure};
 use crate::http::api::{json_body, psu, user, ApiError, Params, Tenant};
 use crate::http::AppState;
-use crate::queries::{AccountView, SpendingLine, TenantRule, TransactionCursor, TransactionView};
 use crate::{EngineError, RequestContext};
 
 pub(crate) fn router() -> Router<AppState> {

@@ -17,9 +17,9 @@ use consentry_projections::Projection;
 use serde::{Deserialize, Serialize};
 
 use super::ConnectRequest;
+use super::ConsentView;
 use crate::http::api::{json_body, page, read_your_writes, user, ApiError, Tenant};
 use crate::http::AppState;
-use crate::queries::ConsentView;
 use crate::{EngineError, RequestContext};
 
 pub(crate) fn router() -> Router<AppState> {

@@ -7,9 +7,9 @@ use axum::{Json, Router};
 use consentry_projections::Projection;
 use serde::Serialize;
 
+use super::PaymentView;
 use crate::http::api::{read_your_writes, user, ApiError, Tenant};
 use crate::http::AppState;
-use crate::queries::PaymentView;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/v1/users/{user}/payments", get(payments))

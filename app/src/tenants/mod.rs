@@ -10,12 +10,12 @@ use uuid::Uuid;
 use crate::{Engine, EngineError};
 
 const INSERT: Statement = Statement::each(
-    include_str!("../sql/tenants/insert.postgres.sql"),
-    include_str!("../sql/tenants/insert.sqlite.sql"),
+    include_str!("sql/insert.postgres.sql"),
+    include_str!("sql/insert.sqlite.sql"),
 );
 const BY_KEY: Statement = Statement::each(
-    include_str!("../sql/tenants/by_key.postgres.sql"),
-    include_str!("../sql/tenants/by_key.sqlite.sql"),
+    include_str!("sql/by_key.postgres.sql"),
+    include_str!("sql/by_key.sqlite.sql"),
 );
 
 fn digest(api_key: &str) -> String {

@@ -1,37 +1,22 @@
-//! The Engine's queries on the read models and the management of a tenant's categorisation rules. The queries
-//! themselves live with their read models (`consentry_projections::read_models::<name>`), every one scoped to
-//! one tenant (and user); the Engine adds what is its own: the day by its Clock, and errors as [`EngineError`].
+//! What the account-information read models show a user (accounts, balances, transactions, spending), and the
+//! tenant's categorisation rules. The queries live with their read models
+//! (`consentry_projections::read_models::<name>`), every one scoped to one tenant and user; the Engine adds
+//! errors as [`EngineError`].
 
 use chrono::NaiveDate;
 use consentry_domain::bank::BalanceType;
 use consentry_domain::{TenantId, UserId};
 use consentry_projections::categorise::Rule;
-use consentry_projections::read_models::{accounts, consents, payments, rules, spending, transactions};
+use consentry_projections::read_models::accounts::{AccountView, BalanceView, BALANCE_PREFERENCE};
+use consentry_projections::read_models::rules::TenantRule;
+use consentry_projections::read_models::spending::SpendingLine;
+use consentry_projections::read_models::transactions::{TransactionCursor, TransactionPage, TransactionView};
+use consentry_projections::read_models::{accounts, rules, spending, transactions};
 use uuid::Uuid;
-
-pub use consentry_projections::read_models::accounts::{AccountView, BalanceView, BALANCE_PREFERENCE};
-pub use consentry_projections::read_models::consents::{AccessKind, ConsentView};
-pub use consentry_projections::read_models::payments::{PaymentView, StatusChange};
-pub use consentry_projections::read_models::rules::TenantRule;
-pub use consentry_projections::read_models::spending::SpendingLine;
-pub use consentry_projections::read_models::transactions::{
-    BookingState, TransactionCursor, TransactionPage, TransactionView,
-};
 
 use crate::{Engine, EngineError};
 
 impl Engine {
-    /// The user's consents at every bank, whatever their status, with the days each has left today.
-    pub async fn consents(&self, tenant: TenantId, user: UserId) -> Result<Vec<ConsentView>, EngineError> {
-        let today = self.now().date_naive();
-        Ok(consents::of_user(self.database(), tenant, user, today).await?)
-    }
-
-    /// The user's payment orders, newest first, each with the statuses it went through.
-    pub async fn payments(&self, tenant: TenantId, user: UserId) -> Result<Vec<PaymentView>, EngineError> {
-        Ok(payments::of_user(self.database(), tenant, user).await?)
-    }
-
     /// The user's accounts at every bank.
     pub async fn accounts(&self, tenant: TenantId, user: UserId) -> Result<Vec<AccountView>, EngineError> {
         Ok(accounts::of_user(self.database(), tenant, user).await?)
