@@ -98,10 +98,6 @@ impl Rule {
         Self { priority, ..self }
     }
 
-    pub fn with_flow(self, flow: Flow) -> Self {
-        Self { flow, ..self }
-    }
-
     pub fn with_amount(self, amount: AmountRange) -> Self {
         Self {
             amount: Some(amount),
