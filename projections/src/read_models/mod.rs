@@ -17,62 +17,23 @@ pub mod accounts;
 pub mod consents;
 pub mod payments;
 mod queries;
+mod read_model;
 pub mod rules;
 pub mod spending;
 pub mod transactions;
+mod write;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
-use consentry_store::{Backend, Statement};
-use sqlx::postgres::PgArguments;
-
-use crate::feed::Interest;
-use crate::{FeedEvent, ProjectionError};
+use crate::ProjectionError;
 
 pub(crate) use account_information::{prepare, PlanContext};
 pub use queries::QueryError;
+pub(crate) use read_model::{Needs, ReadModel};
 pub use spending::MICROS;
-
-/// One concern of the read side: the tables it owns and how a batch of events changes them.
-pub(crate) trait ReadModel: Sync {
-    /// The projection's name: its checkpoint's key and what `consentry replay --projection` takes.
-    fn name(&self) -> &'static str;
-
-    /// The tables this projection owns.
-    fn tables(&self) -> &'static [&'static str];
-
-    /// The statements that empty its tables (a rebuild runs them in its transaction), children first.
-    fn clear(&self) -> &'static [Statement];
-
-    /// The events it reads: the live runner fetches only their payloads.
-    fn interest(&self) -> Interest;
-
-    /// What planning needs loaded besides the events.
-    fn needs(&self) -> Needs;
-
-    /// The rows a batch of events changes. A batch holds many events of one aggregate; they are folded into
-    /// one row each, so a table takes one upsert per batch. `context` has been prepared for `events` as
-    /// [`ReadModel::needs`] asks.
-    fn plan(
-        &self,
-        events: &[FeedEvent],
-        backend: Backend,
-        context: &PlanContext,
-    ) -> Result<Vec<Write>, ProjectionError>;
-}
-
-/// What a projection's planning needs loaded into its [`PlanContext`] first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Needs {
-    /// The events alone.
-    Events,
-    /// The owners (tenant, user, bank) of the consents whose account data the events carry.
-    Owners,
-    /// The owners, and their tenants' categorisation rules.
-    OwnersAndRules,
-}
+pub(crate) use write::Write;
 
 /// A projection: a registered read model, with its own checkpoint.
 #[derive(Clone, Copy)]
@@ -146,56 +107,5 @@ impl FromStr for Projection {
             .into_iter()
             .find(|p| p.name() == name)
             .ok_or_else(|| ProjectionError::UnknownProjection(name.to_owned()))
-    }
-}
-
-/// One multi-row write.
-pub(crate) enum Write {
-    /// The rows as one JSON array (`json_to_recordset` on PostgreSQL, `json_each` on SQLite).
-    Json { statement: Statement, rows: String },
-    /// PostgreSQL only: one typed array per column (`UNNEST`). For wide rows this is cheaper than JSON, whose
-    /// text the server must parse and convert column by column.
-    Columns { sql: &'static str, args: PgArguments },
-}
-
-impl Write {
-    /// `statement` over `rows` as one JSON array; `None` when there are no rows.
-    fn json<T: serde::Serialize>(statement: Statement, rows: &[T]) -> Result<Option<Self>, ProjectionError> {
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(Write::Json {
-            statement,
-            rows: serde_json::to_string(rows)?,
-        }))
-    }
-}
-
-/// An aggregate id as the UUID the read models key on; anything else is an event the read models cannot take.
-fn aggregate_uuid(aggregate_type: &str, id: &str) -> Result<uuid::Uuid, ProjectionError> {
-    uuid::Uuid::parse_str(id).map_err(|e| ProjectionError::Undecodable {
-        event: format!("{aggregate_type} {id}"),
-        reason: format!("the aggregate id is not a UUID: {e}"),
-    })
-}
-
-/// Collects column arrays into the arguments of an `UNNEST` statement, in the order of its placeholders.
-#[derive(Default)]
-struct Columns(PgArguments);
-
-impl Columns {
-    fn add<'q, T>(&mut self, column: T) -> Result<&mut Self, ProjectionError>
-    where
-        T: sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + 'q,
-    {
-        sqlx::Arguments::<'q>::add(&mut self.0, column).map_err(|e| ProjectionError::Arguments(e.to_string()))?;
-        Ok(self)
-    }
-
-    fn into_write(self, statement: Statement) -> Write {
-        Write::Columns {
-            sql: statement.sql(Backend::Postgres),
-            args: self.0,
-        }
     }
 }

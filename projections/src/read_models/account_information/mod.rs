@@ -15,7 +15,7 @@ use consentry_store::{on_conn, Conn, Statement};
 use serde::Serialize;
 
 use super::rules::{self, StoredRule};
-use super::Write;
+use super::write::Write;
 use crate::categorise::{default_rules, Categoriser, Rule, RuleError, TransactionFacts};
 use crate::feed::{self, DomainEvent};
 use crate::{FeedEvent, ProjectionError};

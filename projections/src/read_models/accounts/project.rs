@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use crate::feed::{self, Interest};
 use crate::read_models::account_information::{account_data, Owner, PlanContext};
-use crate::read_models::{Needs, ReadModel, Write};
+use crate::read_models::read_model::{Needs, ReadModel};
+use crate::read_models::write::Write;
 use crate::{FeedEvent, ProjectionError};
 
 /// A re-observed account keeps when it was first seen; everything else is the bank's latest word.

@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use super::AccessKind;
 use crate::feed::{self, DomainEvent, Interest};
-use crate::read_models::{aggregate_uuid, Columns, Needs, PlanContext, ReadModel, Write};
+use crate::read_models::account_information::PlanContext;
+use crate::read_models::read_model::{Needs, ReadModel};
+use crate::read_models::write::{aggregate_uuid, Columns, Write};
 use crate::{FeedEvent, ProjectionError};
 
 /// Inserts the consents a batch created: they cannot exist yet, so no conflict handling (which costs as much

@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use crate::feed::{self, Interest};
 use crate::read_models::account_information::{account_data, facts, PlanContext};
-use crate::read_models::{Needs, ReadModel, Write};
+use crate::read_models::read_model::{Needs, ReadModel};
+use crate::read_models::write::Write;
 use crate::{FeedEvent, ProjectionError};
 
 /// Totals grow by what the batch booked: integer millionths, so both stores add exactly.

@@ -10,7 +10,8 @@ use serde::Serialize;
 use super::BookingState;
 use crate::feed::{self, Interest};
 use crate::read_models::account_information::{account_data, facts, Owner, PlanContext};
-use crate::read_models::{Needs, ReadModel, Write};
+use crate::read_models::read_model::{Needs, ReadModel};
+use crate::read_models::write::Write;
 use crate::{FeedEvent, ProjectionError};
 
 /// Pending rows replaced by their booking (under another id).
