@@ -265,6 +265,11 @@ pub struct Categorised<'r> {
     pub rule: Option<usize>,
 }
 
+/// The most rules a tenant may keep: each one costs every transaction of the tenant a look.
+pub const MAX_TENANT_RULES: usize = 200;
+/// The longest description pattern a rule may have, in bytes.
+pub const MAX_PATTERN_LEN: usize = 256;
+
 pub const UNCATEGORISED: &str = "uncategorised";
 pub const OTHER_INCOME: &str = "other income";
 
@@ -299,6 +304,21 @@ pub struct Categoriser {
 }
 
 impl Categoriser {
+    /// A tenant's categoriser: its own rules (at most [`MAX_TENANT_RULES`]) ahead of the defaults, so among
+    /// equal priorities the tenant's rule wins. The rules are compiled together, as the projections use them:
+    /// rules that compile one by one may still exceed the compiled size limit together.
+    pub fn for_tenant(mut rules: Vec<Rule>) -> Result<Self, RuleError> {
+        if rules.len() > MAX_TENANT_RULES {
+            return Err(RuleError::Invalid {
+                index: MAX_TENANT_RULES,
+                field: "rules",
+                problem: format!("number {}; a tenant may keep at most {MAX_TENANT_RULES}", rules.len()),
+            });
+        }
+        rules.extend(default_rules());
+        Self::new(rules)
+    }
+
     pub fn new(rules: Vec<Rule>) -> Result<Self, RuleError> {
         let mut rules: Vec<(usize, Rule)> = rules.into_iter().enumerate().collect();
         for (index, rule) in &rules {
@@ -439,6 +459,10 @@ fn validate(index: usize, rule: &Rule) -> Result<(), RuleError> {
             Err(e) => invalid("iban", &e.problem),
         },
         Condition::BankTransactionCode { code } if code.trim().is_empty() => invalid("code", "is empty"),
+        Condition::DescriptionRegex { pattern } if pattern.len() > MAX_PATTERN_LEN => invalid(
+            "pattern",
+            &format!("is {} bytes long; at most {MAX_PATTERN_LEN} are allowed", pattern.len()),
+        ),
         Condition::DescriptionRegex { pattern } => match Regex::new(pattern) {
             Ok(_) => Ok(()),
             Err(e) => invalid("pattern", &e.to_string()),
@@ -457,6 +481,26 @@ fn validate(index: usize, rule: &Rule) -> Result<(), RuleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tenant_keeps_a_bounded_number_of_rules_of_bounded_size() {
+        let rules = |n: usize| (0..n).map(|i| Rule::keyword(&format!("shop{i}"), "shops")).collect::<Vec<_>>();
+        assert!(Categoriser::for_tenant(rules(MAX_TENANT_RULES)).is_ok());
+        let Err(RuleError::Invalid { field, .. }) = Categoriser::for_tenant(rules(MAX_TENANT_RULES + 1)) else {
+            panic!("too many rules must be refused");
+        };
+        assert_eq!(field, "rules");
+        let long = Rule {
+            condition: Condition::DescriptionRegex {
+                pattern: "x".repeat(MAX_PATTERN_LEN + 1),
+            },
+            ..Rule::keyword("unused", "long")
+        };
+        let Err(RuleError::Invalid { field, .. }) = Categoriser::new(vec![long]) else {
+            panic!("a pattern over the cap must be refused");
+        };
+        assert_eq!(field, "pattern");
+    }
 
     fn facts<'a>(description: &'a str, amount: &str) -> TransactionFacts<'a> {
         TransactionFacts {

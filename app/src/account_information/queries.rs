@@ -85,6 +85,12 @@ impl Engine {
         Ok(rules::list(self.database(), tenant).await?)
     }
 
+    /// Why the tenant's stored rules cannot be used, in which case its transactions are categorised by the
+    /// default rules alone; `None` when they compile.
+    pub async fn categorisation_rules_problem(&self, tenant: TenantId) -> Result<Option<String>, EngineError> {
+        Ok(rules::problem(self.database(), tenant).await?)
+    }
+
     /// Deletes one of the tenant's rules; false when the tenant has no rule of that id.
     pub async fn delete_categorisation_rule(&self, tenant: TenantId, id: Uuid) -> Result<bool, EngineError> {
         Ok(rules::delete(self.database(), tenant, id).await?)

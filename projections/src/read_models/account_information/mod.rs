@@ -160,27 +160,36 @@ impl PlanContext {
     }
 
     /// Compiles each tenant's rules ahead of the defaults, so among equal priorities the tenant's rule wins.
-    fn add_rules(&mut self, tenants: &[TenantId], rows: Vec<StoredRule>) -> Result<(), ProjectionError> {
-        let mut by_tenant: BTreeMap<String, Vec<Rule>> = BTreeMap::new();
+    /// Compiles each tenant's rules with the defaults. A tenant whose stored rules cannot be used (they do not
+    /// compile together, or a row does not parse) falls back to the default rules alone, so one tenant's rules
+    /// never stop the projections of every tenant; `rules::problem` tells the tenant why.
+    fn add_rules(&mut self, tenants: &[TenantId], rows: Vec<StoredRule>) {
+        let mut by_tenant: BTreeMap<String, Vec<Result<Rule, serde_json::Error>>> = BTreeMap::new();
         for row in rows {
-            let parsed: Rule = serde_json::from_str(&row.rule).map_err(|e| ProjectionError::InvalidRules {
-                tenant: row.tenant_id.clone(),
-                reason: e.to_string(),
-            })?;
-            by_tenant.entry(row.tenant_id).or_default().push(parsed);
+            by_tenant
+                .entry(row.tenant_id)
+                .or_default()
+                .push(serde_json::from_str(&row.rule));
         }
-        for (tenant, mut rules) in by_tenant {
-            let invalid = |reason: String| ProjectionError::InvalidRules {
-                tenant: tenant.clone(),
-                reason,
-            };
-            let id = TenantId::parse(&tenant).map_err(|e| invalid(e.to_string()))?;
-            rules.extend(default_rules());
-            let categoriser = Categoriser::new(rules).map_err(|e| invalid(e.to_string()))?;
-            self.categorisers.insert(id, categoriser);
+        for (tenant, rules) in by_tenant {
+            let compiled = TenantId::parse(&tenant).map_err(|e| e.to_string()).and_then(|id| {
+                let rules = rules
+                    .into_iter()
+                    .collect::<Result<Vec<Rule>, _>>()
+                    .map_err(|e| e.to_string())?;
+                let categoriser = Categoriser::for_tenant(rules).map_err(|e| e.to_string())?;
+                Ok((id, categoriser))
+            });
+            match compiled {
+                Ok((id, categoriser)) => {
+                    self.categorisers.insert(id, categoriser);
+                }
+                Err(problem) => {
+                    tracing::warn!(%tenant, %problem, "a tenant's categorisation rules cannot be used; the default rules apply");
+                }
+            }
         }
         self.loaded.extend(tenants.iter().copied());
-        Ok(())
     }
 }
 
@@ -206,7 +215,7 @@ pub(crate) async fn prepare(
     let tenants = context.tenants_to_load(events);
     if rules && !tenants.is_empty() {
         let rows = rules::of_tenants(conn, &tenants).await?;
-        context.add_rules(&tenants, rows)?;
+        context.add_rules(&tenants, rows);
     }
     Ok(())
 }

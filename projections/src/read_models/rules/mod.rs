@@ -45,12 +45,22 @@ pub struct TenantRule {
     pub rule: Rule,
 }
 
-/// Stores a rule of `tenant`, added `at`, and returns its id. A rule that does not compile is refused with the
-/// field at fault (`rule.keyword`, `rule.pattern`, ...).
+/// Stores a rule of `tenant`, added `at`, and returns its id. The rule is compiled together with the tenant's
+/// stored rules and the defaults, as the projections will compile them; a rule that does not compile, or that
+/// does not compile with the others (too many, too large together), is refused with the field at fault
+/// (`rule.keyword`, `rule.pattern`, `rules`, ...).
 pub async fn add(database: &Database, tenant: TenantId, rule: &Rule, at: DateTime<Utc>) -> Result<Uuid, QueryError> {
-    Categoriser::new(vec![rule.clone()]).map_err(|error| {
+    Categoriser::new(vec![rule.clone()]).map_err(field_error)?;
+    let mut rules: Vec<Rule> = list(database, tenant).await?.into_iter().map(|r| r.rule).collect();
+    rules.push(rule.clone());
+    Categoriser::for_tenant(rules).map_err(|error| {
         let RuleError::Invalid { field, problem, .. } = error;
-        FieldError::new(format!("rule.{field}"), problem)
+        let field = if field == "rules" {
+            "rules".to_owned()
+        } else {
+            format!("rule.{field}")
+        };
+        FieldError::new(field, format!("{problem} (together with the tenant's other rules)"))
     })?;
     let id = Uuid::new_v4();
     let json = serde_json::to_string(rule).map_err(|source| QueryError::Encoding { what: "rule", source })?;
@@ -66,6 +76,19 @@ pub async fn add(database: &Database, tenant: TenantId, rule: &Rule, at: DateTim
         .await
         .map(|_| ()))?;
     Ok(id)
+}
+
+fn field_error(error: RuleError) -> FieldError {
+    let RuleError::Invalid { field, problem, .. } = error;
+    FieldError::new(format!("rule.{field}"), problem)
+}
+
+/// Why the tenant's stored rules cannot be used (the projections then categorise its transactions with the
+/// default rules alone); `None` when they compile. Rules saved one by one are checked together, but two saved
+/// at the same moment are not checked against each other: this tells the tenant.
+pub async fn problem(database: &Database, tenant: TenantId) -> Result<Option<String>, QueryError> {
+    let rules = list(database, tenant).await?.into_iter().map(|r| r.rule).collect();
+    Ok(Categoriser::for_tenant(rules).err().map(|e| e.to_string()))
 }
 
 #[derive(sqlx::FromRow)]
