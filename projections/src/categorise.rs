@@ -484,7 +484,11 @@ mod tests {
 
     #[test]
     fn a_tenant_keeps_a_bounded_number_of_rules_of_bounded_size() {
-        let rules = |n: usize| (0..n).map(|i| Rule::keyword(&format!("shop{i}"), "shops")).collect::<Vec<_>>();
+        let rules = |n: usize| {
+            (0..n)
+                .map(|i| Rule::keyword(&format!("shop{i}"), "shops"))
+                .collect::<Vec<_>>()
+        };
         assert!(Categoriser::for_tenant(rules(MAX_TENANT_RULES)).is_ok());
         let Err(RuleError::Invalid { field, .. }) = Categoriser::for_tenant(rules(MAX_TENANT_RULES + 1)) else {
             panic!("too many rules must be refused");
