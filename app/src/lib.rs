@@ -20,6 +20,7 @@ pub mod config;
 pub mod consents;
 pub mod engine;
 pub mod http;
+pub mod observability;
 pub mod payments;
 pub mod read_side;
 pub mod tenants;

@@ -309,6 +309,28 @@ pub enum BankError {
 }
 
 impl BankError {
+    /// The error's code: the Berlin Group `tppMessages` code, or what went wrong on the way. A bounded set, fit
+    /// for a metric's label.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BankError::ConsentExpired(_) => "CONSENT_EXPIRED",
+            BankError::ConsentInvalid(_) => "CONSENT_INVALID",
+            BankError::ConsentUnknown(_) => "CONSENT_UNKNOWN",
+            BankError::AccessExceeded { .. } => "ACCESS_EXCEEDED",
+            BankError::FormatError(_) => "FORMAT_ERROR",
+            BankError::ResourceUnknown(_) => "RESOURCE_UNKNOWN",
+            BankError::StatusInvalid(_) => "STATUS_INVALID",
+            BankError::CancellationInvalid(_) => "CANCELLATION_INVALID",
+            BankError::PaymentFailed(_) => "PAYMENT_FAILED",
+            BankError::PeriodInvalid(_) => "PERIOD_INVALID",
+            BankError::ProductInvalid(_) => "PRODUCT_INVALID",
+            BankError::Timeout => "TIMEOUT",
+            BankError::Transport(_) => "TRANSPORT",
+            BankError::Malformed(_) => "MALFORMED",
+            BankError::UnexpectedStatus { .. } => "UNEXPECTED_STATUS",
+        }
+    }
+
     /// True when the bank may have processed the request although no answer arrived.
     pub fn outcome_unknown(&self) -> bool {
         matches!(self, BankError::Timeout | BankError::Transport(_))

@@ -169,14 +169,27 @@ impl BerlinGroupClient {
             request = request.json(body);
         }
         let outcome = self.read(request).await;
-        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let elapsed = started.elapsed();
+        let elapsed_ms = elapsed.as_millis() as u64;
         let (bank, operation, request_id) = (&self.bank.id, call.operation, call.request_id);
-        match &outcome {
+        // Labels take configured or fixed values only (bank id, operation, outcome, error code), never ids.
+        let bank_label = bank.to_string();
+        let outcome_label = match &outcome {
             Ok(answer) => {
                 tracing::debug!(%bank, operation, status = answer.status, elapsed_ms, %request_id, "bank call");
+                "ok"
             }
-            Err(error) => tracing::info!(%bank, operation, elapsed_ms, %request_id, %error, "bank call failed"),
-        }
+            Err(error) => {
+                tracing::info!(%bank, operation, elapsed_ms, %request_id, %error, "bank call failed");
+                metrics::counter!("consentry_bank_errors_total", "bank" => bank_label.clone(), "code" => error.code())
+                    .increment(1);
+                "error"
+            }
+        };
+        metrics::counter!("consentry_bank_calls_total", "bank" => bank_label.clone(), "operation" => operation, "outcome" => outcome_label)
+            .increment(1);
+        metrics::histogram!("consentry_bank_call_duration_seconds", "bank" => bank_label, "operation" => operation)
+            .record(elapsed.as_secs_f64());
         outcome
     }
 

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry_domain::account_data::AccountDataCommand;
 use consentry_domain::bank::{BankError, BookingStatus, PsuContext, TransactionQuery};
-use consentry_domain::consent::{BankConsentUse, ConsentCommand, ExpiryCause};
+use consentry_domain::consent::{BankConsentUse, ConsentCommand, ConsentError, ExpiryCause};
 use consentry_domain::{BankId, ConsentId};
 
 use crate::{Engine, EngineError, RequestContext};
@@ -54,8 +54,18 @@ impl Engine {
         if psu.ip_address().is_some() || resources.is_empty() {
             return Ok(());
         }
-        self.execute_consent(ctx, consent, ConsentCommand::CountUnattendedAccess { resources })
-            .await
+        let counted = self
+            .execute_consent(ctx, consent, ConsentCommand::CountUnattendedAccess { resources })
+            .await;
+        if let Err(EngineError::Consent {
+            source: ConsentError::AccessBudgetExhausted { .. },
+            ..
+        }) = &counted
+        {
+            // The call the budget refused was never made: the bank's 4-a-day limit stays unburnt.
+            metrics::counter!("consentry_unattended_budget_refused_total").increment(1);
+        }
+        counted
     }
 
     /// A bank error on a consent's data: CONSENT_EXPIRED expires the consent (the bank knows best).

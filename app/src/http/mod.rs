@@ -24,10 +24,13 @@ pub(crate) struct AppState {
 }
 
 fn router(state: AppState) -> Router {
+    crate::observability::install();
     Router::new()
         .merge(crate::consents::routes::router())
         .merge(crate::account_information::routes::router())
         .merge(crate::payments::routes::router())
+        .merge(crate::observability::router())
+        .route_layer(axum::middleware::from_fn(crate::observability::track))
         .with_state(state)
 }
 
