@@ -4,8 +4,8 @@
 //! rows are written back with `COPY ... FROM STDIN` in one transaction, which is what is timed. The rebuild has
 //! to read and fold the log as well, so the fair comparison is the wall time of producing the same tables.
 //!
-//! The exported rows go through a temporary file, not memory: a million events make a few hundred MB of rows,
-//! and the benchmark reports the process's peak memory for the rebuild.
+//! The exported rows go through a temporary file, not memory: held in memory, the rows of a million events
+//! would add their whole size to the peak memory the benchmark reports for the rebuild.
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -91,8 +91,8 @@ pub async fn measure(pool: &PgPool) -> BenchResult<Ceiling> {
             }
             file.flush()?;
         }
-        // Committed before the clock starts, so the load writes its WAL as the rebuild did (a table emptied
-        // in the loading transaction itself could skip it).
+        // Committed before the clock starts, so the load writes its WAL as the rebuild did (under
+        // `wal_level = minimal` a table emptied in the loading transaction itself skips the WAL).
         sqlx::raw_sql(EMPTY_READ_MODELS).execute(&mut *conn).await?;
 
         let mut buffer = vec![0u8; 1 << 20];
