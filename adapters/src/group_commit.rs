@@ -42,7 +42,9 @@ const INSERT_BATCH: &str = include_str!("../sql/group_commit/insert_batch.sql");
 /// Loads every event of several aggregates of one type (`$1`; ids `$2`): a lateral join makes it one equality
 /// lookup per aggregate, as postgres-es does for one. (A plain `aggregate_id = ANY($2)` is shorter, but a plan
 /// cached while the table was small tests it as a filter on every event of the type, which grows with the
-/// log.) Rows come unordered; the caller sorts.
+/// log. The lateral subquery's `OFFSET 0` matters for the same reason: without it PostgreSQL flattens the join,
+/// and the generic plan cached on a young table hash-joins the ids against every event of the type.) Rows come
+/// unordered; the caller sorts.
 const SELECT_BATCH: &str = include_str!("../sql/group_commit/select_batch.sql");
 
 type Reply<T> = oneshot::Sender<Result<T, PersistenceError>>;

@@ -4,4 +4,5 @@ CROSS JOIN LATERAL (
     SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata
     FROM events
     WHERE aggregate_type = $1 AND aggregate_id = ids.aggregate_id
+    OFFSET 0
 ) AS e

@@ -1,5 +1,6 @@
 //! `bench append`: clients issuing one-event commands for a while, on Consentry (ordered feed and projections
-//! running) and on plain postgres-es over a plain events table.
+//! running) and on plain postgres-es over a plain events table; and the ceiling, as many connections inserting
+//! one event row per transaction straight into that plain table (no aggregate loaded, no framework around it).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -8,20 +9,26 @@ use std::time::{Duration, Instant};
 
 use consentry::{ConsentInput, Engine, RequestContext};
 use consentry_adapters::SystemClock;
-use consentry_domain::consent::{Consent, ConsentAccess, ConsentCommand, ConsentRequest, ConsentServices};
-use consentry_domain::{BankId, Clock, EventMetadata, TenantId, UserId};
+use consentry_domain::consent::{
+    Consent, ConsentAccess, ConsentCommand, ConsentEvent, ConsentRequest, ConsentServices,
+};
+use consentry_domain::{Actor, BankId, Clock, EventMetadata, TenantId, UserId};
 use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::CqrsFramework;
+use cqrs_es::{Aggregate, CqrsFramework, DomainEvent};
 use postgres_es::PostgresEventRepository;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::report::Figures;
 use super::{BenchArgs, BenchResult};
 use consentry_store::{Backend, ScratchDatabase};
 
 /// Where the local PostgreSQL is when `DATABASE_URL` names none (the append benchmark needs one).
 const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The ceiling's whole transaction: one event row, as postgres-es inserts it.
+const INSERT_EVENT: &str = include_str!("../../../bench/insert_event.sql");
 
 // ---------------------------------------------------------------------------------------------------------
 // append
@@ -66,7 +73,91 @@ fn consent_request(tenant: TenantId, clock: &dyn Clock) -> BenchResult<ConsentRe
     })
 }
 
-pub async fn run(args: &BenchArgs, url: Option<&str>) -> BenchResult<(f64, f64, &'static str)> {
+/// The ceiling: `clients` connections of their own, each inserting one event row per transaction into the
+/// plain events table, the row a one-event command stores (a ConsentRequested of a new consent, sequence 1).
+struct InsertCeiling {
+    connections: Vec<PgConnection>,
+    row: Arc<CeilingRow>,
+}
+
+struct CeilingRow {
+    event_type: String,
+    event_version: String,
+    payload: serde_json::Value,
+    metadata: serde_json::Value,
+}
+
+impl InsertCeiling {
+    async fn connect(url: &str, clients: usize, tenant: TenantId, clock: &dyn Clock) -> BenchResult<Self> {
+        let mut connections = Vec::with_capacity(clients);
+        for _ in 0..clients {
+            connections.push(PgConnection::connect(url).await?);
+        }
+        let request = consent_request(tenant, clock)?;
+        let metadata = EventMetadata {
+            occurred_at: clock.now(),
+            tenant,
+            user: Some(request.user),
+            actor: Actor::User,
+            correlation_id: Uuid::new_v4(),
+            causation_id: Uuid::new_v4(),
+        };
+        let event = ConsentEvent::ConsentRequested(request);
+        let row = CeilingRow {
+            event_type: event.event_type(),
+            event_version: event.event_version(),
+            payload: serde_json::to_value(&event)?,
+            metadata: serde_json::to_value(metadata.to_map())?,
+        };
+        Ok(Self {
+            connections,
+            row: Arc::new(row),
+        })
+    }
+
+    /// Inserts on every connection at once for `duration`; returns the rows committed.
+    async fn drive(&mut self, duration: Duration) -> BenchResult<u64> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut tasks = Vec::new();
+        for mut conn in self.connections.drain(..) {
+            let (stop, row) = (stop.clone(), self.row.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut done = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    sqlx::query(INSERT_EVENT)
+                        .bind(Consent::TYPE)
+                        .bind(Uuid::new_v4().to_string())
+                        .bind(1i64)
+                        .bind(&row.event_type)
+                        .bind(&row.event_version)
+                        .bind(&row.payload)
+                        .bind(&row.metadata)
+                        .execute(&mut conn)
+                        .await?;
+                    done += 1;
+                }
+                Ok::<_, sqlx::Error>((conn, done))
+            }));
+        }
+        tokio::time::sleep(duration).await;
+        stop.store(true, Ordering::Relaxed);
+        let mut done = 0;
+        for task in tasks {
+            let (conn, inserted) = task.await??;
+            self.connections.push(conn);
+            done += inserted;
+        }
+        Ok(done)
+    }
+
+    async fn close(self) {
+        for conn in self.connections {
+            let _ = conn.close().await;
+        }
+    }
+}
+
+pub async fn run(args: &BenchArgs, url: Option<&str>) -> BenchResult<Figures> {
     let server = match url {
         Some(url) if Backend::of_url(Some(url))? == Backend::Postgres => url.to_owned(),
         _ => LOCAL_POSTGRES.to_owned(),
@@ -144,7 +235,10 @@ pub async fn run(args: &BenchArgs, url: Option<&str>) -> BenchResult<(f64, f64, 
             }
         };
 
-        // ABBA order, half the time per round, so drift (caches, autovacuum) affects both sides alike.
+        let mut ceiling = InsertCeiling::connect(plain.url(), args.clients, tenant, clock.as_ref()).await?;
+
+        // ABC then CBA, half the time per round, so drift (caches, autovacuum, the growing tables) affects
+        // every side alike.
         let half = Duration::from_secs_f64(args.seconds / 2.0);
         eprintln!(
             "append benchmark on PostgreSQL: {} clients, one-event commands, {:.1} s per side",
@@ -153,15 +247,24 @@ pub async fn run(args: &BenchArgs, url: Option<&str>) -> BenchResult<(f64, f64, 
         let warm = Duration::from_millis(500);
         drive(args.clients, warm, plain_command.clone()).await?;
         drive(args.clients, warm, consentry_command.clone()).await?;
+        ceiling.drive(warm).await?;
         let mut plain_done = drive(args.clients, half, plain_command.clone()).await?;
         let mut ours_done = drive(args.clients, half, consentry_command.clone()).await?;
+        let mut ceiling_done = ceiling.drive(half).await?;
+        ceiling_done += ceiling.drive(half).await?;
         ours_done += drive(args.clients, half, consentry_command).await?;
         plain_done += drive(args.clients, half, plain_command).await?;
         let seconds = half.as_secs_f64() * 2.0;
         let ours_rate = ours_done as f64 / seconds;
         let plain_rate = plain_done as f64 / seconds;
+        let ceiling_rate = ceiling_done as f64 / seconds;
         eprintln!("consentry (ordered feed, projections running): {ours_done} commands, {ours_rate:.0}/s");
         eprintln!("plain postgres-es CqrsFramework: {plain_done} commands, {plain_rate:.0}/s");
+        eprintln!(
+            "ceiling, one INSERT per transaction into the plain events table: {ceiling_done} rows, \
+             {ceiling_rate:.0}/s"
+        );
+        ceiling.close().await;
 
         let caught_up = Instant::now();
         loop {
@@ -179,7 +282,12 @@ pub async fn run(args: &BenchArgs, url: Option<&str>) -> BenchResult<(f64, f64, 
         drop(projections);
         pool.close().await;
         engine.database().close().await;
-        Ok::<_, Box<dyn std::error::Error>>((ours_rate, plain_rate, "commands/s"))
+        Ok::<_, Box<dyn std::error::Error>>(Figures {
+            consentry: ours_rate,
+            baseline: plain_rate,
+            unit: "commands/s",
+            ceiling: Some(ceiling_rate),
+        })
     }
     .await;
     ours.remove().await;

@@ -1,30 +1,36 @@
 //! `consentry bench NAME`: the store benchmarks. Each runs Consentry and its cqrs-es baseline in the same
 //! process on scratch databases of their own (created on the server `DATABASE_URL` names, or as temporary
 //! SQLite files, and dropped afterwards), prints both sides and the ratio, and with `--json` ends with one JSON
-//! line `{"bench", "consentry", "baseline", "unit", "ratio", "peak_rss_mb"}`.
+//! line `{"bench", "consentry", "baseline", "unit", "ratio", "peak_rss_mb"}`. Where the same work has a
+//! physical limit on this machine, the same run measures it too (the ceiling) and the line gains `"ceiling"`
+//! and `"ceiling_ratio"` (Consentry / ceiling).
 //!
 //! - `replay`: seeds N events with a bulk load, rebuilds every read model from them, and replays a sample of
-//!   the same events with cqrs-es `QueryReplay` into `GenericQuery` views; events/s each.
+//!   the same events with cqrs-es `QueryReplay` into `GenericQuery` views; events/s each. Ceiling (PostgreSQL):
+//!   `COPY` of the rebuilt rows back into the emptied tables, as events/s of the log they came from.
 //! - `append`: 16 clients issue one-event commands for a while, on Consentry (ordered feed and projections
-//!   running) and on plain postgres-es over a plain events table; commands/s each.
+//!   running) and on plain postgres-es over a plain events table; commands/s each. Ceiling: 16 connections
+//!   inserting one event row per transaction straight into that plain events table.
 //! - `aggregate`: accounts and balances of one user at N sandbox banks with injected latency, fetched all at
 //!   once by Consentry against one bank after another; aggregations/s each, and the wall time against the
 //!   two-round critical path (accounts, then balances).
 //! - `categorize`: transactions categorised with 1,000 rules on one core, against a naive per-rule loop;
 //!   transactions/s each.
 //!
-//! `scratch` makes and removes the scratch databases; `report` prints the figures.
+//! `scratch` makes and removes the scratch databases; `replay_ceiling` measures the replay's `COPY` ceiling;
+//! `report` prints the figures.
 
 mod aggregate;
 mod append;
 mod categorize;
 mod replay;
+mod replay_ceiling;
 mod report;
 mod scratch;
 
 use clap::{Args, ValueEnum};
 
-use report::BenchReport;
+use report::{BenchReport, Figures};
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -73,17 +79,28 @@ pub struct BenchArgs {
 
 pub async fn run(args: BenchArgs) -> BenchResult<()> {
     let url = std::env::var("DATABASE_URL").ok();
-    let (name, (consentry, baseline, unit)) = match args.name {
+    let (name, figures) = match args.name {
         BenchName::Replay => ("replay", replay::run(&args, url.as_deref()).await?),
         BenchName::Append => ("append", append::run(&args, url.as_deref()).await?),
         BenchName::Categorize => ("categorize", categorize(&args)?),
-        BenchName::Aggregate => ("aggregate", aggregate::run(&args).await?),
+        BenchName::Aggregate => {
+            let (consentry, baseline, unit) = aggregate::run(&args).await?;
+            (
+                "aggregate",
+                Figures {
+                    consentry,
+                    baseline,
+                    unit,
+                    ceiling: None,
+                },
+            )
+        }
     };
-    BenchReport::new(name, consentry, baseline, unit).print(args.json);
+    BenchReport::new(name, figures).print(args.json);
     Ok(())
 }
 
-fn categorize(args: &BenchArgs) -> BenchResult<(f64, f64, &'static str)> {
+fn categorize(args: &BenchArgs) -> BenchResult<Figures> {
     println!(
         "categorising {} transactions with {} rules on one core",
         args.transactions, args.rules
@@ -93,9 +110,10 @@ fn categorize(args: &BenchArgs) -> BenchResult<(f64, f64, &'static str)> {
         "compiled rules: {} transactions ({} spending); naive per-rule loop: {} transactions; both agree",
         figures.consentry_transactions, figures.spending, figures.baseline_transactions
     );
-    Ok((
-        figures.consentry_per_second,
-        figures.baseline_per_second,
-        "transactions/s",
-    ))
+    Ok(Figures {
+        consentry: figures.consentry_per_second,
+        baseline: figures.baseline_per_second,
+        unit: "transactions/s",
+        ceiling: None,
+    })
 }

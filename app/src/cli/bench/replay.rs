@@ -1,5 +1,6 @@
 //! `bench replay`: seeds N events with a bulk load, rebuilds every read model from them, and replays a sample of
-//! the same events with cqrs-es `QueryReplay` into `GenericQuery` views.
+//! the same events with cqrs-es `QueryReplay` into `GenericQuery` views. On PostgreSQL the rebuilt rows are then
+//! copied back into the same tables with `COPY`, the ceiling (`replay_ceiling`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,7 +23,8 @@ use serde::{Deserialize, Serialize};
 use sqlite_es::{SqliteEventRepository, SqliteViewRepository};
 use uuid::Uuid;
 
-use super::scratch;
+use super::report::Figures;
+use super::{replay_ceiling, scratch};
 use super::{BenchArgs, BenchResult};
 use crate::cli::replay::draw_progress;
 
@@ -31,20 +33,12 @@ const BASELINE_POSTGRES: &str = include_str!("../../../bench/postgres/baseline.s
 const BASELINE_SQLITE: &str = include_str!("../../../bench/sqlite/baseline.sql");
 
 /// Copies the first events of the feed into the baseline's plain events table.
-const SAMPLE_POSTGRES: &str = "
-INSERT INTO baseline_events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata
-FROM events ORDER BY transaction_id, position LIMIT $1";
-const SAMPLE_SQLITE: &str = "
-INSERT INTO baseline_events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata
-FROM events ORDER BY position LIMIT $1";
+const SAMPLE_POSTGRES: &str = include_str!("../../../bench/postgres/sample.sql");
+const SAMPLE_SQLITE: &str = include_str!("../../../bench/sqlite/sample.sql");
 
-const COPY_EVENTS: &str = "COPY events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, \
-                           metadata) FROM STDIN";
-const ANALYZE_EVENTS: &str = "ANALYZE events";
-const INSERT_EVENT_SQLITE: &str = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
-                                   event_version, payload, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const COPY_EVENTS: &str = include_str!("../../../bench/postgres/copy_events.sql");
+const ANALYZE_EVENTS: &str = include_str!("../../../bench/postgres/analyze_events.sql");
+const INSERT_EVENT: &str = include_str!("../../../bench/insert_event.sql");
 
 // ---------------------------------------------------------------------------------------------------------
 // Seeding
@@ -255,7 +249,7 @@ async fn seed(database: &Database, events: u64) -> BenchResult<()> {
                 }
                 rows.truncate((events - written).min(rows.len() as u64) as usize);
                 for row in &rows {
-                    sqlx::query(INSERT_EVENT_SQLITE)
+                    sqlx::query(INSERT_EVENT)
                         .bind(row.aggregate_type)
                         .bind(&row.aggregate_id)
                         .bind(row.sequence)
@@ -360,7 +354,7 @@ async fn baseline_replay(database: &Database, sample: u64) -> BenchResult<f64> {
     Ok(rate)
 }
 
-pub async fn run(args: &BenchArgs, url: Option<&str>) -> BenchResult<(f64, f64, &'static str)> {
+pub async fn run(args: &BenchArgs, url: Option<&str>) -> BenchResult<Figures> {
     let scratch = scratch::create(url, "bench_replay").await?;
     let outcome = async {
         let engine = Engine::open(Some(scratch.url()), Arc::new(SystemClock)).await?;
@@ -377,8 +371,30 @@ pub async fn run(args: &BenchArgs, url: Option<&str>) -> BenchResult<(f64, f64, 
         let rate = replayed as f64 / seconds.max(1e-9);
         eprintln!("consentry rebuild: {replayed} events in {seconds:.2} s ({rate:.0} events/s)");
         let baseline = baseline_replay(engine.database(), args.sample.min(args.events)).await?;
+        let ceiling = match engine.database() {
+            Database::Postgres(pool) => {
+                let ceiling = replay_ceiling::measure(pool).await?;
+                let copy_seconds = ceiling.elapsed.as_secs_f64();
+                let equivalent = replayed as f64 / copy_seconds.max(1e-9);
+                eprintln!(
+                    "ceiling: COPY of the {} rebuilt rows into the emptied tables in {copy_seconds:.2} s, \
+                     {equivalent:.0} events/s of the log they came from",
+                    ceiling.rows
+                );
+                Some(equivalent)
+            }
+            Database::Sqlite(_) => {
+                eprintln!("no ceiling on SQLite: it has no COPY (the target applies to PostgreSQL)");
+                None
+            }
+        };
         engine.database().close().await;
-        Ok::<_, Box<dyn std::error::Error>>((rate, baseline, "events/s"))
+        Ok::<_, Box<dyn std::error::Error>>(Figures {
+            consentry: rate,
+            baseline,
+            unit: "events/s",
+            ceiling,
+        })
     }
     .await;
     scratch.remove().await;

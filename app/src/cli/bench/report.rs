@@ -1,7 +1,19 @@
-//! The common output of `consentry bench NAME`: both sides of the comparison and their ratio in words, and
-//! with `--json` a last line `{"bench", "consentry", "baseline", "unit", "ratio", "peak_rss_mb"}` for scripts.
+//! The common output of `consentry bench NAME`: both sides of the comparison and their ratio in words, the
+//! ceiling and Consentry's share of it where one applies, and with `--json` a last line
+//! `{"bench", "consentry", "baseline", "unit", "ratio", "peak_rss_mb", "ceiling", "ceiling_ratio"}` for
+//! scripts (the last two only where a ceiling was measured).
 
 use serde::Serialize;
+
+/// What one benchmark measured, every figure in `unit` (larger is better).
+#[derive(Debug)]
+pub struct Figures {
+    pub consentry: f64,
+    pub baseline: f64,
+    pub unit: &'static str,
+    /// The physical limit of the same work on the same machine, measured in the same run.
+    pub ceiling: Option<f64>,
+}
 
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
@@ -11,23 +23,25 @@ pub struct BenchReport {
     pub unit: &'static str,
     pub ratio: f64,
     pub peak_rss_mb: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ceiling: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ceiling_ratio: Option<f64>,
 }
 
 impl BenchReport {
-    /// A report whose ratio is consentry / baseline, with the process's peak memory so far.
-    pub fn new(bench: &'static str, consentry: f64, baseline: f64, unit: &'static str) -> Self {
-        let ratio = if baseline > 0.0 {
-            consentry / baseline
-        } else {
-            f64::INFINITY
-        };
+    /// A report whose ratios are consentry / baseline and consentry / ceiling, with the process's peak memory
+    /// so far.
+    pub fn new(bench: &'static str, figures: Figures) -> Self {
         Self {
             bench,
-            consentry,
-            baseline,
-            unit,
-            ratio,
+            consentry: figures.consentry,
+            baseline: figures.baseline,
+            unit: figures.unit,
+            ratio: ratio(figures.consentry, figures.baseline),
             peak_rss_mb: peak_rss_mb(),
+            ceiling: figures.ceiling,
+            ceiling_ratio: figures.ceiling.map(|ceiling| ratio(figures.consentry, ceiling)),
         }
     }
 
@@ -38,9 +52,21 @@ impl BenchReport {
             "ratio:     {:.1}x   peak memory: {:.1} MB",
             self.ratio, self.peak_rss_mb
         );
+        if let (Some(ceiling), Some(share)) = (self.ceiling, self.ceiling_ratio) {
+            println!("ceiling:   {} {}", readable(ceiling), self.unit);
+            println!("of ceiling: {share:.2}x");
+        }
         if json {
             println!("{}", serde_json::to_string(self).unwrap_or_default());
         }
+    }
+}
+
+fn ratio(value: f64, reference: f64) -> f64 {
+    if reference > 0.0 {
+        value / reference
+    } else {
+        f64::INFINITY
     }
 }
 

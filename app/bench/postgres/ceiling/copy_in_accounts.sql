@@ -1,0 +1,1 @@
+COPY accounts FROM STDIN (FORMAT binary)

@@ -1,0 +1,1 @@
+COPY balances FROM STDIN (FORMAT binary)

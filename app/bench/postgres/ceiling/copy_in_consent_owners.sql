@@ -1,0 +1,1 @@
+COPY consent_owners FROM STDIN (FORMAT binary)

@@ -1,0 +1,1 @@
+COPY consents FROM STDIN (FORMAT binary)

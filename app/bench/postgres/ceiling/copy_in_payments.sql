@@ -1,0 +1,1 @@
+COPY payments FROM STDIN (FORMAT binary)

@@ -1,0 +1,1 @@
+COPY spending FROM STDIN (FORMAT binary)

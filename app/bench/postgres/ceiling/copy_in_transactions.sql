@@ -1,0 +1,1 @@
+COPY transactions FROM STDIN (FORMAT binary)

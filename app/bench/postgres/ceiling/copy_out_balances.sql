@@ -1,0 +1,1 @@
+COPY balances TO STDOUT (FORMAT binary)

@@ -1,0 +1,1 @@
+COPY consent_owners TO STDOUT (FORMAT binary)

@@ -1,0 +1,1 @@
+COPY consents TO STDOUT (FORMAT binary)

@@ -1,0 +1,1 @@
+COPY payment_status_changes TO STDOUT (FORMAT binary)

@@ -1,0 +1,1 @@
+COPY payments TO STDOUT (FORMAT binary)

@@ -1,0 +1,1 @@
+COPY spending TO STDOUT (FORMAT binary)

@@ -1,0 +1,1 @@
+COPY transactions TO STDOUT (FORMAT binary)

@@ -1,0 +1,1 @@
+TRUNCATE consents, consent_owners, payments, payment_status_changes, accounts, balances, transactions, spending
