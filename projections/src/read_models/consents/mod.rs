@@ -10,7 +10,7 @@ use consentry_domain::{ConsentId, TenantId, UserId};
 use consentry_store::{Backend, Statement};
 use serde::Serialize;
 
-use super::{aggregate_uuid, Columns, Needs, PlanContext, ReadModel, Write};
+use super::{aggregate_uuid, Columns, Needs, PlanContext, ReadModel, Shadow, Write};
 use crate::feed::{self, DomainEvent, Interest};
 use crate::{FeedEvent, ProjectionError};
 
@@ -28,7 +28,16 @@ const UPSERT: Statement = Statement::each(
 );
 
 /// Empties the tables, children first.
-const CLEAR: &[Statement] = &[Statement::both(include_str!("sql/clear.sql"))];
+const CLEAR: &[Statement] = &[Statement::each(
+    include_str!("sql/clear.postgres.sql"),
+    include_str!("sql/clear.sqlite.sql"),
+)];
+
+const SHADOWS: &[Shadow] = &[Shadow {
+    create: include_str!("sql/shadow.sqlite.sql"),
+    key: include_str!("sql/shadow_key.sqlite.sql"),
+    copy: include_str!("sql/copy_shadow.sqlite.sql"),
+}];
 
 /// Projection `consents`.
 pub(crate) struct Consents;
@@ -44,6 +53,10 @@ impl ReadModel for Consents {
 
     fn clear(&self) -> &'static [Statement] {
         CLEAR
+    }
+
+    fn shadows(&self) -> &'static [Shadow] {
+        SHADOWS
     }
 
     fn interest(&self) -> Interest {

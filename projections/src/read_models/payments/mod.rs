@@ -9,7 +9,7 @@ use consentry_domain::{TenantId, UserId};
 use consentry_store::{Backend, Statement};
 use serde::Serialize;
 
-use super::{aggregate_uuid, Columns, Needs, PlanContext, ReadModel, Write};
+use super::{aggregate_uuid, Columns, Needs, PlanContext, ReadModel, Shadow, Write};
 use crate::feed::{self, DomainEvent, Interest};
 use crate::{FeedEvent, ProjectionError};
 
@@ -34,8 +34,27 @@ const INSERT_STATUS_CHANGES: Statement = Statement::each(
 
 /// Empties the tables, children first.
 const CLEAR: &[Statement] = &[
-    Statement::both(include_str!("sql/clear_status_changes.sql")),
-    Statement::both(include_str!("sql/clear.sql")),
+    Statement::each(
+        include_str!("sql/clear_status_changes.postgres.sql"),
+        include_str!("sql/clear_status_changes.sqlite.sql"),
+    ),
+    Statement::each(
+        include_str!("sql/clear.postgres.sql"),
+        include_str!("sql/clear.sqlite.sql"),
+    ),
+];
+
+const SHADOWS: &[Shadow] = &[
+    Shadow {
+        create: include_str!("sql/shadow.sqlite.sql"),
+        key: include_str!("sql/shadow_key.sqlite.sql"),
+        copy: include_str!("sql/copy_shadow.sqlite.sql"),
+    },
+    Shadow {
+        create: include_str!("sql/status_changes_shadow.sqlite.sql"),
+        key: include_str!("sql/status_changes_shadow_key.sqlite.sql"),
+        copy: include_str!("sql/status_changes_copy_shadow.sqlite.sql"),
+    },
 ];
 
 /// Projection `payments`.
@@ -52,6 +71,10 @@ impl ReadModel for Payments {
 
     fn clear(&self) -> &'static [Statement] {
         CLEAR
+    }
+
+    fn shadows(&self) -> &'static [Shadow] {
+        SHADOWS
     }
 
     fn interest(&self) -> Interest {

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::account_information::{account_data, facts, flow_name, PlanContext};
-use super::{Needs, ReadModel, Write};
+use super::{Needs, ReadModel, Shadow, Write};
 use crate::feed::{self, Interest};
 use crate::{FeedEvent, ProjectionError};
 
@@ -22,7 +22,16 @@ const ADD: Statement = Statement::each(include_str!("sql/add.postgres.sql"), inc
 pub const MICROS: i64 = 1_000_000;
 
 /// Empties the tables, children first.
-const CLEAR: &[Statement] = &[Statement::both(include_str!("sql/clear.sql"))];
+const CLEAR: &[Statement] = &[Statement::each(
+    include_str!("sql/clear.postgres.sql"),
+    include_str!("sql/clear.sqlite.sql"),
+)];
+
+const SHADOWS: &[Shadow] = &[Shadow {
+    create: include_str!("sql/shadow.sqlite.sql"),
+    key: include_str!("sql/shadow_key.sqlite.sql"),
+    copy: include_str!("sql/copy_shadow.sqlite.sql"),
+}];
 
 /// Projection `spending`.
 pub(crate) struct Spending;
@@ -38,6 +47,10 @@ impl ReadModel for Spending {
 
     fn clear(&self) -> &'static [Statement] {
         CLEAR
+    }
+
+    fn shadows(&self) -> &'static [Shadow] {
+        SHADOWS
     }
 
     fn interest(&self) -> Interest {
