@@ -29,7 +29,10 @@ pub const ACCOUNT_DATA: &str = "AccountData";
 /// when the statement's snapshot was taken and may write events. Transactions of other databases on the server
 /// (identified through `pg_stat_activity`) cannot write this `events` table, so they do not hold the feed back;
 /// an unidentified one (finished meanwhile, or hidden from this role) counts as running, which only delays the
-/// read. With none running, the horizon is the snapshot's `xmax`. With an interest (`$4` aggregate types, `$5`
+/// read. Nor does a projection rebuild's transaction, which writes read-model rows but never events and marks
+/// itself with `application_name = 'consentry-rebuild'` before it takes a transaction id (the runner's
+/// `MARK_REBUILD`): otherwise every live projection would stand still until the rebuild committed. With none
+/// running, the horizon is the snapshot's `xmax`. With an interest (`$4` aggregate types, `$5`
 /// event types), the other events come without payload and time: the server need not parse their metadata nor
 /// send their payload to a projection that skips them. (SQLite reads them all: its reader is the writer's own
 /// process, with nothing to save on the wire.)

@@ -16,15 +16,20 @@
 //! in the checkpoint row (`last_error`, `failures`) and retried with back-off; the runner never moves past an
 //! event it could not apply.
 //!
-//! A rebuild empties a projection's tables and replays the whole feed in one transaction, so readers see the
-//! old tables until the new ones are complete.
+//! A rebuild replays the whole feed into a projection's tables while readers keep seeing the old tables, whole,
+//! until the new ones are complete, and without stopping anything else. On PostgreSQL it empties and refills
+//! the tables in one transaction (MVCC keeps the old rows visible to others); that transaction writes no
+//! events, so it marks itself and the feed's horizon ignores it, and live runners of the other projections go
+//! on. On SQLite, which has one writer at a time, a transaction that long would stop every writer, commands
+//! included; there the rebuild writes into shadow tables, TEMP tables of its own connection, in one short
+//! transaction per batch, and swaps them in at the end (see `Shadow` in `read_models`).
 
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use consentry_store::{on_conn, on_pool, Backend, Conn, Database, DedicatedConnection, Statement};
 use sqlx::postgres::PgListener;
-use sqlx::{Connection as _, PgPool};
+use sqlx::{Connection as _, PgPool, SqliteConnection};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -70,6 +75,11 @@ const STATUS: Statement = Statement::each(
     include_str!("sql/runner/status.postgres.sql"),
     include_str!("sql/runner/status.sqlite.sql"),
 );
+
+/// Marks a PostgreSQL rebuild's transaction, before it takes a transaction id, so the feed's horizon ignores
+/// it (see the feed's `READ`): it writes read-model rows only, never events, so readers of the feed need not
+/// wait for it. `SET LOCAL` ends with the transaction, and with it the mark.
+const MARK_REBUILD_POSTGRES: Statement = Statement::both(include_str!("sql/runner/mark_rebuild.postgres.sql"));
 
 const BEGIN_IMMEDIATE_SQLITE: &str = include_str!("sql/runner/begin_immediate.sqlite.sql");
 
@@ -351,10 +361,15 @@ impl ProjectionRunner {
         Ok(())
     }
 
-    /// Rebuilds this runner's projections from the first event in one transaction: their tables are emptied
-    /// and refilled and their checkpoints reset, all committed at once. Live runners of these projections
-    /// wait on the checkpoint lock meanwhile and continue from the rebuilt checkpoint. Returns the events
-    /// replayed.
+    /// Rebuilds this runner's projections from the first event: their tables are refilled and their
+    /// checkpoints reset, all committed at once, so readers see the old tables until the new ones are complete.
+    /// Returns the events replayed.
+    ///
+    /// Live runners of other projections go on meanwhile, on both stores. A live runner of a projection being
+    /// rebuilt never applies a batch twice nor loses one: on PostgreSQL it waits on its checkpoint's lock,
+    /// which the rebuild holds from the start, then continues from the rebuilt checkpoint; on SQLite it goes on
+    /// into the old tables, and the rebuild's last transaction, holding the write lock, catches its shadows up
+    /// to the end of the log, replaces the tables with them and resets the checkpoint to that end.
     pub async fn rebuild(&self, mut progress: impl FnMut(RebuildProgress)) -> Result<u64, ProjectionError> {
         self.register_all().await?;
         let started = Instant::now();
@@ -368,17 +383,26 @@ impl ProjectionRunner {
                 elapsed: started.elapsed(),
             })
         };
+        // Its own connection: if the rebuild is dropped half-way, the connection closes, the database rolls
+        // the transaction back and drops the shadow tables.
+        let mut connection = self.database.dedicated().await?;
         let mut batches = spawn_planner(self.database.clone(), self.projections.clone(), self.rebuild_batch_size);
-        match &self.database {
-            Database::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let outcome = rebuild(Conn::Postgres(&mut tx), &self.projections, &mut batches, &mut report).await;
+        match &mut connection {
+            DedicatedConnection::Postgres(conn) => {
+                let mut tx = conn.begin().await?;
+                let outcome =
+                    rebuild_in_place(Conn::Postgres(&mut tx), &self.projections, &mut batches, &mut report).await;
                 finish(tx, outcome).await
             }
-            Database::Sqlite(pool) => {
-                let mut tx = pool.begin_with(BEGIN_IMMEDIATE_SQLITE).await?;
-                let outcome = rebuild(Conn::Sqlite(&mut tx), &self.projections, &mut batches, &mut report).await;
-                finish(tx, outcome).await
+            DedicatedConnection::Sqlite(conn) => {
+                rebuild_in_shadows(
+                    conn,
+                    &self.projections,
+                    &mut batches,
+                    &mut report,
+                    self.rebuild_batch_size,
+                )
+                .await
             }
         }
     }
@@ -421,8 +445,15 @@ struct PlannedBatch {
 
 /// Reads the feed from the start on a connection of its own and plans each batch for every projection, a
 /// couple of batches ahead of the writer: reading and folding overlap with writing. Reading outside the
-/// rebuild's transaction is safe: the feed only grows after a position, and the rebuild ends where the reader
-/// found no more events.
+/// rebuild's transaction is safe: the feed only grows after a position. The planner stops after the first
+/// batch that was not full (it had reached the feed's head): the rebuild's transaction no longer holds the
+/// horizon, so under a steady stream of commands it would otherwise chase the head for ever. Live runners (on
+/// PostgreSQL) or the swap (on SQLite) take the events after it.
+///
+/// The owners of the consents met are written here, at once and in transactions of their own, not in the
+/// rebuild's: they are facts of the log that never change, which live account-information batches write too
+/// (`ON CONFLICT DO NOTHING`), and a live batch inserting an owner that the rebuild's open transaction had
+/// inserted would wait for that transaction to end.
 fn spawn_planner(
     database: Database,
     projections: Vec<Projection>,
@@ -448,20 +479,24 @@ fn spawn_planner(
                 };
                 if context_needed {
                     prepare(&mut conn, &mut context, &events, rules).await?;
+                    // The consents' owners are shared by the account-information projections: written once.
+                    if let Some(owners) = context.owner_write()? {
+                        apply(&mut conn, owners).await?;
+                    }
                 }
-                // The consents' owners are shared by the account-information projections: written once.
-                let mut writes: Vec<Write> = context.owner_write()?.into_iter().collect();
+                let mut writes = Vec::new();
                 for projection in &projections {
                     writes.extend(projection.read_model().plan(&events, backend, &context)?);
                 }
                 after = last;
+                let at_head = (events.len() as i64) < batch_size;
                 let batch = PlannedBatch {
                     writes,
                     last,
                     events: events.len(),
                 };
-                if sender.send(Ok(batch)).await.is_err() {
-                    // The rebuild gave up; nobody needs the rest.
+                if sender.send(Ok(batch)).await.is_err() || at_head {
+                    // Done, or the rebuild gave up and nobody needs the rest.
                     return Ok(());
                 }
             }
@@ -475,16 +510,18 @@ fn spawn_planner(
 
 type Planned = tokio::sync::mpsc::Receiver<Result<PlannedBatch, ProjectionError>>;
 
-/// Empties `projections`' tables, writes every planned batch, and resets their checkpoints to the last event
-/// written, inside the caller's transaction.
-async fn rebuild(
+/// PostgreSQL: marks the transaction as a rebuild's, empties `projections`' tables, writes every planned batch,
+/// and resets their checkpoints to the last event written, inside the caller's transaction.
+async fn rebuild_in_place(
     mut tx: Conn<'_>,
     projections: &[Projection],
     batches: &mut Planned,
     report: &mut impl FnMut(u64),
 ) -> Result<u64, ProjectionError> {
+    tx.run(&MARK_REBUILD_POSTGRES).await?;
     for &projection in projections {
-        // Live runners of the projection wait on this lock until the rebuild commits.
+        // Live runners of the projection wait on this lock until the rebuild commits. Waiting for a row lock
+        // takes no transaction id, so they do not hold the feed's horizon back meanwhile.
         checkpoint(&mut tx, &LOCK_CHECKPOINT, projection).await?;
         for statement in projection.read_model().clear() {
             tx.run(statement).await?;
@@ -500,6 +537,92 @@ async fn rebuild(
         after = batch.last;
         done += batch.events as u64;
         report(done);
+    }
+    for &projection in projections {
+        move_checkpoint(&mut tx, &RESET, projection, after, done as usize).await?;
+    }
+    Ok(done)
+}
+
+/// SQLite: writes every planned batch into shadow tables, one short transaction each (the shadows are TEMP
+/// tables, so these take no lock on the database's file, and commands and live runners go on), then swaps the
+/// shadows in with one immediate transaction.
+async fn rebuild_in_shadows(
+    conn: &mut SqliteConnection,
+    projections: &[Projection],
+    batches: &mut Planned,
+    report: &mut impl FnMut(u64),
+    batch_size: i64,
+) -> Result<u64, ProjectionError> {
+    for shadow in projections.iter().flat_map(|p| p.read_model().shadows()) {
+        sqlx::query(shadow.create).execute(&mut *conn).await?;
+        sqlx::query(shadow.key).execute(&mut *conn).await?;
+    }
+    let mut done = 0u64;
+    let mut after = FeedPosition::START;
+    while let Some(batch) = batches.recv().await {
+        let batch = batch?;
+        let mut tx = conn.begin().await?;
+        let written = async {
+            for write in batch.writes {
+                apply(&mut Conn::Sqlite(&mut tx), write).await?;
+            }
+            Ok(())
+        }
+        .await;
+        finish(tx, written).await?;
+        after = batch.last;
+        done += batch.events as u64;
+        report(done);
+    }
+    let mut tx = conn.begin_with(BEGIN_IMMEDIATE_SQLITE).await?;
+    let outcome = swap_in_shadows(Conn::Sqlite(&mut tx), projections, after, done, batch_size).await;
+    let done = finish(tx, outcome).await?;
+    report(done);
+    Ok(done)
+}
+
+/// The end of a rebuild on SQLite, inside an immediate transaction (so no writer runs meanwhile): applies to
+/// the shadows the events stored since the planner's last batch, empties the real tables, copies the shadows
+/// in and resets the checkpoints to the last event. A live runner's batches written meanwhile into the old
+/// tables go with them, and it continues from the reset checkpoint, so none is lost or applied twice.
+async fn swap_in_shadows(
+    mut tx: Conn<'_>,
+    projections: &[Projection],
+    mut after: FeedPosition,
+    mut done: u64,
+    batch_size: i64,
+) -> Result<u64, ProjectionError> {
+    let needs: Vec<Needs> = projections.iter().map(|p| p.read_model().needs()).collect();
+    let context_needed = needs.iter().any(|n| *n != Needs::Events);
+    let rules = needs.contains(&Needs::OwnersAndRules);
+    loop {
+        let events = feed::read(&mut tx, after, batch_size, None).await?;
+        let Some(last) = events.last().map(FeedEvent::feed_position) else {
+            break;
+        };
+        let mut context = PlanContext::default();
+        if context_needed {
+            prepare(&mut tx, &mut context, &events, rules).await?;
+            if let Some(owners) = context.owner_write()? {
+                apply(&mut tx, owners).await?;
+            }
+        }
+        for projection in projections {
+            for write in projection.read_model().plan(&events, Backend::Sqlite, &context)? {
+                apply(&mut tx, write).await?;
+            }
+        }
+        after = last;
+        done += events.len() as u64;
+    }
+    for projection in projections {
+        for statement in projection.read_model().clear() {
+            tx.run(statement).await?;
+        }
+        for shadow in projection.read_model().shadows() {
+            on_conn!(&mut tx, c => sqlx::query(shadow.copy).execute(&mut **c).await.map(|_| ()))?;
+        }
     }
     for &projection in projections {
         move_checkpoint(&mut tx, &RESET, projection, after, done as usize).await?;

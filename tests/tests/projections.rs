@@ -1,7 +1,7 @@
 //! The projection runner on both stores: after a random interleaving of commands every read model equals a
 //! fresh rebuild; a runner killed mid-batch or failing on an event resumes to the same tables; two runners
-//! started at once never both apply a batch; readers see the old tables until a rebuild commits; on PostgreSQL,
-//! notifications wake the live runner.
+//! started at once never both apply a batch; readers see the old tables until a rebuild commits; a rebuild stops
+//! neither commands nor the other live projections; on PostgreSQL, notifications wake the live runner.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use consentry_domain::sca::ScaLinks;
 use consentry_domain::{TenantId, UserId};
 use consentry_projections::{Projection, ProjectionRunner};
 use consentry_store::Database;
-use consentry_tests::{consent_input, dump_read_models, payment_input, settle, Backend, Rng, TestDb};
+use consentry_tests::{consent_input, dump_read_models, on_both_stores, payment_input, settle, Backend, Rng, TestDb};
 
 /// Every read-model table as sorted text rows, for comparing two states of the read side.
 async fn dump(store: &Database) -> Vec<String> {
@@ -371,3 +371,83 @@ async fn postgres_readers_see_the_old_tables_until_the_rebuild_commits() {
 async fn sqlite_readers_see_the_old_tables_until_the_rebuild_commits() {
     readers_see_the_old_tables_until_the_rebuild_commits(TestDb::create(Backend::Sqlite).await).await;
 }
+
+/// A rebuild stops nothing else. Held half-way through rebuilding `payments` (its first batch written, its
+/// transaction or shadow tables open), the engine still takes commands, and a live runner of every projection
+/// applies their events to `consents` while the rebuild is open. That runner also runs `payments`, which must
+/// neither lose nor repeat a batch across the rebuild: once it completes, every read model equals a fresh
+/// rebuild.
+async fn a_live_projection_advances_during_another_rebuild(store: Backend) {
+    let db = TestDb::create(store).await;
+    let engine = Arc::new(db.engine_at_start().await.0);
+    random_commands(engine.clone(), 19, 4, 10).await;
+    settle(&engine).await;
+    let total = engine
+        .feed()
+        .count_after(consentry_projections::FeedPosition::START)
+        .await
+        .expect("count") as u64;
+
+    let (reached, first_batch) = std::sync::mpsc::channel();
+    let (resume, resumed) = std::sync::mpsc::channel::<()>();
+    let runner = engine
+        .projection_runner()
+        .with_projections(vec![Projection::PAYMENTS])
+        .with_rebuild_batch_size(7);
+    let rebuild = tokio::spawn(async move {
+        let mut held = false;
+        runner
+            .rebuild(move |progress| {
+                if !held {
+                    held = true;
+                    reached.send(progress.events_done).expect("the test waits");
+                    tokio::task::block_in_place(|| resumed.recv()).expect("the test resumes the rebuild");
+                }
+            })
+            .await
+    });
+    let done = tokio::task::spawn_blocking(move || first_batch.recv())
+        .await
+        .expect("waiting task")
+        .expect("a first batch");
+    assert!(done < total, "held mid-way: {done} of {total} events");
+
+    let live = engine
+        .projection_runner()
+        .with_poll_interval(Duration::from_millis(20))
+        .start();
+    let (tenant, user) = (TenantId::new(), UserId::new());
+    let ctx = RequestContext::user(tenant, user);
+    let advanced = tokio::time::timeout(Duration::from_secs(15), async {
+        let consent = engine
+            .request_consent(&ctx, consent_input("seb", NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()))
+            .await
+            .expect("a command during the rebuild");
+        engine
+            .request_payment(&ctx, payment_input("seb", "12.34"))
+            .await
+            .expect("a payment during the rebuild");
+        loop {
+            let consents = engine.consents(tenant, user).await.expect("consents");
+            if consents.iter().any(|c| c.consent == consent) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    resume.send(()).expect("the rebuild waits");
+    assert!(
+        advanced.is_ok(),
+        "the consents projection applies new events while payments is being rebuilt"
+    );
+    let replayed = rebuild.await.expect("rebuild task").expect("rebuild");
+    assert!(replayed >= total, "{replayed} of {total} events replayed");
+    drop(live);
+    assert_equals_rebuild(&engine).await;
+}
+
+on_both_stores!(
+    live_projection_during_a_rebuild,
+    a_live_projection_advances_during_another_rebuild
+);

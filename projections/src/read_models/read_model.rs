@@ -16,8 +16,12 @@ pub(crate) trait ReadModel: Sync {
     /// The tables this projection owns.
     fn tables(&self) -> &'static [&'static str];
 
-    /// The statements that empty its tables (a rebuild runs them in its transaction), children first.
+    /// The statements that empty its tables, children first. A rebuild runs them in the transaction that
+    /// commits the rebuilt rows (on SQLite they name `main`, past the rebuild's shadow tables).
     fn clear(&self) -> &'static [Statement];
+
+    /// Its tables as SQLite's rebuild shadows them (see [`Shadow`]).
+    fn shadows(&self) -> &'static [Shadow];
 
     /// The events it reads: the live runner fetches only their payloads.
     fn interest(&self) -> Interest;
@@ -45,4 +49,18 @@ pub(crate) enum Needs {
     Owners,
     /// The owners, and their tenants' categorisation rules.
     OwnersAndRules,
+}
+
+/// One table of a read model as a rebuild on SQLite builds it: into a TEMP table of the same name on the
+/// rebuild's own connection, which SQLite resolves before `main` for unqualified names, so the projection's
+/// statements write to it unchanged while every other connection reads (and live runners write) the real
+/// table. The shadow has the real table's columns and only the key its upserts' `ON CONFLICT` clauses name,
+/// no other index; it is copied into the emptied real table in the rebuild's last, short transaction.
+pub(crate) struct Shadow {
+    /// Creates the shadow, empty, with the real table's columns.
+    pub(crate) create: &'static str,
+    /// The shadow's unique key.
+    pub(crate) key: &'static str,
+    /// Copies the shadow into the real table.
+    pub(crate) copy: &'static str,
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::feed::{self, Interest};
 use crate::read_models::account_information::{account_data, Owner, PlanContext};
-use crate::read_models::read_model::{Needs, ReadModel};
+use crate::read_models::read_model::{Needs, ReadModel, Shadow};
 use crate::read_models::write::Write;
 use crate::{FeedEvent, ProjectionError};
 
@@ -27,8 +27,27 @@ const UPSERT_BALANCES: Statement = Statement::each(
 
 /// Empties the tables, children first.
 const CLEAR: &[Statement] = &[
-    Statement::both(include_str!("sql/clear_balances.sql")),
-    Statement::both(include_str!("sql/clear.sql")),
+    Statement::each(
+        include_str!("sql/clear_balances.postgres.sql"),
+        include_str!("sql/clear_balances.sqlite.sql"),
+    ),
+    Statement::each(
+        include_str!("sql/clear.postgres.sql"),
+        include_str!("sql/clear.sqlite.sql"),
+    ),
+];
+
+const SHADOWS: &[Shadow] = &[
+    Shadow {
+        create: include_str!("sql/shadow.sqlite.sql"),
+        key: include_str!("sql/shadow_key.sqlite.sql"),
+        copy: include_str!("sql/copy_shadow.sqlite.sql"),
+    },
+    Shadow {
+        create: include_str!("sql/balances_shadow.sqlite.sql"),
+        key: include_str!("sql/balances_shadow_key.sqlite.sql"),
+        copy: include_str!("sql/balances_copy_shadow.sqlite.sql"),
+    },
 ];
 
 /// Projection `accounts`.
@@ -45,6 +64,10 @@ impl ReadModel for Accounts {
 
     fn clear(&self) -> &'static [Statement] {
         CLEAR
+    }
+
+    fn shadows(&self) -> &'static [Shadow] {
+        SHADOWS
     }
 
     fn interest(&self) -> Interest {

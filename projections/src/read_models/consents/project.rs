@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::AccessKind;
 use crate::feed::{self, DomainEvent, Interest};
 use crate::read_models::account_information::PlanContext;
-use crate::read_models::read_model::{Needs, ReadModel};
+use crate::read_models::read_model::{Needs, ReadModel, Shadow};
 use crate::read_models::write::{aggregate_uuid, Columns, Write};
 use crate::{FeedEvent, ProjectionError};
 
@@ -29,7 +29,16 @@ const UPSERT: Statement = Statement::each(
 );
 
 /// Empties the tables, children first.
-const CLEAR: &[Statement] = &[Statement::both(include_str!("sql/clear.sql"))];
+const CLEAR: &[Statement] = &[Statement::each(
+    include_str!("sql/clear.postgres.sql"),
+    include_str!("sql/clear.sqlite.sql"),
+)];
+
+const SHADOWS: &[Shadow] = &[Shadow {
+    create: include_str!("sql/shadow.sqlite.sql"),
+    key: include_str!("sql/shadow_key.sqlite.sql"),
+    copy: include_str!("sql/copy_shadow.sqlite.sql"),
+}];
 
 /// Projection `consents`.
 pub(crate) struct Consents;
@@ -45,6 +54,10 @@ impl ReadModel for Consents {
 
     fn clear(&self) -> &'static [Statement] {
         CLEAR
+    }
+
+    fn shadows(&self) -> &'static [Shadow] {
+        SHADOWS
     }
 
     fn interest(&self) -> Interest {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::feed::{self, DomainEvent, Interest};
 use crate::read_models::account_information::PlanContext;
-use crate::read_models::read_model::{Needs, ReadModel};
+use crate::read_models::read_model::{Needs, ReadModel, Shadow};
 use crate::read_models::write::{aggregate_uuid, Columns, Write};
 use crate::{FeedEvent, ProjectionError};
 
@@ -35,8 +35,27 @@ const INSERT_STATUS_CHANGES: Statement = Statement::each(
 
 /// Empties the tables, children first.
 const CLEAR: &[Statement] = &[
-    Statement::both(include_str!("sql/clear_status_changes.sql")),
-    Statement::both(include_str!("sql/clear.sql")),
+    Statement::each(
+        include_str!("sql/clear_status_changes.postgres.sql"),
+        include_str!("sql/clear_status_changes.sqlite.sql"),
+    ),
+    Statement::each(
+        include_str!("sql/clear.postgres.sql"),
+        include_str!("sql/clear.sqlite.sql"),
+    ),
+];
+
+const SHADOWS: &[Shadow] = &[
+    Shadow {
+        create: include_str!("sql/shadow.sqlite.sql"),
+        key: include_str!("sql/shadow_key.sqlite.sql"),
+        copy: include_str!("sql/copy_shadow.sqlite.sql"),
+    },
+    Shadow {
+        create: include_str!("sql/status_changes_shadow.sqlite.sql"),
+        key: include_str!("sql/status_changes_shadow_key.sqlite.sql"),
+        copy: include_str!("sql/status_changes_copy_shadow.sqlite.sql"),
+    },
 ];
 
 /// Projection `payments`.
@@ -53,6 +72,10 @@ impl ReadModel for Payments {
 
     fn clear(&self) -> &'static [Statement] {
         CLEAR
+    }
+
+    fn shadows(&self) -> &'static [Shadow] {
+        SHADOWS
     }
 
     fn interest(&self) -> Interest {

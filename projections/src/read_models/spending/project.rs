@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::feed::{self, Interest};
 use crate::read_models::account_information::{account_data, facts, PlanContext};
-use crate::read_models::read_model::{Needs, ReadModel};
+use crate::read_models::read_model::{Needs, ReadModel, Shadow};
 use crate::read_models::write::Write;
 use crate::{FeedEvent, ProjectionError};
 
@@ -23,7 +23,16 @@ const ADD: Statement = Statement::each(include_str!("sql/add.postgres.sql"), inc
 pub const MICROS: i64 = 1_000_000;
 
 /// Empties the tables, children first.
-const CLEAR: &[Statement] = &[Statement::both(include_str!("sql/clear.sql"))];
+const CLEAR: &[Statement] = &[Statement::each(
+    include_str!("sql/clear.postgres.sql"),
+    include_str!("sql/clear.sqlite.sql"),
+)];
+
+const SHADOWS: &[Shadow] = &[Shadow {
+    create: include_str!("sql/shadow.sqlite.sql"),
+    key: include_str!("sql/shadow_key.sqlite.sql"),
+    copy: include_str!("sql/copy_shadow.sqlite.sql"),
+}];
 
 /// Projection `spending`.
 pub(crate) struct Spending;
@@ -39,6 +48,10 @@ impl ReadModel for Spending {
 
     fn clear(&self) -> &'static [Statement] {
         CLEAR
+    }
+
+    fn shadows(&self) -> &'static [Shadow] {
+        SHADOWS
     }
 
     fn interest(&self) -> Interest {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::BookingState;
 use crate::feed::{self, Interest};
 use crate::read_models::account_information::{account_data, facts, Owner, PlanContext};
-use crate::read_models::read_model::{Needs, ReadModel};
+use crate::read_models::read_model::{Needs, ReadModel, Shadow};
 use crate::read_models::write::Write;
 use crate::{FeedEvent, ProjectionError};
 
@@ -30,7 +30,16 @@ const MARK_VANISHED: Statement = Statement::each(
 );
 
 /// Empties the tables, children first.
-const CLEAR: &[Statement] = &[Statement::both(include_str!("sql/clear.sql"))];
+const CLEAR: &[Statement] = &[Statement::each(
+    include_str!("sql/clear.postgres.sql"),
+    include_str!("sql/clear.sqlite.sql"),
+)];
+
+const SHADOWS: &[Shadow] = &[Shadow {
+    create: include_str!("sql/shadow.sqlite.sql"),
+    key: include_str!("sql/shadow_key.sqlite.sql"),
+    copy: include_str!("sql/copy_shadow.sqlite.sql"),
+}];
 
 /// Projection `transactions`.
 pub(crate) struct Transactions;
@@ -46,6 +55,10 @@ impl ReadModel for Transactions {
 
     fn clear(&self) -> &'static [Statement] {
         CLEAR
+    }
+
+    fn shadows(&self) -> &'static [Shadow] {
+        SHADOWS
     }
 
     fn interest(&self) -> Interest {

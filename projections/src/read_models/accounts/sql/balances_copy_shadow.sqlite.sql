@@ -1,0 +1,1 @@
+INSERT INTO main.balances SELECT * FROM temp.balances

@@ -1,0 +1,1 @@
+CREATE TEMP TABLE balances AS SELECT * FROM main.balances WHERE false

@@ -1,0 +1,1 @@
+INSERT INTO main.accounts SELECT * FROM temp.accounts

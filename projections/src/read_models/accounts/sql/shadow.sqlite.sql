@@ -1,0 +1,1 @@
+CREATE TEMP TABLE accounts AS SELECT * FROM main.accounts WHERE false

@@ -1,0 +1,1 @@
+INSERT INTO main.consents SELECT * FROM temp.consents

@@ -1,0 +1,1 @@
+CREATE TEMP TABLE consents AS SELECT * FROM main.consents WHERE false

@@ -1,0 +1,1 @@
+INSERT INTO main.payments SELECT * FROM temp.payments

@@ -1,0 +1,1 @@
+CREATE TEMP TABLE payments AS SELECT * FROM main.payments WHERE false

@@ -1,0 +1,1 @@
+INSERT INTO main.payment_status_changes SELECT * FROM temp.payment_status_changes

@@ -1,0 +1,1 @@
+INSERT INTO main.spending SELECT * FROM temp.spending

@@ -1,0 +1,1 @@
+CREATE TEMP TABLE spending AS SELECT * FROM main.spending WHERE false

@@ -1,0 +1,1 @@
+INSERT INTO main.transactions SELECT * FROM temp.transactions

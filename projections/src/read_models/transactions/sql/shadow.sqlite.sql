@@ -1,0 +1,1 @@
+CREATE TEMP TABLE transactions AS SELECT * FROM main.transactions WHERE false
