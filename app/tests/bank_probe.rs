@@ -8,10 +8,17 @@ use consentry_sandbox::{Sandbox, SandboxConfig};
 
 /// Runs `consentry bank probe --base-url URL`: whether it exited 0 (every call succeeded); the output on failure.
 async fn run_probe(base_url: &str) -> (bool, String) {
+    run_probe_with(base_url, &[]).await
+}
+
+/// The same with more arguments (`--json`).
+async fn run_probe_with(base_url: &str, more: &[&str]) -> (bool, String) {
     let base_url = base_url.to_owned();
+    let more: Vec<String> = more.iter().map(|a| (*a).to_owned()).collect();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_consentry"))
             .args(["bank", "probe", "--base-url", &base_url])
+            .args(&more)
             .env("RUST_LOG", "off")
             .output()
             .expect("the binary runs")
@@ -60,4 +67,26 @@ async fn the_probe_reports_failure_when_the_bank_is_down() {
     let (passed, printed) = run_probe(&url).await;
     assert!(!passed, "{printed}");
     assert!(printed.contains("calls succeeded"), "a report, not an error: {printed}");
+}
+
+#[tokio::test]
+async fn the_probe_reports_as_json() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let (passed, printed) = run_probe_with(&sandbox.bank_url("swedbank"), &["--json"]).await;
+    assert!(passed, "{printed}");
+    let report: serde_json::Value = serde_json::from_str(&printed).expect("one JSON document");
+    let calls = report["calls"].as_array().expect("calls");
+    assert!(!calls.is_empty(), "{report}");
+    assert!(
+        calls.iter().all(|c| c["ok"] == true && c["call"].is_string()),
+        "{report}"
+    );
+    assert_eq!(report["succeeded"], report["total"], "{report}");
+    assert_eq!(report["baseUrl"], sandbox.bank_url("swedbank").as_str(), "{report}");
+    let url = sandbox.bank_url("seb");
+    sandbox.shutdown().await;
+    let (passed, printed) = run_probe_with(&url, &["--json"]).await;
+    assert!(!passed, "{printed}");
+    let report: serde_json::Value = serde_json::from_str(&printed).expect("one JSON document");
+    assert!(report["calls"][0]["ok"] == false, "{report}");
 }

@@ -1,6 +1,6 @@
 //! The read-side commands of the `consentry` binary, run as a process on both stores: `audit --list`, `audit`
-//! now and `--as-of` an earlier time, `replay` with its progress bar and closing figure, `replay --status`, and
-//! an unknown projection refused by name.
+//! now and `--as-of` an earlier time, each with `--json` too, `replay` with its closing figure (and no progress
+//! bar when piped), `replay --status` as a table and as JSON, and an unknown projection refused by name.
 
 use std::process::Command;
 
@@ -81,7 +81,10 @@ async fn the_read_side_commands_work(store: Backend) {
         "{replayed}"
     );
     assert!(replayed.trim_end().ends_with("events/s"), "{replayed}");
-    assert!(progress.contains("100% 2/2 events"), "{progress}");
+    assert!(
+        progress.is_empty(),
+        "no progress bar when stderr is not a terminal: {progress:?}"
+    );
 
     let (ok, status, errors) = consentry(&db, &["replay", "--status"]);
     assert!(ok, "{errors}");
@@ -93,6 +96,35 @@ async fn the_read_side_commands_work(store: Backend) {
         let columns: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(columns[2..5], ["2", "0", "0"], "applied, lag, failures: {line}");
     }
+
+    let (ok, status, errors) = consentry(&db, &["replay", "--status", "--json"]);
+    assert!(ok, "{errors}");
+    let status: serde_json::Value = serde_json::from_str(&status).expect("--json prints JSON");
+    let projections = status.as_array().expect("an array");
+    assert_eq!(projections.len(), 5, "{status}");
+    for projection in projections {
+        assert_eq!(projection["eventsApplied"], 2, "{projection}");
+        assert_eq!(projection["lag"], 0, "{projection}");
+        assert_eq!(projection["failures"], 0, "{projection}");
+    }
+
+    let (ok, listed, errors) = consentry(&db, &["audit", "consent", "--list", "--json"]);
+    assert!(ok, "{errors}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&listed).expect("JSON"),
+        serde_json::json!([id])
+    );
+
+    let (ok, trail, errors) = consentry(&db, &["audit", "consent", &id, "--as-of", &half_an_hour_in, "--json"]);
+    assert!(ok, "{errors}");
+    let trail: serde_json::Value = serde_json::from_str(&trail).expect("--json prints JSON");
+    assert_eq!(trail["aggregate"], "Consent", "{trail}");
+    assert_eq!(trail["id"], id.as_str(), "{trail}");
+    assert_eq!(trail["events"][0]["eventType"], "ConsentRequested", "{trail}");
+    assert_eq!(trail["events"][0]["afterAsOf"], false, "{trail}");
+    assert_eq!(trail["events"][1]["eventType"], "ConsentTerminatedByTpp", "{trail}");
+    assert_eq!(trail["events"][1]["afterAsOf"], true, "{trail}");
+    assert!(trail["state"].to_string().contains(r#""stage":"requested""#), "{trail}");
 
     let (ok, _, refused) = consentry(&db, &["replay", "--projection", "balances"]);
     assert!(!ok);

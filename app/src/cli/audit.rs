@@ -1,11 +1,11 @@
 //! `consentry audit`: an aggregate's events with their metadata, and its state as of a time (now by default);
-//! `--list` prints the ids in the event log instead. It uses the store `DATABASE_URL` names, the default SQLite
-//! file otherwise, like the Engine.
+//! `--list` prints the ids in the event log instead; `--json` prints either as one JSON document. It uses the
+//! store `DATABASE_URL` names, the default SQLite file otherwise, like the Engine.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, ValueEnum};
 use consentry::audit::AuditTrail;
-use consentry_domain::{ConsentId, PaymentId};
+use consentry_domain::{Actor, ConsentId, PaymentId, UserId};
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::Serialize;
 
@@ -30,6 +30,36 @@ pub struct AuditArgs {
     /// List the ids in the event log instead.
     #[arg(long, conflicts_with_all = ["id", "as_of"])]
     pub list: bool,
+    /// Print one JSON document: the list of ids, or `{aggregate, id, asOf, events, state}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// An audit trail as `--json` prints it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TrailDocument<'a, A: Aggregate> {
+    aggregate: String,
+    id: &'a str,
+    as_of: Option<String>,
+    events: Vec<EventLine<'a, A::Event>>,
+    state: &'a A,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventLine<'a, E> {
+    sequence: usize,
+    event_type: String,
+    event_version: String,
+    occurred_at: String,
+    actor: &'a Actor,
+    user: Option<UserId>,
+    correlation_id: uuid::Uuid,
+    causation_id: uuid::Uuid,
+    /// Stored after the as-of time: listed, but not part of the state shown.
+    after_as_of: bool,
+    event: &'a E,
 }
 
 fn parse_as_of(input: &str) -> Result<DateTime<Utc>, String> {
@@ -50,26 +80,62 @@ pub async fn run(args: AuditArgs) -> CliResult {
             AuditedAggregate::Consent => engine.consent_ids().await?,
             AuditedAggregate::Payment => engine.payment_ids().await?,
         };
-        for id in ids {
-            println!("{id}");
+        if args.json {
+            let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+            println!("{}", serde_json::to_string(&ids)?);
+        } else {
+            for id in ids {
+                println!("{id}");
+            }
         }
+        engine.database().close().await;
         return Ok(());
     }
     let id = args.id.unwrap_or_default();
     let as_of = args.as_of.as_deref().map(parse_as_of).transpose()?;
     match args.aggregate {
-        AuditedAggregate::Consent => print_trail(&engine.audit_consent(ConsentId::parse(&id)?, as_of).await?)?,
-        AuditedAggregate::Payment => print_trail(&engine.audit_payment(PaymentId::parse(&id)?, as_of).await?)?,
+        AuditedAggregate::Consent => {
+            print_trail(&engine.audit_consent(ConsentId::parse(&id)?, as_of).await?, args.json)?
+        }
+        AuditedAggregate::Payment => {
+            print_trail(&engine.audit_payment(PaymentId::parse(&id)?, as_of).await?, args.json)?
+        }
     }
     engine.database().close().await;
     Ok(())
 }
 
-fn print_trail<A>(trail: &AuditTrail<A>) -> CliResult
+fn print_trail<A>(trail: &AuditTrail<A>, json: bool) -> CliResult
 where
     A: Aggregate + Serialize,
     A::Event: Serialize,
 {
+    if json {
+        let document = TrailDocument::<A> {
+            aggregate: A::TYPE.to_owned(),
+            id: &trail.id,
+            as_of: trail.as_of.map(|t| t.to_rfc3339()),
+            events: trail
+                .events
+                .iter()
+                .map(|recorded| EventLine {
+                    sequence: recorded.sequence,
+                    event_type: recorded.event.event_type(),
+                    event_version: recorded.event.event_version(),
+                    occurred_at: recorded.metadata.occurred_at.to_rfc3339(),
+                    actor: &recorded.metadata.actor,
+                    user: recorded.metadata.user,
+                    correlation_id: recorded.metadata.correlation_id,
+                    causation_id: recorded.metadata.causation_id,
+                    after_as_of: !trail.is_known(recorded),
+                    event: &recorded.event,
+                })
+                .collect(),
+            state: &trail.state,
+        };
+        println!("{}", serde_json::to_string(&document)?);
+        return Ok(());
+    }
     println!("{} {}", A::TYPE, trail.id);
     println!("events:");
     for recorded in &trail.events {

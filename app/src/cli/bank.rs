@@ -8,6 +8,7 @@ use consentry_adapters::berlin_group::probe::probe;
 use consentry_adapters::berlin_group::BerlinGroupClient;
 use consentry_adapters::config::{BankConfig, ConfigError};
 use consentry_sandbox::{Sandbox, SandboxError};
+use serde::Serialize;
 
 use consentry::config::ConsentryConfig;
 
@@ -22,6 +23,8 @@ pub enum BankCliError {
     Sandbox(#[from] SandboxError),
     #[error("waiting for Ctrl-C failed: {0}")]
     Signal(std::io::Error),
+    #[error("cannot print the probe as JSON: {0}")]
+    Json(serde_json::Error),
 }
 
 /// Runs the sandbox bank on 127.0.0.1:`port` until Ctrl-C, with `[sandbox]` from the config file.
@@ -48,12 +51,51 @@ fn probe_bank_id(base_url: &str) -> String {
     }
 }
 
-/// Probes the bank at `base_url` (everything before `/v1`), printing one line per call; true when every call
-/// succeeded.
-pub async fn run_probe(base_url: &str) -> Result<bool, BankCliError> {
+/// One call of a probe as `--json` prints it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProbedCall<'a> {
+    call: &'a str,
+    ok: bool,
+    /// What the bank answered, or why the call failed.
+    detail: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProbeDocument<'a> {
+    base_url: &'a str,
+    calls: Vec<ProbedCall<'a>>,
+    succeeded: usize,
+    total: usize,
+}
+
+/// Probes the bank at `base_url` (everything before `/v1`), printing one line per call (`json`: one JSON
+/// document); true when every call succeeded.
+pub async fn run_probe(base_url: &str, json: bool) -> Result<bool, BankCliError> {
     let id = probe_bank_id(base_url);
     let client = BerlinGroupClient::new(BankConfig::new(&id, &id, base_url)?)?;
     let steps = probe(&client).await;
+    if json {
+        let calls: Vec<ProbedCall> = steps
+            .iter()
+            .map(|step| ProbedCall {
+                call: step.call,
+                ok: step.succeeded(),
+                detail: match &step.outcome {
+                    Ok(detail) | Err(detail) => detail,
+                },
+            })
+            .collect();
+        let document = ProbeDocument {
+            base_url,
+            succeeded: calls.iter().filter(|c| c.ok).count(),
+            total: calls.len(),
+            calls,
+        };
+        println!("{}", serde_json::to_string(&document).map_err(BankCliError::Json)?);
+        return Ok(document.succeeded == document.total);
+    }
     for step in &steps {
         match &step.outcome {
             Ok(detail) => println!("ok    {:<18} {detail}", step.call),

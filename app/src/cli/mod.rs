@@ -1,13 +1,18 @@
 //! The commands of the `consentry` binary: their arguments (clap) and where each one runs. `serve` runs the HTTP
-//! API, `sandbox` and `bank probe` talk to banks (`bank`), `replay` and `audit` read the event log, `bench`
-//! measures Consentry against its baselines, and `demo` tells the whole story (the `demo` module).
+//! API (with `--sandbox`, the sandbox banks too), `tenant` issues API keys, `sandbox` and `bank probe` talk to
+//! banks (`bank`), `replay` and `audit` read the event log, `bench` measures Consentry against its baselines, and
+//! `demo` tells the whole story (the `demo` module). Every command a script calls takes `--json`; the long ones
+//! show progress on a terminal (`progress`).
 
 mod audit;
 mod bank;
 mod bench;
+mod progress;
 mod replay;
 mod serve;
+mod tenant;
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,7 +22,7 @@ use consentry::Engine;
 use consentry_adapters::SystemClock;
 use consentry_sandbox::DEFAULT_SANDBOX_PORT;
 
-type CliResult = Result<(), Box<dyn std::error::Error>>;
+type CliResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 /// Consentry: an event-sourced open-banking engine.
 #[derive(Parser)]
@@ -29,11 +34,16 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs the whole story on a fresh embedded SQLite store with a simulated clock.
+    /// Runs the whole story on a fresh SQLite store, ./consentry-demo.db (replaced on each run), with a simulated
+    /// clock, and prints the commands that inspect it afterwards.
     Demo,
-    /// Serves Consentry's HTTP interface (the SCA callback) on the store DATABASE_URL names, with the banks of
-    /// consentry.toml (default: the four sandbox banks on 127.0.0.1:8090).
+    /// Serves Consentry's HTTP API on the store DATABASE_URL names, with the banks of consentry.toml (default: the
+    /// four sandbox banks on 127.0.0.1:8090). The first line printed names the API's URL (and the sandbox's).
     Serve {
+        /// The address the API listens on.
+        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+        bind: IpAddr,
+        /// The API's port; 0 picks a free one.
         #[arg(long, default_value_t = 8080)]
         port: u16,
         #[arg(long, default_value = "consentry.toml")]
@@ -41,6 +51,15 @@ enum Command {
         /// The address users' browsers reach this server at (for the SCA callback); default the local one.
         #[arg(long)]
         public_url: Option<String>,
+        /// Also run the sandbox banks in this process, on a free port, and talk to them instead (users approve
+        /// on the sandbox's SCA pages).
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// Creates tenants, lists them and rotates their API keys, on the store DATABASE_URL names.
+    Tenant {
+        #[command(subcommand)]
+        command: tenant::TenantCommand,
     },
     /// Runs the sandbox bank (Berlin Group NextGenPSD2) until Ctrl-C.
     Sandbox {
@@ -70,6 +89,9 @@ enum BankCommand {
         /// Everything before /v1, such as http://127.0.0.1:8090/swedbank.
         #[arg(long)]
         base_url: String,
+        /// Print one JSON document: `{baseUrl, calls: [{call, ok, detail}], succeeded, total}`.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -77,21 +99,32 @@ impl Cli {
     /// Runs the command; failure when it failed (its error printed) or reported a failure (`bank probe`).
     pub async fn run(self) -> ExitCode {
         let outcome = match self.command {
-            Command::Demo => crate::demo::run_on_a_fresh_store()
+            Command::Demo => crate::demo::run_in_the_working_directory()
                 .await
                 .map(|()| true)
                 .map_err(Into::into),
             Command::Serve {
+                bind,
                 port,
                 config,
                 public_url,
-            } => serve::run(port, &config, public_url.as_deref()).await.map(|()| true),
+                sandbox,
+            } => serve::run(serve::ServeOptions {
+                bind,
+                port,
+                config: &config,
+                public_url: public_url.as_deref(),
+                sandbox,
+            })
+            .await
+            .map(|()| true),
+            Command::Tenant { command } => tenant::run(command).await.map(|()| true),
             Command::Sandbox { port, config } => {
                 bank::run_sandbox(port, config).await.map(|()| true).map_err(Into::into)
             }
             Command::Bank {
-                command: BankCommand::Probe { base_url },
-            } => bank::run_probe(&base_url).await.map_err(Into::into),
+                command: BankCommand::Probe { base_url, json },
+            } => bank::run_probe(&base_url, json).await.map_err(Into::into),
             Command::Replay(args) => replay::run(args).await.map(|()| true),
             Command::Audit(args) => audit::run(args).await.map(|()| true),
             Command::Bench(args) => bench::run(args).await.map(|()| true),

@@ -1,12 +1,12 @@
-//! `consentry replay`: rebuilds read models from the first event, atomically, with a progress bar on stderr and
-//! the closing figure on stdout; `--status` prints each projection's checkpoint and lag instead. It uses the
-//! store `DATABASE_URL` names, the default SQLite file otherwise, like the Engine.
-
-use std::io::Write as _;
+//! `consentry replay`: rebuilds read models from the first event, atomically, with a progress bar on a terminal
+//! and the closing figure on stdout; `--status` prints each projection's checkpoint and lag instead (`--json`:
+//! one JSON array). It uses the store `DATABASE_URL` names, the default SQLite file otherwise, like the Engine.
 
 use clap::Args;
-use consentry_projections::{Projection, RebuildProgress};
+use consentry_projections::Projection;
+use serde::Serialize;
 
+use super::progress::RebuildBar;
 use super::{open_engine, CliResult};
 
 #[derive(Debug, Args)]
@@ -17,35 +17,54 @@ pub struct ReplayArgs {
     /// Print each projection's checkpoint, lag and last error instead of rebuilding.
     #[arg(long, conflicts_with = "projection")]
     pub status: bool,
+    /// With --status: print the statuses as one JSON array.
+    #[arg(long, requires = "status")]
+    pub json: bool,
 }
 
-/// A one-line progress bar on stderr, redrawn in place.
-pub fn draw_progress(progress: RebuildProgress) {
-    const WIDTH: u64 = 30;
-    let total = progress.events_total.max(1);
-    let done = progress.events_done.min(total);
-    let filled = (done * WIDTH / total) as usize;
-    let rate = progress.events_done as f64 / progress.elapsed.as_secs_f64().max(1e-9);
-    eprint!(
-        "\r[{}{}] {:>3}% {}/{} events, {:.0} events/s",
-        "#".repeat(filled),
-        " ".repeat(WIDTH as usize - filled),
-        done * 100 / total,
-        progress.events_done,
-        progress.events_total,
-        rate
-    );
-    let _ = std::io::stderr().flush();
+/// A projection's status as `--status --json` prints it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusLine {
+    projection: String,
+    transaction_id: i64,
+    position: i64,
+    events_applied: i64,
+    lag: i64,
+    failures: i64,
+    last_error: Option<String>,
+    last_error_at: Option<String>,
+    updated_at: String,
 }
 
 pub async fn run(args: ReplayArgs) -> CliResult {
     if args.status {
         let engine = open_engine().await?;
+        let statuses = engine.projection_status().await?;
+        engine.database().close().await;
+        if args.json {
+            let lines: Vec<StatusLine> = statuses
+                .into_iter()
+                .map(|s| StatusLine {
+                    projection: s.projection,
+                    transaction_id: s.transaction_id,
+                    position: s.position,
+                    events_applied: s.events_applied,
+                    lag: s.lag,
+                    failures: s.failures,
+                    last_error: s.last_error,
+                    last_error_at: s.last_error_at,
+                    updated_at: s.updated_at,
+                })
+                .collect();
+            println!("{}", serde_json::to_string(&lines)?);
+            return Ok(());
+        }
         println!(
             "{:<13} {:>22} {:>14} {:>8} {:>8}  last error",
             "projection", "position", "applied", "lag", "failures"
         );
-        for status in engine.projection_status().await? {
+        for status in statuses {
             println!(
                 "{:<13} {:>22} {:>14} {:>8} {:>8}  {}",
                 status.projection,
@@ -56,7 +75,6 @@ pub async fn run(args: ReplayArgs) -> CliResult {
                 status.last_error.as_deref().unwrap_or("-"),
             );
         }
-        engine.database().close().await;
         return Ok(());
     }
     let projections = match &args.projection {
@@ -65,9 +83,10 @@ pub async fn run(args: ReplayArgs) -> CliResult {
     };
     let engine = open_engine().await?;
     let started = std::time::Instant::now();
-    let events = engine.rebuild_projections(projections, draw_progress).await?;
+    let bar = RebuildBar::new();
+    let events = engine.rebuild_projections(projections, |p| bar.update(p)).await?;
+    bar.finish();
     let seconds = started.elapsed().as_secs_f64();
-    eprintln!();
     println!(
         "replayed {events} events into {} in {seconds:.2} s: {:.0} events/s",
         args.projection.as_deref().unwrap_or("every projection"),

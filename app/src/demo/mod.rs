@@ -48,15 +48,22 @@ fn setup(error: impl Display) -> DemoError {
     DemoError::Setup(error.to_string())
 }
 
-/// The demo always starts from an empty store of its own, so it can run any number of times.
-pub async fn run_on_a_fresh_store() -> Result<(), DemoError> {
-    let path = std::env::temp_dir().join(format!("consentry-demo-{}.db", uuid::Uuid::new_v4()));
-    let url = format!("sqlite://{}", path.display());
-    let result = run(Some(&url)).await;
+/// Where the demo keeps its store, in the working directory, so its events can be inspected afterwards.
+pub const DEMO_STORE: &str = "consentry-demo.db";
+
+/// The demo always starts from an empty store: the one the last run left is removed first, so it can run any
+/// number of times. The store stays after the run, and the commands that inspect it are printed at the end.
+pub async fn run_in_the_working_directory() -> Result<(), DemoError> {
     for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        let file = format!("{DEMO_STORE}{suffix}");
+        match std::fs::remove_file(&file) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(setup(format!("cannot replace {file}: {error}")))
+            }
+            _ => {}
+        }
     }
-    result
+    run(Some(&format!("sqlite:{DEMO_STORE}"))).await
 }
 
 /// The story, step by step, on the store `database_url` names.
@@ -76,6 +83,7 @@ async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
     demo.expire_consents_on_day_90().await?;
     demo.refuse_commands_in_final_states().await?;
     demo.summarise_from_the_read_models().await?;
+    demo.show_how_to_inspect_the_store();
     demo.stop().await;
     Ok(())
 }
@@ -99,6 +107,8 @@ struct Demo {
     browser: reqwest::Client,
     printed: Printed,
     tenant: TenantId,
+    /// The tenant's API key, printed at the end so the API of `consentry serve` can read the demo's data.
+    api_key: String,
     user: UserId,
     as_user: RequestContext,
     as_job: RequestContext,
@@ -136,7 +146,7 @@ impl Demo {
             engine.database().backend().name(),
             sandbox.base_url()
         );
-        let tenant = TenantId::new();
+        let (tenant, api_key) = engine.create_tenant("demo").await?;
         let user = UserId::new();
         Ok(Self {
             start,
@@ -148,6 +158,7 @@ impl Demo {
             browser: reqwest::Client::new(),
             printed: Printed::default(),
             tenant,
+            api_key,
             user,
             as_user: RequestContext::user(tenant, user),
             as_job: RequestContext::job(tenant, Some(user)),
@@ -557,5 +568,20 @@ impl Demo {
             );
         }
         Ok(())
+    }
+
+    /// The store stays: these commands show the same events and read models after the demo.
+    fn show_how_to_inspect_the_store(&self) {
+        let on_the_store = format!("DATABASE_URL=sqlite:{DEMO_STORE} consentry");
+        println!("\nThe demo's store stays at ./{DEMO_STORE} (the next run replaces it). Inspect it with");
+        println!("(consentry is target/release/consentry, or `cargo run --release --`):");
+        println!("  {on_the_store} audit consent --list");
+        println!("  {on_the_store} replay --status");
+        println!("  {on_the_store} serve");
+        println!(
+            "and, while it serves, read the demo user's data with the demo tenant's key:\n  \
+             curl -H 'Authorization: Bearer {}' http://127.0.0.1:8080/v1/users/{}/consents",
+            self.api_key, self.user
+        );
     }
 }

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use super::report::Figures;
 use super::{BenchArgs, BenchResult};
+use crate::cli::progress::spinner;
 use consentry_store::{Backend, ScratchDatabase};
 
 /// Where the local PostgreSQL is when `DATABASE_URL` names none (the append benchmark needs one).
@@ -245,15 +246,22 @@ pub async fn run(args: &BenchArgs, url: Option<&str>) -> BenchResult<Figures> {
             args.clients, args.seconds
         );
         let warm = Duration::from_millis(500);
+        let phase = spinner("warming up");
         drive(args.clients, warm, plain_command.clone()).await?;
         drive(args.clients, warm, consentry_command.clone()).await?;
         ceiling.drive(warm).await?;
+        phase.set_message("plain postgres-es, round 1 of 2");
         let mut plain_done = drive(args.clients, half, plain_command.clone()).await?;
+        phase.set_message("consentry, round 1 of 2");
         let mut ours_done = drive(args.clients, half, consentry_command.clone()).await?;
+        phase.set_message("ceiling, rounds 1 and 2 of 2");
         let mut ceiling_done = ceiling.drive(half).await?;
         ceiling_done += ceiling.drive(half).await?;
+        phase.set_message("consentry, round 2 of 2");
         ours_done += drive(args.clients, half, consentry_command).await?;
+        phase.set_message("plain postgres-es, round 2 of 2");
         plain_done += drive(args.clients, half, plain_command).await?;
+        phase.finish_and_clear();
         let seconds = half.as_secs_f64() * 2.0;
         let ours_rate = ours_done as f64 / seconds;
         let plain_rate = plain_done as f64 / seconds;

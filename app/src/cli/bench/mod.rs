@@ -105,7 +105,10 @@ fn categorize(args: &BenchArgs) -> BenchResult<Figures> {
         "categorising {} transactions with {} rules on one core",
         args.transactions, args.rules
     );
-    let figures = categorize::run(args.transactions, args.rules, args.baseline_sample)?;
+    let working = super::progress::spinner("categorising, then the naive loop");
+    let figures = categorize::run(args.transactions, args.rules, args.baseline_sample);
+    working.finish_and_clear();
+    let figures = figures?;
     println!(
         "compiled rules: {} transactions ({} spending); naive per-rule loop: {} transactions; both agree",
         figures.consentry_transactions, figures.spending, figures.baseline_transactions

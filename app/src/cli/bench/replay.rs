@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::report::Figures;
 use super::{replay_ceiling, scratch};
 use super::{BenchArgs, BenchResult};
-use crate::cli::replay::draw_progress;
+use crate::cli::progress::{spinner, RebuildBar};
 
 /// The baseline's tables (sample events, views), created on the scratch database only.
 const BASELINE_POSTGRES: &str = include_str!("../../../bench/postgres/baseline.sql");
@@ -363,14 +363,20 @@ pub async fn run(args: &BenchArgs, url: Option<&str>) -> BenchResult<Figures> {
             engine.database().backend().name(),
             args.events
         );
+        let seeding = spinner(format!("seeding {} events", args.events));
         seed(engine.database(), args.events).await?;
+        seeding.finish_and_clear();
         let started = Instant::now();
-        let replayed = engine.rebuild_projections(Vec::new(), draw_progress).await?;
+        let bar = RebuildBar::new();
+        let replayed = engine.rebuild_projections(Vec::new(), |p| bar.update(p)).await?;
+        bar.finish();
         let seconds = started.elapsed().as_secs_f64();
-        eprintln!();
         let rate = replayed as f64 / seconds.max(1e-9);
         eprintln!("consentry rebuild: {replayed} events in {seconds:.2} s ({rate:.0} events/s)");
-        let baseline = baseline_replay(engine.database(), args.sample.min(args.events)).await?;
+        let replaying = spinner("cqrs-es QueryReplay");
+        let baseline = baseline_replay(engine.database(), args.sample.min(args.events)).await;
+        replaying.finish_and_clear();
+        let baseline = baseline?;
         let ceiling = match engine.database() {
             Database::Postgres(pool) => {
                 let ceiling = replay_ceiling::measure(pool).await?;
