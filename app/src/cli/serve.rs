@@ -1,5 +1,6 @@
 //! `consentry serve`: the HTTP API on the store `DATABASE_URL` names, with the banks of `consentry.toml`, the
-//! read models following the log live and the expiry job running, until the process stops.
+//! read models following the log live and the expiry job running, until SIGTERM or Ctrl-C, which let the
+//! requests in flight finish.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -44,6 +45,9 @@ pub async fn run(port: u16, config: &Path, public_url: Option<&str>) -> CliResul
     let server = HttpServer::start(engine, rates, ([0, 0, 0, 0], port).into(), Some(public_url)).await?;
     println!("SCA callback at {}", server.callback_url());
     println!("listening on {}", server.base_url());
-    server.wait().await?;
+    // SIGTERM (or Ctrl-C) stops accepting and lets the requests in flight finish; the projections and the
+    // expiry job stop with their handles after it.
+    server.serve_until(consentry::http::termination_signal()).await?;
+    println!("stopped");
     Ok(())
 }
