@@ -203,9 +203,7 @@ pub fn registered_paths() -> Vec<String> {
     let printed = format!("{api:?}");
     let mut paths: Vec<String> = printed
         .split('"')
-        .skip(1)
-        .step_by(2)
-        .filter(|p| p.starts_with('/'))
+        .filter(|p| p.starts_with('/') && !p.contains(char::is_whitespace))
         .map(str::to_owned)
         .collect();
     paths.sort();
