@@ -181,8 +181,7 @@ pub(crate) fn consent_id(raw: &str) -> Result<ConsentId, ApiError> {
 /// A user's device address, as PSD2 wants it sent to the bank: an IP address, nothing else (no header can be
 /// smuggled through it).
 pub(crate) fn ip_address(field: &str, raw: &str) -> Result<IpAddr, ApiError> {
-    raw.trim()
-        .parse::<IpAddr>()
+    raw.parse::<IpAddr>()
         .map_err(|_| FieldError::new(field, format!("{raw:?} is not an IP address")).into())
 }
 

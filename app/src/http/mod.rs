@@ -201,7 +201,9 @@ fn router(state: AppState, config: &HttpConfig) -> Router {
 pub fn registered_paths() -> Vec<String> {
     let (api, _) = routes().split_for_parts();
     let printed = format!("{api:?}");
-    let mut paths: Vec<String> = printed
+    // The fallback router that follows registers catch-alls of its own.
+    let routes = printed.split("fallback_router").next().unwrap_or_default();
+    let mut paths: Vec<String> = routes
         .split('"')
         .filter(|p| p.starts_with('/') && !p.contains(char::is_whitespace))
         .map(str::to_owned)
