@@ -5,7 +5,7 @@
 //! `payments::routes`), documented where they are written (`#[utoipa::path]`), so a route and its document
 //! cannot part; this module composes them, answers every error as a problem document (`problem`), and serves
 //! them with limits: a body size, a header-read and a request timeout, a concurrency limit, per-tenant rates,
-//! and a graceful shutdown. Further routes (`/metrics`, `/healthz`) merge into [`router`] beside the API.
+//! and a graceful shutdown. Further routes (`/metrics`, `/healthz`) merge into `router` beside the API.
 
 pub(crate) mod api;
 mod idempotent;
