@@ -135,7 +135,11 @@ impl Engine {
 
     pub async fn with_database(database: Database, clock: Arc<dyn Clock>) -> Result<Self, EngineError> {
         database
-            .migrate(&[consentry_adapters::MIGRATIONS, consentry_projections::MIGRATIONS])
+            .migrate(&[
+                consentry_adapters::MIGRATIONS,
+                consentry_projections::MIGRATIONS,
+                crate::idempotency::MIGRATIONS,
+            ])
             .await?;
         let consents = repository::<Consent>(&database, ConsentServices { clock: clock.clone() });
         let payments = repository::<Payment>(&database, ());

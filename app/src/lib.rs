@@ -5,7 +5,8 @@
 //!   consents;
 //! - `account_information`: syncing within the unattended budget, aggregating balances across banks;
 //! - `payments`: sending a payment so that it is never sent twice, and following its status;
-//! - `tenants`: tenants and their API keys; `audit`: an aggregate's history as of a time.
+//! - `tenants`: tenants and their API keys; `audit`: an aggregate's history as of a time;
+//! - `idempotency`: the answers to requests sent with an `Idempotency-Key`, kept 24 hours per tenant.
 //!
 //! `engine` is the composition root that wires the event store, the banks, the clock and the read side
 //! together; `read_side` runs the projections; `http` composes the
@@ -20,6 +21,7 @@ pub mod config;
 pub mod consents;
 pub mod engine;
 pub mod http;
+pub mod idempotency;
 pub mod observability;
 pub mod payments;
 pub mod read_side;

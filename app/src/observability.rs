@@ -12,12 +12,14 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use consentry_projections::ProjectionStatus;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::AppState;
 
@@ -50,11 +52,11 @@ pub fn install() {
     recorder();
 }
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(metrics))
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
 }
 
 /// Counts every request by route template (never the raw path, which holds ids), method and status, with its
@@ -92,6 +94,14 @@ fn lag_seconds(status: &ProjectionStatus, now: DateTime<Utc>) -> f64 {
     }
 }
 
+/// Prometheus metrics of this process (text format); no key needed.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    security(()),
+    responses((status = 200, description = "Metrics in the Prometheus text format", body = String, content_type = "text/plain"))
+)]
 async fn metrics(State(app): State<AppState>) -> Response {
     match app.engine.projection_status().await {
         Ok(statuses) => {
@@ -113,12 +123,20 @@ async fn metrics(State(app): State<AppState>) -> Response {
         .into_response()
 }
 
+/// The process answers; no key needed.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    security(()),
+    responses((status = 200, description = "The process answers", body = String, content_type = "text/plain"))
+)]
 async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Readiness: what is not ready, per projection.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Readiness {
     ready: bool,
@@ -126,7 +144,7 @@ struct Readiness {
     projections: Vec<ProjectionReadiness>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ProjectionReadiness {
     projection: String,
@@ -135,6 +153,17 @@ struct ProjectionReadiness {
     last_error: Option<String>,
 }
 
+/// The store answers and every projection is within a few seconds of the log; no key needed.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    security(()),
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Not ready: the store does not answer or a projection lags", body = Readiness)
+    )
+)]
 async fn readyz(State(app): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let now = Utc::now();
     let readiness = match app.engine.projection_status().await {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use consentry::banks::Banks;
 use consentry::config::sandbox_banks;
-use consentry::http::HttpServer;
+use consentry::http::{HttpConfig, HttpServer};
 use consentry::{ConsentInput, Engine, PaymentInput};
 use consentry_adapters::SimulatedClock;
 use consentry_domain::consent::ConsentAccess;
@@ -207,11 +207,172 @@ pub struct World {
     pub sandbox: SandboxHandle,
     pub server: HttpServer,
     pub browser: reqwest::Client,
+    /// The API's OpenAPI document, fetched at the first answer checked against it.
+    document: tokio::sync::OnceCell<serde_json::Value>,
     _db: TestDb,
 }
 
+/// An answer of the API: its status, headers and JSON body (`Null` when it has none).
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Whether `path` (no query) is an instance of the OpenAPI path `template` (`/v1/users/{user}/...`).
+fn path_matches(template: &str, path: &str) -> bool {
+    let (template, path): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    template.len() == path.len()
+        && template
+            .iter()
+            .zip(&path)
+            .all(|(t, p)| (t.starts_with('{') && t.ends_with('}') && !p.is_empty()) || t == p)
+}
+
+/// Checks an answer against the OpenAPI document: its path, method and status are documented, and its body
+/// (JSON or problem) is valid against the documented schema, with the document's components for `$ref`s.
+pub fn check_against_document(
+    document: &serde_json::Value,
+    method: &str,
+    path: &str,
+    status: u16,
+    content_type: &str,
+    body: &serde_json::Value,
+) {
+    let path = path.split('?').next().unwrap_or(path);
+    let paths = document["paths"].as_object().expect("paths");
+    let Some((_, item)) = paths.iter().find(|(template, _)| path_matches(template, path)) else {
+        // An unknown route: answered by the fallback, as a problem.
+        assert_eq!(status, 404, "{method} {path} is not in the document");
+        assert_eq!(body["type"], "https://consentry.dev/problems/unknown-route", "{body}");
+        return;
+    };
+    let Some(operation) = item.get(method.to_lowercase()) else {
+        assert_eq!(status, 405, "{method} {path} is not in the document");
+        assert_eq!(
+            body["type"], "https://consentry.dev/problems/method-not-allowed",
+            "{body}"
+        );
+        return;
+    };
+    let response = &operation["responses"][status.to_string()];
+    assert!(
+        response.is_object(),
+        "{method} {path} answered {status}, which the document does not list: {body}"
+    );
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    if body.is_null() && response.get("content").is_none() {
+        return;
+    }
+    let Some(schema) = response["content"].get(media).map(|c| c["schema"].clone()) else {
+        panic!("{method} {path} {status} answered {media}, which the document does not list: {response}");
+    };
+    if schema.is_null() || !media.contains("json") {
+        return;
+    }
+    let mut schema = schema;
+    schema["components"] = document["components"].clone();
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("the schema of {method} {path} {status} does not compile: {e}"));
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {path} {status} does not match its schema: {errors:?}\n{body}"
+    );
+}
+
 impl World {
+    /// Sends `request` (to this world's API) and checks the answer against the OpenAPI document.
+    pub async fn send(&self, method: &str, path: &str, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("the API answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = response.text().await.expect("a body");
+        let body = if content_type.contains("json") {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {text}"))
+        } else {
+            serde_json::Value::Null
+        };
+        if status >= 400 && !content_type.starts_with("text/html") {
+            assert_eq!(
+                content_type, "application/problem+json",
+                "{method} {path} {status}: every error is a problem: {text}"
+            );
+            assert_eq!(body["status"], status, "{body}");
+        }
+        let document = self.document().await;
+        check_against_document(document, method, path, status, &content_type, &body);
+        Answer { status, headers, body }
+    }
+
+    /// The API's OpenAPI document, as served.
+    pub async fn document(&self) -> &serde_json::Value {
+        self.document
+            .get_or_init(|| async {
+                let url = format!("{}/openapi.json", self.server.base_url());
+                let answer = self.browser.get(url).send().await.expect("the document");
+                assert_eq!(answer.status().as_u16(), 200);
+                answer.json().await.expect("the document is JSON")
+            })
+            .await
+    }
+
+    /// A request of `method` to `path` of the API, with the bearer `key` and a JSON `body` when given.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> reqwest::RequestBuilder {
+        let url = format!("{}{path}", self.server.base_url());
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut request = self.browser.request(method, url);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request
+    }
+
+    /// Calls the API and checks the answer against its document: the status and the JSON body.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let answer = self
+            .send(method, path, self.request(method, path, key, body.as_ref()))
+            .await;
+        (answer.status, answer.body)
+    }
+
     pub async fn start(store: Backend, start: DateTime<Utc>, sandbox: SandboxConfig) -> Self {
+        Self::start_with(store, start, sandbox, HttpConfig::default()).await
+    }
+
+    /// [`World::start`] with the HTTP server's limits of `http`.
+    pub async fn start_with(store: Backend, start: DateTime<Utc>, sandbox: SandboxConfig, http: HttpConfig) -> Self {
         let db = TestDb::create(store).await;
         let clock = Arc::new(SimulatedClock::starting_at(start));
         let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
@@ -226,7 +387,7 @@ impl World {
             .with_banks(banks);
         let engine = Arc::new(engine);
         let rates = Arc::new(consentry_adapters::ecb::SnapshotRates::load().expect("snapshot rates"));
-        let server = HttpServer::start(engine.clone(), rates, loopback, None)
+        let server = HttpServer::start_with(engine.clone(), rates, loopback, None, http)
             .await
             .expect("http server");
         Self {
@@ -235,6 +396,7 @@ impl World {
             sandbox,
             server,
             browser: reqwest::Client::new(),
+            document: tokio::sync::OnceCell::new(),
             _db: db,
         }
     }

@@ -17,22 +17,22 @@ fn start() -> DateTime<Utc> {
         .and_utc()
 }
 
+/// Calls the API; every answer is checked against the OpenAPI document (status listed, body valid).
 async fn call(world: &World, method: &str, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    let url = format!("{}{path}", world.server.base_url());
-    let mut request = match method {
-        "POST" => world.browser.post(url),
-        "DELETE" => world.browser.delete(url),
-        _ => world.browser.get(url),
-    };
-    if let Some(key) = key {
-        request = request.bearer_auth(key);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("the API answers");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    world.call(method, path, key, body).await
+}
+
+const INVALID_FIELD: &str = "https://consentry.dev/problems/invalid-field";
+const MALFORMED_BODY: &str = "https://consentry.dev/problems/malformed-body";
+
+/// Asserts a problem answer: its status, type and field.
+fn assert_problem(answer: &(u16, Value), status: u16, problem_type: &str, field: Option<&str>) {
+    let (got, body) = answer;
+    assert_eq!(*got, status, "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["type"], problem_type, "{body}");
+    assert_eq!(body["field"].as_str(), field, "{body}");
+    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
 }
 
 /// Connects `bank` for `user` through the API and approves on the bank's page.
@@ -155,9 +155,8 @@ async fn the_api_aggregates_balances_per_tenant(store: Backend) {
     assert_eq!(&paged, transactions);
     for (query, field) in [("limit=0", "limit"), ("limit=1001", "limit"), ("cursor=zz", "cursor")] {
         let path = format!("/v1/users/{user}/transactions?{query}");
-        let (status, refused) = call(&world, "GET", &path, Some(&key_a), None).await;
-        assert_eq!(status, 400, "{query}: {refused}");
-        assert_eq!(refused["field"], field, "{refused}");
+        let refused = call(&world, "GET", &path, Some(&key_a), None).await;
+        assert_problem(&refused, 400, INVALID_FIELD, Some(field));
     }
     let (status, spent) = call(
         &world,
@@ -256,12 +255,18 @@ async fn the_api_refuses_missing_keys_and_bad_input(store: Backend) {
     let (_, key) = world.engine.create_tenant("Fintech A").await.expect("tenant");
     let user = UserId::new();
     let path = format!("/v1/users/{user}/balances");
-    assert_eq!(call(&world, "GET", &path, None, None).await.0, 401);
-    assert_eq!(call(&world, "GET", &path, Some("cs_not_a_key"), None).await.0, 401);
+    let unauthorised = "https://consentry.dev/problems/unauthorized";
+    assert_problem(&call(&world, "GET", &path, None, None).await, 401, unauthorised, None);
+    assert_problem(
+        &call(&world, "GET", &path, Some("cs_not_a_key"), None).await,
+        401,
+        unauthorised,
+        None,
+    );
 
-    let (status, error) = call(&world, "GET", "/v1/users/not-a-uuid/balances", Some(&key), None).await;
-    assert_eq!((status, error["field"].as_str()), (400, Some("userId")), "{error}");
-    let (status, error) = call(
+    let refused = call(&world, "GET", "/v1/users/not-a-uuid/balances", Some(&key), None).await;
+    assert_problem(&refused, 400, INVALID_FIELD, Some("userId"));
+    let refused = call(
         &world,
         "GET",
         &format!("/v1/users/{user}/spending?month=May"),
@@ -269,21 +274,17 @@ async fn the_api_refuses_missing_keys_and_bad_input(store: Backend) {
         None,
     )
     .await;
-    assert_eq!((status, error["field"].as_str()), (400, Some("month")), "{error}");
-    let (status, error) = call(&world, "GET", &format!("{path}?base=XYZ"), Some(&key), None).await;
-    assert_eq!((status, error["field"].as_str()), (400, Some("base")), "{error}");
-    // Query parameters that do not parse at all: a JSON error naming the parameter.
+    assert_problem(&refused, 400, INVALID_FIELD, Some("month"));
+    let refused = call(&world, "GET", &format!("{path}?base=XYZ"), Some(&key), None).await;
+    assert_problem(&refused, 400, INVALID_FIELD, Some("base"));
+    // Query parameters that do not parse at all: a problem naming the parameter.
     for (query, parameter) in [("from=2026-13-01", "from"), ("limit=ten", "limit")] {
         let path = format!("/v1/users/{user}/transactions?{query}");
-        let (status, error) = call(&world, "GET", &path, Some(&key), None).await;
-        assert_eq!(status, 400, "{query}");
-        assert!(
-            error["error"].as_str().unwrap_or_default().contains(parameter),
-            "{error}"
-        );
+        let refused = call(&world, "GET", &path, Some(&key), None).await;
+        assert_problem(&refused, 400, INVALID_FIELD, Some(parameter));
     }
     let connections = format!("/v1/users/{user}/connections");
-    let (status, error) = call(
+    let refused = call(
         &world,
         "POST",
         &connections,
@@ -291,18 +292,13 @@ async fn the_api_refuses_missing_keys_and_bad_input(store: Backend) {
         Some(json!({ "psuIpAddress": "1.2.3.4" })),
     )
     .await;
-    assert_eq!(status, 400);
-    assert!(error["error"].as_str().unwrap_or_default().contains("bank"), "{error}");
+    assert_problem(&refused, 400, MALFORMED_BODY, Some("bank"));
     let body = json!({ "bank": "nordea", "psuIpAddress": "1.2.3.4" });
-    let (status, error) = call(&world, "POST", &connections, Some(&key), Some(body)).await;
-    assert_eq!((status, error["field"].as_str()), (400, Some("bankId")), "{error}");
+    let refused = call(&world, "POST", &connections, Some(&key), Some(body)).await;
+    assert_problem(&refused, 400, INVALID_FIELD, Some("bankId"));
     let body = json!({ "bank": "seb", "psuIpAddress": "1.2.3.4", "frequencyPerDay": 9 });
-    let (status, error) = call(&world, "POST", &connections, Some(&key), Some(body)).await;
-    assert_eq!(
-        (status, error["field"].as_str()),
-        (400, Some("frequencyPerDay")),
-        "{error}"
-    );
+    let refused = call(&world, "POST", &connections, Some(&key), Some(body)).await;
+    assert_problem(&refused, 400, INVALID_FIELD, Some("frequencyPerDay"));
 }
 on_both_stores!(refusals, the_api_refuses_missing_keys_and_bad_input);
 
@@ -326,8 +322,8 @@ async fn the_api_manages_a_tenants_rules(store: Backend) {
     assert_eq!(other["rules"], json!([]));
 
     let one = format!("{rules}/{id}");
-    let (status, _) = call(&world, "DELETE", &one, Some(&key_b), None).await;
-    assert_eq!(status, 404, "another tenant's rule is not found");
+    let refused = call(&world, "DELETE", &one, Some(&key_b), None).await;
+    assert_problem(&refused, 404, "https://consentry.dev/problems/not-found", None);
     let (status, _) = call(&world, "DELETE", &one, Some(&key_a), None).await;
     assert_eq!(status, 204);
     let (_, emptied) = call(&world, "GET", rules, Some(&key_a), None).await;
@@ -336,23 +332,15 @@ async fn the_api_manages_a_tenants_rules(store: Backend) {
     assert_eq!(status, 404, "{gone}");
 
     let bad_regex = json!({ "category": "x", "flow": "spending", "match": "descriptionRegex", "pattern": "(" });
-    let (status, refused) = call(&world, "POST", rules, Some(&key_a), Some(bad_regex)).await;
-    assert_eq!(
-        (status, refused["field"].as_str()),
-        (400, Some("rule.pattern")),
-        "{refused}"
-    );
+    let refused = call(&world, "POST", rules, Some(&key_a), Some(bad_regex)).await;
+    assert_problem(&refused, 400, INVALID_FIELD, Some("rule.pattern"));
     let no_category = json!({ "flow": "spending", "match": "keyword", "keyword": "Rimi" });
-    let (status, refused) = call(&world, "POST", rules, Some(&key_a), Some(no_category)).await;
-    assert_eq!(status, 400, "{refused}");
-    assert!(
-        refused["error"].as_str().unwrap_or_default().contains("category"),
-        "{refused}"
-    );
-    let (status, refused) = call(&world, "DELETE", &format!("{rules}/not-a-uuid"), Some(&key_a), None).await;
-    assert_eq!((status, refused["field"].as_str()), (400, Some("ruleId")), "{refused}");
-    let (status, _) = call(&world, "GET", rules, None, None).await;
-    assert_eq!(status, 401, "no key, no rules");
+    let refused = call(&world, "POST", rules, Some(&key_a), Some(no_category)).await;
+    assert_problem(&refused, 400, MALFORMED_BODY, Some("category"));
+    let refused = call(&world, "DELETE", &format!("{rules}/not-a-uuid"), Some(&key_a), None).await;
+    assert_problem(&refused, 400, INVALID_FIELD, Some("ruleId"));
+    let refused = call(&world, "GET", rules, None, None).await;
+    assert_problem(&refused, 401, "https://consentry.dev/problems/unauthorized", None);
     let (_, none) = call(&world, "GET", rules, Some(&key_a), None).await;
     assert_eq!(none["rules"], json!([]), "nothing refused was stored");
 }

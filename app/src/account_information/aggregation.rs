@@ -11,6 +11,7 @@ use consentry_domain::bank::{Balance, BalanceType, BankAccount, BankError, BankP
 use consentry_domain::rates::{RateError, RatesPort, Total};
 use consentry_domain::{BankId, ConsentId, Currency, Iban, Money, TenantId, UserId};
 use consentry_projections::read_models::consents::{self, ValidConsent};
+use consentry_projections::Projection;
 use futures::future::join_all;
 
 use crate::{Engine, EngineError, RequestContext};
@@ -164,12 +165,17 @@ pub async fn fetch_one_by_one(targets: Vec<BankTarget>, psu: &PsuContext) -> usi
 }
 
 impl Engine {
-    /// The user's valid consents, from the consents read model (as far as the projections have caught up).
+    /// The user's valid consents, from the consents read model, caught up with the log first: what to call is
+    /// decided on it, so a consent authorised a moment ago (its callback just returned) must be in it.
     pub async fn valid_consents(
         &self,
         tenant: TenantId,
         user: UserId,
     ) -> Result<Vec<(ConsentId, BankId)>, EngineError> {
+        self.projection_runner()
+            .with_projections(vec![Projection::CONSENTS])
+            .catch_up()
+            .await?;
         let valid = consents::valid_of_user(self.database(), tenant, user).await?;
         Ok(valid
             .into_iter()

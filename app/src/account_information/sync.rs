@@ -28,6 +28,17 @@ pub struct SyncReport {
     pub pending: usize,
 }
 
+/// A consent's budget of accesses without the user present, today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnattendedBudget {
+    /// frequencyPerDay.
+    pub per_day: u8,
+    /// The most accesses counted today to one resource.
+    pub used_today: u8,
+    /// Full syncs that still fit today.
+    pub left_today: u8,
+}
+
 /// The resources Berlin Group banks count accesses on.
 fn accounts_resource() -> String {
     "accounts".to_owned()
@@ -177,6 +188,31 @@ impl Engine {
             accounts: ids.len(),
             new_booked: booked(&after) - booked(&before),
             pending,
+        })
+    }
+
+    /// The consent's unattended budget today (the engine's calendar day, UTC): its frequencyPerDay, and the
+    /// accesses already counted to the resource that has used most (a sync needs every resource).
+    pub async fn unattended_budget(&self, consent: ConsentId) -> Result<UnattendedBudget, EngineError> {
+        let aggregate = self.consent(consent).await?;
+        let state = aggregate.state.as_ref().ok_or(EngineError::NotFound {
+            aggregate: "Consent",
+            id: consent.to_string(),
+        })?;
+        let today = self.now().date_naive();
+        let data = self.account_data(consent).await?;
+        let mut resources = vec![accounts_resource()];
+        resources.extend(data.accounts.iter().flat_map(|a| account_resources(&a.resource_id)));
+        let per_day = state.request.frequency_per_day;
+        let used_today = resources
+            .iter()
+            .map(|r| aggregate.accesses_on(today, r))
+            .max()
+            .unwrap_or(0);
+        Ok(UnattendedBudget {
+            per_day,
+            used_today,
+            left_today: per_day.saturating_sub(used_today),
         })
     }
 

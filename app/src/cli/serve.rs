@@ -1,5 +1,6 @@
 //! `consentry serve`: the HTTP API on the store `DATABASE_URL` names, with the banks of `consentry.toml`, the
-//! read models following the log live and the expiry job running, until the process stops. With `--sandbox` the
+//! read models following the log live and the expiry job running, until SIGTERM or Ctrl-C, which
+//! let the requests in flight finish. With `--sandbox` the
 //! sandbox banks run in the same process on a free port and the engine talks to them, so trying the service
 //! takes one terminal.
 //!
@@ -84,7 +85,10 @@ pub async fn run(options: ServeOptions<'_>) -> CliResult {
             .join(", ")
     );
     println!("SCA callback at {}", server.callback_url());
-    server.wait().await?;
+    // SIGTERM (or Ctrl-C) stops accepting and lets the requests in flight finish; the projections and the
+    // expiry job stop with their handles after it.
+    server.serve_until(consentry::http::termination_signal()).await?;
+    println!("stopped");
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! and reading a consent's status back. Every bank answer becomes a command on the aggregate, so the event log
 //! records what the bank said and when.
 
+use std::net::IpAddr;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, NaiveDate};
@@ -17,6 +18,10 @@ use crate::{ConsentInput, Engine, EngineError, RequestContext};
 
 /// How long a user has to complete the redirect SCA before its `state` is refused.
 pub const SCA_STATE_MAX_AGE: Duration = Duration::minutes(30);
+
+/// The longest validity a consent may ask for: 180 days, the period after which PSD2 (RTS on SCA art. 10a, as
+/// amended by Delegated Regulation 2022/2360) requires the user to authenticate again.
+pub const MAX_VALIDITY_DAYS: i64 = 180;
 
 /// A request to connect a bank for the context's user.
 #[derive(Debug, Clone)]
@@ -67,6 +72,24 @@ impl Engine {
     ) -> Result<ConnectStarted, EngineError> {
         let bank_id = BankId::parse(&request.bank)?;
         let bank = self.bank(&bank_id)?.clone();
+        // The address goes into a header at the bank: an IP address, nothing else.
+        let psu_ip_address = request.psu_ip_address.trim().parse::<IpAddr>().map_err(|_| {
+            FieldError::new(
+                "psuIpAddress",
+                format!("{:?} is not an IP address", request.psu_ip_address),
+            )
+        })?;
+        let latest = self.now().date_naive() + Duration::days(MAX_VALIDITY_DAYS);
+        if request.valid_until > latest {
+            return Err(FieldError::new(
+                "validUntil",
+                format!(
+                    "{} is more than {MAX_VALIDITY_DAYS} days away; PSD2 allows {latest} at the latest",
+                    request.valid_until
+                ),
+            )
+            .into());
+        }
         let approach = request.approach.unwrap_or(bank.sca_approach);
         let input = ConsentInput {
             bank: request.bank.clone(),
@@ -104,7 +127,7 @@ impl Engine {
             frequency_per_day: request.frequency_per_day,
             combined_service_indicator: false,
             sca: ScaRequest {
-                psu_ip_address: request.psu_ip_address,
+                psu_ip_address: psu_ip_address.to_string(),
                 psu_id: request.psu_id,
                 redirect,
                 preferred_approach: Some(approach),

@@ -1,61 +1,22 @@
-//! What every route of the API shares: the tenant behind the bearer key, errors as JSON with the fitting
-//! status, query parameters and bodies that name what is wrong with them, the user in the path, whether the user
-//! is present, and reading one's own writes.
+//! What every route of the API shares: the tenant behind the bearer key (rate-limited per tenant), errors as
+//! problem documents, query parameters and bodies that name what is wrong with them, the ids in the path,
+//! whether the user is present, and reading one's own writes.
 
-use axum::extract::rejection::JsonRejection;
+use std::net::IpAddr;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use consentry_domain::bank::PsuContext;
-use consentry_domain::{FieldError, TenantId, UserId};
+use consentry_domain::{ConsentId, FieldError, TenantId, UserId};
 use consentry_projections::Projection;
-use serde::Serialize;
 
+pub(crate) use super::problem::{ApiError, BodyProblems, ProblemType, Problems};
 use super::AppState;
 use crate::EngineError;
-
-/// An API error: `{"error": "...", "field": "..."}` with the fitting status.
-pub(crate) struct ApiError {
-    status: StatusCode,
-    body: ErrorBody,
-}
-
-#[derive(Serialize)]
-struct ErrorBody {
-    error: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<String>,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: StatusCode, error: impl Into<String>) -> Self {
-        Self {
-            status,
-            body: ErrorBody {
-                error: error.into(),
-                field: None,
-            },
-        }
-    }
-
-    fn of_field(error: impl Into<String>, field: String) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            body: ErrorBody {
-                error: error.into(),
-                field: Some(field),
-            },
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
-    }
-}
 
 impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> Self {
@@ -75,54 +36,94 @@ impl From<EngineError> for ApiError {
             _ => None,
         };
         if let Some(field) = invalid_field {
-            return ApiError::of_field(error.to_string(), field);
+            return ApiError::new(ProblemType::InvalidField, error.to_string()).with_field(field);
         }
-        let status = match &error {
-            EngineError::InvalidInput(_) => StatusCode::BAD_REQUEST,
+        let kind = match &error {
+            EngineError::InvalidInput(_) => ProblemType::InvalidField,
             EngineError::Consent { .. } | EngineError::Payment { .. } | EngineError::AccountData { .. } => {
-                StatusCode::CONFLICT
+                ProblemType::Conflict
             }
-            EngineError::NotFound { .. } => StatusCode::NOT_FOUND,
-            EngineError::Bank { .. } => StatusCode::BAD_GATEWAY,
-            EngineError::CallbackRefused(_) => StatusCode::BAD_REQUEST,
-            EngineError::Conflict { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            EngineError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            EngineError::NotFound { .. } => ProblemType::NotFound,
+            EngineError::Bank { .. } => ProblemType::BankUnavailable,
+            EngineError::CallbackRefused(_) => {
+                return ApiError::new(ProblemType::InvalidField, error.to_string()).with_field("state")
+            }
+            EngineError::Conflict { .. } => ProblemType::Busy,
+            EngineError::Store(_) => {
+                // The store's text may name rows of any tenant: it goes to the log, never to the caller.
+                tracing::error!(%error, "a request failed in the store");
+                return ApiError::new(ProblemType::Internal, "an internal error occurred; it has been logged");
+            }
         };
-        ApiError::new(status, error.to_string())
+        ApiError::new(kind, error.to_string())
     }
 }
 
 impl From<FieldError> for ApiError {
     fn from(error: FieldError) -> Self {
         let field = error.field.clone();
-        ApiError::of_field(error.to_string(), field)
+        ApiError::new(ProblemType::InvalidField, error.to_string()).with_field(field)
     }
 }
 
-/// The tenant an `Authorization: Bearer` key belongs to.
+/// The field a serde message names: a missing or unknown field, else the path serde_path_to_error puts first.
+fn field_in(message: &str) -> Option<String> {
+    for marker in ["missing field `", "unknown field `"] {
+        if let Some(rest) = message.split(marker).nth(1) {
+            return rest.split('`').next().map(str::to_owned);
+        }
+    }
+    let (path, _) = message.split_once(": ")?;
+    (!path.is_empty() && !path.contains(' ')).then(|| path.to_owned())
+}
+
+/// The tenant an `Authorization: Bearer` key belongs to (the scheme's name in any case, as RFC 7235 says).
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Tenant(pub(crate) TenantId);
+
+impl Tenant {
+    /// The key's tenant, counted against its rate; resolved once per request (the idempotency layer may have
+    /// done it before the route).
+    pub(crate) async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Tenant, ApiError> {
+        if let Some(tenant) = parts.extensions.get::<Tenant>() {
+            return Ok(*tenant);
+        }
+        let unauthorised = || ApiError::new(ProblemType::Unauthorized, "a valid API key is required");
+        let key = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key.trim())
+            .filter(|k| !k.is_empty() && k.len() <= 256)
+            .ok_or_else(unauthorised)?;
+        let tenant = match state.engine.tenant_for_key(key).await? {
+            Some(tenant) => Tenant(tenant),
+            None => return Err(unauthorised()),
+        };
+        if let Err(wait) = state.rate_limits.take(tenant.0) {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            return Err(ApiError::new(
+                ProblemType::RateLimited,
+                format!("this API key's rate is spent; try again in {seconds} s"),
+            )
+            .retry_after(seconds.max(1)));
+        }
+        parts.extensions.insert(tenant);
+        Ok(tenant)
+    }
+}
 
 impl FromRequestParts<AppState> for Tenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let unauthorised = || ApiError::new(StatusCode::UNAUTHORIZED, "a valid API key is required");
-        let key = parts
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|k| !k.is_empty() && k.len() <= 256)
-            .ok_or_else(unauthorised)?;
-        match state.engine.tenant_for_key(key).await? {
-            Some(tenant) => Ok(Tenant(tenant)),
-            None => Err(unauthorised()),
-        }
+        Tenant::resolve(parts, state).await
     }
 }
 
-/// Query parameters, or a 400 in the API's JSON shape saying which parameter is wrong and how.
+/// Query parameters, or a 400 problem naming the parameter that is wrong and how.
 pub(crate) struct Params<T>(pub(crate) T);
 
 impl<T: serde::de::DeserializeOwned> FromRequestParts<AppState> for Params<T> {
@@ -132,14 +133,39 @@ impl<T: serde::de::DeserializeOwned> FromRequestParts<AppState> for Params<T> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(parameters)| Params(parameters))
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))
+            .map_err(|e: QueryRejection| {
+                let text = e.body_text();
+                let message = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                let error = ApiError::new(ProblemType::InvalidField, text.clone());
+                match field_in(message) {
+                    Some(field) => error.with_field(field),
+                    None => error,
+                }
+            })
     }
 }
 
-/// A JSON body, or a 400 saying what is wrong with it (serde names the field and where).
+/// A JSON body, or a problem saying what is wrong with it (the field named where serde names it).
 pub(crate) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(body)| body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))
+    body.map(|Json(body)| body).map_err(|e| {
+        let text = e.body_text();
+        match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(ProblemType::PayloadTooLarge, text),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(ProblemType::UnsupportedMediaType, text),
+            _ => {
+                let message = text
+                    .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+                    .unwrap_or(&text);
+                let error = ApiError::new(ProblemType::MalformedBody, text.clone());
+                match field_in(message) {
+                    Some(field) => error.with_field(field),
+                    None => error,
+                }
+            }
+        }
+    })
 }
 
 /// The user a path names.
@@ -147,21 +173,49 @@ pub(crate) fn user(raw: &str) -> Result<UserId, ApiError> {
     Ok(UserId::parse(raw)?)
 }
 
+/// The consent a path names.
+pub(crate) fn consent_id(raw: &str) -> Result<ConsentId, ApiError> {
+    ConsentId::parse(raw).map_err(|_| FieldError::new("consentId", format!("{raw:?} is not a UUID")).into())
+}
+
+/// A user's device address, as PSD2 wants it sent to the bank: an IP address, nothing else (no header can be
+/// smuggled through it).
+pub(crate) fn ip_address(field: &str, raw: &str) -> Result<IpAddr, ApiError> {
+    raw.parse::<IpAddr>()
+        .map_err(|_| FieldError::new(field, format!("{raw:?} is not an IP address")).into())
+}
+
 /// `PSU-IP-Address` on a request means the user is present (the call is not counted against frequencyPerDay).
-pub(crate) fn psu(headers: &HeaderMap) -> PsuContext {
-    match headers.get("psu-ip-address").and_then(|v| v.to_str().ok()) {
-        Some(ip) if !ip.trim().is_empty() => PsuContext::present(ip.trim()),
-        _ => PsuContext::absent(),
+pub(crate) fn psu(headers: &HeaderMap) -> Result<PsuContext, ApiError> {
+    match headers.get("psu-ip-address") {
+        None => Ok(PsuContext::absent()),
+        Some(value) => {
+            let text = value
+                .to_str()
+                .map_err(|_| FieldError::new("PSU-IP-Address", "is not an IP address"))?;
+            Ok(PsuContext::present(ip_address("PSU-IP-Address", text)?.to_string()))
+        }
     }
 }
 
-/// A page for a person's browser (the SCA callback's answer).
+/// A page for a person's browser (the SCA callback's answer): never framed, cached or followed by a referrer,
+/// and running no script.
 pub(crate) fn page(status: StatusCode, title: &str, text: &str) -> Response {
     let html = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
          <body><h1>{title}</h1><p>{text}</p></body></html>"
     );
-    (status, Html(html)).into_response()
+    let mut response = (status, Html(html)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
 }
 
 /// Applies what the log holds beyond `projection`'s checkpoint, so an answer includes the caller's own writes
@@ -171,4 +225,26 @@ pub(crate) async fn read_your_writes(app: &AppState, projection: Projection) -> 
     let runner = app.engine.projection_runner().with_projections(vec![projection]);
     runner.catch_up().await.map_err(EngineError::from)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_in;
+
+    #[test]
+    fn serde_messages_name_their_field() {
+        assert_eq!(
+            field_in("missing field `bank` at line 1 column 2").as_deref(),
+            Some("bank")
+        );
+        assert_eq!(
+            field_in("unknown field `colour`, expected one of `bank`").as_deref(),
+            Some("colour")
+        );
+        assert_eq!(
+            field_in("frequencyPerDay: invalid type: string \"x\", expected u8").as_deref(),
+            Some("frequencyPerDay")
+        );
+        assert_eq!(field_in("expected value at line 1 column 1"), None);
+    }
 }
