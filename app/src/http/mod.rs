@@ -30,6 +30,7 @@ fn router(state: AppState) -> Router {
         .merge(crate::account_information::routes::router())
         .merge(crate::payments::routes::router())
         .merge(crate::observability::router())
+        .merge(crate::dashboard::router())
         .route_layer(axum::middleware::from_fn(crate::observability::track))
         .with_state(state)
 }
