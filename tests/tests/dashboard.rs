@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -52,7 +52,7 @@ async fn dump_dom(url: String) -> String {
     tokio::task::spawn_blocking(move || {
         let profile = std::env::temp_dir().join(format!("consentry-dashboard-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&profile).expect("browser profile directory");
-        let dom_file = profile.join("dom.html");
+        let (dom_file, log_file) = (profile.join("dom.html"), profile.join("chromium.log"));
         let mut child = Command::new(&browser)
             .args([
                 "--headless",
@@ -69,9 +69,14 @@ async fn dump_dom(url: String) -> String {
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg(&url)
             .stdout(std::fs::File::create(&dom_file).expect("DOM file"))
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log_file).expect("log file"))
             .spawn()
-            .unwrap_or_else(|e| panic!("{} does not start: {e}; run scripts/test to install chromium", browser.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{} does not start: {e}; run scripts/test to install chromium",
+                    browser.display()
+                )
+            });
         let deadline = Instant::now() + Duration::from_secs(90);
         let status = loop {
             if let Some(status) = child.try_wait().expect("wait for chromium") {
@@ -85,8 +90,9 @@ async fn dump_dom(url: String) -> String {
             std::thread::sleep(Duration::from_millis(100));
         };
         let dom = std::fs::read_to_string(&dom_file).expect("the dumped DOM");
+        let log = std::fs::read_to_string(&log_file).unwrap_or_default();
         let _ = std::fs::remove_dir_all(&profile);
-        assert!(status.success(), "chromium failed ({status}); DOM so far: {dom}");
+        assert!(status.success(), "chromium failed ({status}): {log}\nDOM so far: {dom}");
         dom
     })
     .await
@@ -190,6 +196,11 @@ async fn the_dashboard_shows_what_the_api_answers(store: Backend) {
         .send_payment(&ctx, payment, "192.0.2.10", None)
         .await
         .expect("payment sent");
+    // The sandbox moves the payment on as time passes: a history of more than one status.
+    for _ in 0..3 {
+        world.clock.advance(chrono::Duration::seconds(30));
+        world.engine.poll_payment_status(&ctx, payment).await.expect("polled");
+    }
     settle(&world.engine).await;
 
     // The page and its files come with the policy that forbids inline and foreign scripts, and are not cached.
@@ -201,7 +212,10 @@ async fn the_dashboard_shows_what_the_api_answers(store: Backend) {
         .expect("the page");
     assert_eq!(page.status().as_u16(), 200);
     let policy = page.headers()["content-security-policy"].to_str().expect("policy");
-    assert!(policy.contains("script-src 'self'") && policy.contains("style-src 'self'"), "{policy}");
+    assert!(
+        policy.contains("script-src 'self'") && policy.contains("style-src 'self'"),
+        "{policy}"
+    );
     assert_eq!(page.headers()["cache-control"], "no-store");
     for (file, kind) in [("app.js", "text/javascript"), ("app.css", "text/css")] {
         let asset = world
@@ -216,8 +230,14 @@ async fn the_dashboard_shows_what_the_api_answers(store: Backend) {
     }
 
     let dom = dump_dom(format!("{}/dashboard#key={key}&user={user}", world.server.base_url())).await;
-    assert!(dom.contains(r#"<body data-state="ready">"#), "every section loaded: {dom}");
+    assert!(
+        dom.contains(r#"<body data-state="ready">"#),
+        "every section loaded: {dom}"
+    );
     assert!(!dom.contains(&key), "the key is never written into the page");
+    for missing in [">null", ">undefined", ">NaN"] {
+        assert!(!dom.contains(missing), "no {missing} shown: {dom}");
+    }
     let users = format!("/v1/users/{user}");
 
     // Connections: each consent's status and the days it has left.
@@ -262,13 +282,19 @@ async fn the_dashboard_shows_what_the_api_answers(store: Backend) {
     let total = by_test_id(&dom, "total");
     assert_eq!(total.len(), 1, "{dom}");
     assert_eq!(total[0].text, money(&balances["total"]["amount"]));
-    assert_eq!(by_test_id(&dom, "rates-date")[0].text, balances["total"]["ratesDate"].as_str().expect("date"));
+    assert_eq!(
+        by_test_id(&dom, "rates-date")[0].text,
+        balances["total"]["ratesDate"].as_str().expect("date")
+    );
 
     // Transactions: the first page, row for row.
     let listed = api(&world, &key, &format!("{users}/transactions?limit={PAGE_LIMIT}")).await;
     let transactions = listed["transactions"].as_array().expect("transactions");
     assert!(!transactions.is_empty(), "{listed}");
-    let amounts: Vec<String> = by_test_id(&dom, "transaction-amount").into_iter().map(|e| e.text).collect();
+    let amounts: Vec<String> = by_test_id(&dom, "transaction-amount")
+        .into_iter()
+        .map(|e| e.text)
+        .collect();
     let expected: Vec<String> = transactions.iter().map(|t| money(&t["amount"])).collect();
     assert_eq!(amounts, expected);
     let next = by_test_id(&dom, "next-page");
@@ -292,7 +318,13 @@ async fn the_dashboard_shows_what_the_api_answers(store: Backend) {
     assert!(!lines.is_empty(), "{spending}");
     let shown: Vec<(String, String, String)> = by_test_id(&dom, "spending-amount")
         .into_iter()
-        .map(|e| (e.attribute("data-category").to_owned(), e.attribute("data-flow").to_owned(), e.text))
+        .map(|e| {
+            (
+                e.attribute("data-category").to_owned(),
+                e.attribute("data-flow").to_owned(),
+                e.text,
+            )
+        })
         .collect();
     let expected: Vec<(String, String, String)> = lines
         .iter()
@@ -315,18 +347,31 @@ async fn the_dashboard_shows_what_the_api_answers(store: Backend) {
     assert_eq!(by_test_id(&dom, "payment-amount")[0].text, "1234.56 EUR");
     let status = order["status"].as_str().map_or("—".to_owned(), str::to_owned);
     assert_eq!(by_test_id(&dom, "payment-status")[0].text, status);
-    let history: Vec<String> = by_test_id(&dom, "payment-history").into_iter().map(|e| e.text).collect();
+    let history: Vec<String> = by_test_id(&dom, "payment-history")
+        .into_iter()
+        .map(|e| e.text)
+        .collect();
     let expected: Vec<String> = order["history"]
         .as_array()
         .expect("history")
         .iter()
-        .map(|change| format!("{} at {}", change["status"].as_str().expect("status"), change["at"].as_str().expect("at")))
+        .map(|change| {
+            format!(
+                "{} at {}",
+                change["status"].as_str().expect("status"),
+                change["at"].as_str().expect("at")
+            )
+        })
         .collect();
     assert!(!expected.is_empty(), "{order}");
     assert_eq!(history, expected);
 
     // A wrong key shows the API's refusal, and no data.
-    let refused = dump_dom(format!("{}/dashboard#key=cs_wrong&user={user}", world.server.base_url())).await;
+    let refused = dump_dom(format!(
+        "{}/dashboard#key=cs_wrong&user={user}",
+        world.server.base_url()
+    ))
+    .await;
     assert!(refused.contains(r#"<body data-state="failed">"#), "{refused}");
     let errors = by_test_id(&refused, "section-error");
     assert_eq!(errors.len(), 5, "{refused}");

@@ -28,7 +28,10 @@ pub(crate) fn router() -> Router<AppState> {
             "/dashboard/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
         )
-        .route("/dashboard/app.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }))
+        .route(
+            "/dashboard/app.css",
+            get(|| async { asset("text/css; charset=utf-8", STYLE) }),
+        )
 }
 
 /// One of the dashboard's files with the headers that keep it safe: the policy above, nothing cached (the page
@@ -60,7 +63,10 @@ mod tests {
         assert!(PAGE.contains(r#"<link rel="stylesheet" href="/dashboard/app.css">"#));
         assert_eq!(PAGE.matches("<script").count(), 1, "one script, from its own file");
         assert!(!PAGE.contains("<style") && !PAGE.contains("style="));
-        assert!(!PAGE.contains("http://") && !PAGE.contains("https://"), "nothing from elsewhere");
+        assert!(
+            !PAGE.contains("http://") && !PAGE.contains("https://"),
+            "nothing from elsewhere"
+        );
     }
 
     #[test]

@@ -46,8 +46,9 @@ function table(headings, rows) {
   );
 }
 
+/// The banks that did not answer, next to the data that did; nothing when all answered.
 function failures(list) {
-  if (!list || list.length === 0) return null;
+  if (!list || list.length === 0) return document.createDocumentFragment();
   return el(
     "ul",
     { class: "failures" },
@@ -215,13 +216,14 @@ async function firstSpendingMonth(api) {
   return { month: newest, spending: [] };
 }
 
-/// Bars per line, as long as the amount relative to the largest of its currency. The bar's length is the
-/// only place a number is read from an amount; the label shows the API's string.
+/// Bars per line, as long as the amount relative to the largest of its flow and currency. The bar's length is
+/// the only place a number is read from an amount; the label shows the API's string.
 function spendingChart(lines) {
+  const scaleOf = (line) => `${line.flow} ${line.total.currency}`;
   const largest = new Map();
   for (const line of lines) {
     const size = Math.abs(Number(line.total.amount));
-    largest.set(line.total.currency, Math.max(largest.get(line.total.currency) || 0, size));
+    largest.set(scaleOf(line), Math.max(largest.get(scaleOf(line)) || 0, size));
   }
   const rowHeight = 26;
   const labelWidth = 170;
@@ -235,7 +237,7 @@ function spendingChart(lines) {
   });
   lines.forEach((line, index) => {
     const top = index * rowHeight + 4;
-    const scale = largest.get(line.total.currency) || 1;
+    const scale = largest.get(scaleOf(line)) || 1;
     const width = Math.max(1, Math.round((Math.abs(Number(line.total.amount)) / scale) * barSpace));
     chart.append(
       svg(
@@ -323,7 +325,7 @@ async function renderTransactions(api, body) {
       page.transactions.length === 0
         ? el("p", { class: "empty" }, "No transactions in the last 30 days.")
         : table(["Date", "Bank", "Counterparty", "Description", "Category", "Status", "Amount"], rows),
-      failures(page.failures) || "",
+      failures(page.failures),
     );
   };
   const move = async (change) => {
