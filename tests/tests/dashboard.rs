@@ -85,6 +85,7 @@ async fn dump_dom(url: String) -> String {
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
+                let _ = std::fs::remove_dir_all(&profile);
                 panic!("chromium did not finish within 90 s");
             }
             std::thread::sleep(Duration::from_millis(100));
