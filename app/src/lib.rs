@@ -19,6 +19,7 @@ pub mod audit;
 pub mod banks;
 pub mod config;
 pub mod consents;
+pub mod dashboard;
 pub mod engine;
 pub mod http;
 pub mod idempotency;

@@ -190,6 +190,8 @@ fn router(state: AppState, config: &HttpConfig) -> Router {
     });
     crate::observability::install();
     api.route_layer(axum::middleware::from_fn(crate::observability::track))
+        // The operator's pages: served beside the API, not part of its document.
+        .merge(crate::dashboard::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(Extension(Arc::new(document)))
