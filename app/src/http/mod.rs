@@ -28,6 +28,7 @@ use axum::Router;
 use consentry_domain::rates::RatesPort;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 pub use openapi::openapi;
 pub use problem::{ProblemType, PROBLEM_BASE, PROBLEM_JSON};
@@ -87,6 +88,26 @@ struct Limits {
 }
 
 /// Refuses a body announced too large at once, waits for a slot, bounds the request's time, and logs it.
+/// The header that carries a request's id, in and out.
+const REQUEST_ID: &str = "x-request-id";
+
+/// Every request gets an id: the caller's `X-Request-ID` when it is a UUID, else a new one. It names the span
+/// every log line of the request is written in, and comes back in the answer's `X-Request-ID`.
+async fn identified(request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| uuid::Uuid::parse_str(v.trim()).ok())
+        .unwrap_or_else(uuid::Uuid::new_v4);
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = next.run(request).instrument(span).await;
+    if let Ok(value) = header::HeaderValue::from_str(&id.to_string()) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
 async fn limited(State(limits): State<Arc<Limits>>, request: Request, next: Next) -> Response {
     let started = tokio::time::Instant::now();
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
@@ -200,6 +221,7 @@ fn router(state: AppState, config: &HttpConfig) -> Router {
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(axum::middleware::from_fn(problems_everywhere))
         .layer(axum::middleware::from_fn_with_state(limits, limited))
+        .layer(axum::middleware::from_fn(identified))
 }
 
 /// The walk a test makes over what the router registered: every path of the API's router, as axum's
