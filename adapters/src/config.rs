@@ -19,11 +19,23 @@ pub struct BankConfig {
     pub base_url: String,
     #[serde(default = "default_sca_approach")]
     pub sca_approach: ScaApproach,
-    /// The whole exchange, from connect to the last body byte.
+    /// One call, from connect to the last body byte.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
     #[serde(default = "default_connect_timeout_ms")]
     pub connect_timeout_ms: u64,
+    /// A sync's budget: this much time per call it makes (accounts, then balances and every page of
+    /// transactions per account), so it grows with what the sync covers, while a bank answering every call just
+    /// under `timeout_ms` cannot hold a sync for calls × timeout.
+    #[serde(default = "default_sync_allowance_ms")]
+    pub sync_allowance_ms: u64,
+    /// A transaction listing's limits: pages, bytes over all pages, and time for the whole listing.
+    #[serde(default = "default_max_pages")]
+    pub max_pages: usize,
+    #[serde(default = "default_max_listing_bytes")]
+    pub max_listing_bytes: usize,
+    #[serde(default = "default_listing_timeout_ms")]
+    pub listing_timeout_ms: u64,
 }
 
 fn default_sca_approach() -> ScaApproach {
@@ -38,6 +50,22 @@ fn default_connect_timeout_ms() -> u64 {
     3_000
 }
 
+fn default_sync_allowance_ms() -> u64 {
+    4_000
+}
+
+fn default_max_pages() -> usize {
+    100
+}
+
+fn default_max_listing_bytes() -> usize {
+    32 * 1024 * 1024
+}
+
+fn default_listing_timeout_ms() -> u64 {
+    120_000
+}
+
 impl BankConfig {
     /// A bank at `base_url` with the default SCA approach and timeouts.
     pub fn new(id: &str, display_name: &str, base_url: &str) -> Result<Self, ConfigError> {
@@ -48,6 +76,10 @@ impl BankConfig {
             sca_approach: default_sca_approach(),
             timeout_ms: default_timeout_ms(),
             connect_timeout_ms: default_connect_timeout_ms(),
+            sync_allowance_ms: default_sync_allowance_ms(),
+            max_pages: default_max_pages(),
+            max_listing_bytes: default_max_listing_bytes(),
+            listing_timeout_ms: default_listing_timeout_ms(),
         })
     }
 
@@ -62,6 +94,14 @@ impl BankConfig {
 
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    pub fn sync_allowance(&self) -> Duration {
+        Duration::from_millis(self.sync_allowance_ms)
+    }
+
+    pub fn listing_timeout(&self) -> Duration {
+        Duration::from_millis(self.listing_timeout_ms)
     }
 }
 

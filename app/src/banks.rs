@@ -16,8 +16,10 @@ pub struct ConnectedBank {
     pub port: Arc<dyn BankPort>,
     pub display_name: String,
     pub sca_approach: ScaApproach,
-    /// How long a whole exchange with this bank may take.
+    /// How long one call to this bank may take.
     pub timeout: std::time::Duration,
+    /// What a sync may spend per call it makes, on top of one `timeout` (see `BankConfig::sync_allowance_ms`).
+    pub sync_allowance: std::time::Duration,
 }
 
 #[derive(Clone, Default)]
@@ -38,6 +40,7 @@ impl Banks {
                     display_name: config.display_name.clone(),
                     sca_approach: config.sca_approach,
                     timeout: config.timeout(),
+                    sync_allowance: config.sync_allowance(),
                 },
             );
         }

@@ -12,7 +12,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::bank::{Balance, BankAccount, BankTransaction};
-use crate::{ConsentId, Currency, Iban, Money};
+use crate::{AccountCurrency, ConsentId, Iban, Money};
 
 /// How many days a pending transaction may wait for its booking and still be matched to it.
 pub const PENDING_MATCH_DAYS: i64 = 10;
@@ -50,7 +50,7 @@ pub enum AccountDataCommand {
 pub struct ObservedAccount {
     pub resource_id: String,
     pub iban: Option<Iban>,
-    pub currency: Currency,
+    pub currency: AccountCurrency,
     pub name: Option<String>,
     pub product: Option<String>,
 }
@@ -74,7 +74,8 @@ pub struct ObservedTransaction {
     pub value_date: Option<NaiveDate>,
     pub amount: Money,
     pub counterparty_name: Option<String>,
-    pub counterparty_iban: Option<Iban>,
+    /// As the bank sent it, not validated.
+    pub counterparty_iban: Option<String>,
     pub remittance_information: Option<String>,
     pub bank_transaction_code: Option<String>,
 }
@@ -471,7 +472,7 @@ mod tests {
         let account = BankAccount {
             resource_id: "acc-1".into(),
             iban: None,
-            currency: Currency::EUR,
+            currency: crate::Currency::EUR.into(),
             name: None,
             product: None,
             cash_account_type: None,

@@ -6,13 +6,13 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::consent::{ConsentAccess, ConsentStatus};
 use crate::payment::{BankPayment, PaymentProduct, PaymentRequest, PaymentService, TransactionStatus};
 use crate::sca::{ScaApproach, ScaLinks, ScaStatus};
-use crate::{Currency, Iban, Money};
+use crate::{AccountCurrency, Iban, Money};
 
 /// Whether the user is looking at the screen right now. Berlin Group wants `PSU-IP-Address` on account reads
 /// if and only if the user is present; reads without it count against the consent's frequencyPerDay.
@@ -102,10 +102,51 @@ pub struct BankAccount {
     /// The bank's `resourceId`, used in the account's balance and transaction paths.
     pub resource_id: String,
     pub iban: Option<Iban>,
-    pub currency: Currency,
+    pub currency: AccountCurrency,
     pub name: Option<String>,
     pub product: Option<String>,
     pub cash_account_type: Option<String>,
+}
+
+/// One entry of a bank's answer (an account, a balance, a transaction) that Consentry could not read. It is
+/// kept out of what is recorded, and reported; the entries around it are kept.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryProblem {
+    /// The resource the answer was for: `accounts`, `accounts/{id}/balances`, `accounts/{id}/transactions`.
+    pub resource: String,
+    /// The entry's id as the bank gave it (resourceId, transactionId, entryReference), else its place in the
+    /// answer (`accounts[2]`, `booked[7]`).
+    pub entry: String,
+    /// The field that did not parse, as the spec names it (`iban`, `transactionAmount.amount`).
+    pub field: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for EntryProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} entry {}: {}: {}",
+            self.resource, self.entry, self.field, self.problem
+        )
+    }
+}
+
+/// A list a bank answered: the entries that parsed, and a problem for each one that did not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing<T> {
+    pub entries: Vec<T>,
+    pub problems: Vec<EntryProblem>,
+}
+
+impl<T> Default for Listing<T> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
 }
 
 /// Berlin Group `balanceType`.
@@ -191,18 +232,22 @@ pub struct BankTransaction {
     pub value_date: Option<NaiveDate>,
     pub amount: Money,
     pub creditor_name: Option<String>,
-    pub creditor_iban: Option<Iban>,
+    /// The counterparty's IBAN as the bank sent it: shown, never validated (a bank's typo in another party's
+    /// account must not hide the transaction).
+    pub creditor_iban: Option<String>,
     pub debtor_name: Option<String>,
-    pub debtor_iban: Option<Iban>,
+    pub debtor_iban: Option<String>,
     pub remittance_information: Option<String>,
     pub bank_transaction_code: Option<String>,
 }
 
-/// All pages of a transaction query, merged.
+/// All pages of a transaction query, merged, with the entries that did not parse and the pages read.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TransactionReport {
     pub booked: Vec<BankTransaction>,
     pub pending: Vec<BankTransaction>,
+    pub problems: Vec<EntryProblem>,
+    pub pages: usize,
 }
 
 /// `POST /v1/{payment-service}/{payment-product}`.
@@ -268,6 +313,23 @@ pub enum CancellationOutcome {
     AuthorisationRequired { status: TransactionStatus, sca: ScaLinks },
 }
 
+/// How long a bank asked Consentry to wait (`Retry-After`): a delay in seconds, or a moment (HTTP date).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryAfter {
+    Delay(Duration),
+    At(DateTime<Utc>),
+}
+
+impl RetryAfter {
+    /// The earliest moment the next attempt may be made, for an answer received at `now`.
+    pub fn not_before(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Self::Delay(delay) => now + chrono::Duration::from_std(*delay).unwrap_or(chrono::Duration::MAX),
+            Self::At(moment) => (*moment).max(now),
+        }
+    }
+}
+
 /// Everything that can go wrong talking to a bank. The Berlin Group error codes carry the bank's text; the
 /// last four are about the exchange itself. `Timeout` and `Transport` leave the outcome unknown: the request may
 /// have been processed, so a payment must be reconciled before it is ever sent again.
@@ -282,7 +344,7 @@ pub enum BankError {
     #[error("ACCESS_EXCEEDED: {text}")]
     AccessExceeded {
         text: String,
-        retry_after: Option<Duration>,
+        retry_after: Option<RetryAfter>,
     },
     #[error("FORMAT_ERROR: {0}")]
     FormatError(String),
@@ -306,6 +368,15 @@ pub enum BankError {
     Malformed(String),
     #[error("unexpected HTTP status {status}: {body}")]
     UnexpectedStatus { status: u16, body: String },
+    /// A 3xx: Consentry follows no redirect, so the consent and the user's address never leave the bank.
+    #[error("HTTP {status} redirect to {location:?} not followed")]
+    Redirected { status: u16, location: String },
+    /// A `next` link (or another link) that leads outside the bank's base URL, or back to a page already read.
+    #[error("link refused: {0}")]
+    LinkRefused(String),
+    /// A transaction listing over its budget of pages, bytes or time, or a sync over its time budget.
+    #[error("over budget: {0}")]
+    OverBudget(String),
 }
 
 impl BankError {
@@ -328,12 +399,19 @@ impl BankError {
             BankError::Transport(_) => "TRANSPORT",
             BankError::Malformed(_) => "MALFORMED",
             BankError::UnexpectedStatus { .. } => "UNEXPECTED_STATUS",
+            BankError::Redirected { .. } => "REDIRECTED",
+            BankError::LinkRefused(_) => "LINK_REFUSED",
+            BankError::OverBudget(_) => "OVER_BUDGET",
         }
     }
 
-    /// True when the bank may have processed the request although no answer arrived.
+    /// True when the bank may have processed the request although no usable answer arrived (a redirect says
+    /// nothing reliable about it either).
     pub fn outcome_unknown(&self) -> bool {
-        matches!(self, BankError::Timeout | BankError::Transport(_))
+        matches!(
+            self,
+            BankError::Timeout | BankError::Transport(_) | BankError::Redirected { .. }
+        )
     }
 }
 
@@ -347,8 +425,13 @@ pub trait BankPort: Send + Sync {
     async fn start_consent_authorisation(&self, consent_id: &str) -> Result<Authorisation, BankError>;
     async fn consent_sca_status(&self, consent_id: &str, authorisation_id: &str) -> Result<ScaStatus, BankError>;
 
-    async fn accounts(&self, consent_id: &str, psu: &PsuContext) -> Result<Vec<BankAccount>, BankError>;
-    async fn balances(&self, consent_id: &str, account_id: &str, psu: &PsuContext) -> Result<Vec<Balance>, BankError>;
+    async fn accounts(&self, consent_id: &str, psu: &PsuContext) -> Result<Listing<BankAccount>, BankError>;
+    async fn balances(
+        &self,
+        consent_id: &str,
+        account_id: &str,
+        psu: &PsuContext,
+    ) -> Result<Listing<Balance>, BankError>;
     async fn transactions(
         &self,
         consent_id: &str,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
@@ -95,6 +95,11 @@ pub enum ConsentCommand {
     CountUnattendedAccess {
         resources: Vec<String>,
     },
+    /// The bank answered 429 with `Retry-After`: no unattended access is counted (so none is made) before
+    /// `until`.
+    WaitForBank {
+        until: DateTime<Utc>,
+    },
 }
 
 impl ConsentCommand {
@@ -109,6 +114,7 @@ impl ConsentCommand {
             ConsentCommand::Revoke { by: RevokedBy::Tpp } => "Revoke(Tpp)",
             ConsentCommand::LinkRenewal { .. } => "LinkRenewal",
             ConsentCommand::CountUnattendedAccess { .. } => "CountUnattendedAccess",
+            ConsentCommand::WaitForBank { .. } => "WaitForBank",
         }
     }
 }
@@ -142,6 +148,10 @@ pub enum ConsentEvent {
         day: NaiveDate,
         resources: Vec<String>,
     },
+    /// The bank asked to be left alone until `until` (a 429's `Retry-After`).
+    BankAskedToWait {
+        until: DateTime<Utc>,
+    },
 }
 
 impl DomainEvent for ConsentEvent {
@@ -156,6 +166,7 @@ impl DomainEvent for ConsentEvent {
             ConsentEvent::ConsentTerminatedByTpp => "ConsentTerminatedByTpp",
             ConsentEvent::RenewalLinked { .. } => "RenewalLinked",
             ConsentEvent::UnattendedAccessCounted { .. } => "UnattendedAccessCounted",
+            ConsentEvent::BankAskedToWait { .. } => "BankAskedToWait",
         };
         name.to_owned()
     }
@@ -299,6 +310,9 @@ pub struct ConsentState {
     /// The unattended accesses of `access_day` per resource; older days are dropped.
     pub access_day: Option<NaiveDate>,
     pub accesses: BTreeMap<String, u8>,
+    /// No unattended access before this moment: the bank's last `Retry-After`.
+    #[serde(default)]
+    pub wait_until: Option<DateTime<Utc>>,
 }
 
 impl ConsentState {
@@ -372,6 +386,8 @@ pub enum ConsentError {
         day: NaiveDate,
         limit: u8,
     },
+    #[error("the bank asked Consentry to wait until {until} (Retry-After)")]
+    BankAskedToWait { until: DateTime<Utc> },
 }
 
 /// What a consent decision needs from outside: only the clock.
@@ -491,6 +507,9 @@ impl Consent {
                         "names no resource",
                     )));
                 }
+                if let Some(until) = state.wait_until.filter(|until| clock.now() < *until) {
+                    return Err(ConsentError::BankAskedToWait { until });
+                }
                 let limit = state.request.frequency_per_day;
                 if let Some(spent) = resources.iter().find(|r| self.accesses_on(today, r) >= limit) {
                     return Err(ConsentError::AccessBudgetExhausted {
@@ -500,6 +519,12 @@ impl Consent {
                     });
                 }
                 Ok(vec![ConsentEvent::UnattendedAccessCounted { day: today, resources }])
+            }
+            (ConsentCommand::WaitForBank { until }, Valid { .. }) => {
+                if state.wait_until.is_some_and(|known| known >= *until) || *until <= clock.now() {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![ConsentEvent::BankAskedToWait { until: *until }])
             }
             _ => Err(not_allowed(&command)),
         }
@@ -536,6 +561,7 @@ impl Aggregate for Consent {
                 renewed_by: None,
                 access_day: None,
                 accesses: BTreeMap::new(),
+                wait_until: None,
             });
             return;
         }
@@ -592,6 +618,7 @@ impl Aggregate for Consent {
                     *state.accesses.entry(resource).or_default() += 1;
                 }
             }
+            ConsentEvent::BankAskedToWait { until } => state.wait_until = Some(until),
         }
     }
 }
@@ -724,5 +751,52 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    struct At(DateTime<Utc>);
+
+    impl Clock for At {
+        fn now(&self) -> DateTime<Utc> {
+            self.0
+        }
+    }
+
+    #[test]
+    fn a_bank_that_asked_to_wait_gets_no_unattended_access_until_then() {
+        let mut consent = Consent::default();
+        for event in [requested(), recorded(), ConsentEvent::ConsentAuthorised] {
+            consent.apply(event);
+        }
+        let noon = NaiveDate::from_ymd_opt(2026, 3, 2)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .expect("time")
+            .and_utc();
+        let until = noon + chrono::Duration::seconds(120);
+        let wait = ConsentCommand::WaitForBank { until };
+        let events = consent.decide(wait.clone(), &At(noon)).unwrap();
+        assert_eq!(events, vec![ConsentEvent::BankAskedToWait { until }]);
+        for event in events {
+            consent.apply(event);
+        }
+        assert!(
+            consent.decide(wait, &At(noon)).unwrap().is_empty(),
+            "a known wait is not stored twice"
+        );
+        let earlier = ConsentCommand::WaitForBank {
+            until: noon + chrono::Duration::seconds(5),
+        };
+        assert!(
+            consent.decide(earlier, &At(noon)).unwrap().is_empty(),
+            "a shorter wait changes nothing"
+        );
+
+        let count = ConsentCommand::CountUnattendedAccess {
+            resources: vec!["accounts".into()],
+        };
+        assert_eq!(
+            consent.decide(count.clone(), &At(noon + chrono::Duration::seconds(119))),
+            Err(ConsentError::BankAskedToWait { until })
+        );
+        assert_eq!(consent.decide(count, &At(until)).unwrap().len(), 1);
     }
 }

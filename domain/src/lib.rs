@@ -24,4 +24,4 @@ pub use error::FieldError;
 pub use iban::Iban;
 pub use ids::{BankId, ConsentId, PaymentId, TenantId, UserId};
 pub use metadata::{Actor, EventMetadata};
-pub use money::{Currency, Money};
+pub use money::{AccountCurrency, Currency, Money};

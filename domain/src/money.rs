@@ -99,6 +99,72 @@ impl<'de> Deserialize<'de> for Currency {
     }
 }
 
+/// The currency of an account: one ISO 4217 currency, or `XXX`, the code Berlin Group gives a multicurrency
+/// account (one account, balances in several currencies, each balance carrying its own).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AccountCurrency {
+    Single(Currency),
+    Multi,
+}
+
+impl AccountCurrency {
+    /// The ISO 4217 code of "no currency", which the Berlin Group spec uses for multicurrency accounts.
+    pub const MULTI_CODE: &'static str = "XXX";
+
+    pub fn parse_field(field: &str, input: &str) -> Result<Self, FieldError> {
+        if input.trim() == Self::MULTI_CODE {
+            return Ok(Self::Multi);
+        }
+        Currency::parse_field(field, input).map(Self::Single)
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Single(currency) => currency.code(),
+            Self::Multi => Self::MULTI_CODE,
+        }
+    }
+
+    /// The one currency of a single-currency account.
+    pub fn single(&self) -> Option<Currency> {
+        match self {
+            Self::Single(currency) => Some(*currency),
+            Self::Multi => None,
+        }
+    }
+}
+
+impl From<Currency> for AccountCurrency {
+    fn from(currency: Currency) -> Self {
+        Self::Single(currency)
+    }
+}
+
+impl fmt::Debug for AccountCurrency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl fmt::Display for AccountCurrency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl Serialize for AccountCurrency {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for AccountCurrency {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse_field("currency", &raw).map_err(serde::de::Error::custom)
+    }
+}
+
 /// An exact amount in a currency, never with more decimals than the currency has minor units. The amount is
 /// kept at the currency's scale (`10.1 EUR` is held and shown as `10.10`). It may be negative (a debit).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -241,6 +307,26 @@ mod tests {
             assert!(err.problem.contains("without minor units"), "{code}: {}", err.problem);
         }
         assert!(Money::parse("x", "1", "XAU").is_err());
+    }
+
+    #[test]
+    fn an_account_currency_is_a_currency_or_multicurrency() {
+        assert_eq!(
+            AccountCurrency::parse_field("currency", "XXX").unwrap(),
+            AccountCurrency::Multi
+        );
+        assert_eq!(
+            AccountCurrency::parse_field("currency", "EUR").unwrap(),
+            AccountCurrency::Single(Currency::EUR)
+        );
+        assert_eq!(AccountCurrency::Multi.single(), None);
+        let err = AccountCurrency::parse_field("accounts[0].currency", "ABC").unwrap_err();
+        assert_eq!(err.field, "accounts[0].currency");
+        assert!(AccountCurrency::parse_field("currency", "XAU").is_err());
+        let json = serde_json::to_string(&AccountCurrency::Multi).unwrap();
+        assert_eq!(json, "\"XXX\"");
+        let back: AccountCurrency = serde_json::from_str("\"SEK\"").unwrap();
+        assert_eq!(back.code(), "SEK");
     }
 
     #[test]

@@ -373,13 +373,35 @@ impl World {
 
     /// [`World::start`] with the HTTP server's limits of `http`.
     pub async fn start_with(store: Backend, start: DateTime<Utc>, sandbox: SandboxConfig, http: HttpConfig) -> Self {
+        Self::start_configured(store, start, sandbox, http, |_| {}).await
+    }
+
+    /// [`World::start`] with each sandbox bank's client configuration changed by `bank` first (its timeouts and
+    /// budgets, say).
+    pub async fn start_with_banks(
+        store: Backend,
+        start: DateTime<Utc>,
+        sandbox: SandboxConfig,
+        bank: impl Fn(&mut consentry_adapters::config::BankConfig),
+    ) -> Self {
+        Self::start_configured(store, start, sandbox, HttpConfig::default(), bank).await
+    }
+
+    async fn start_configured(
+        store: Backend,
+        start: DateTime<Utc>,
+        sandbox: SandboxConfig,
+        http: HttpConfig,
+        bank: impl Fn(&mut consentry_adapters::config::BankConfig),
+    ) -> Self {
         let db = TestDb::create(store).await;
         let clock = Arc::new(SimulatedClock::starting_at(start));
         let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let sandbox = Sandbox::start_with_clock(sandbox, clock.clone(), loopback)
             .await
             .expect("sandbox starts");
-        let configs = sandbox_banks(&sandbox.base_url()).expect("sandbox banks");
+        let mut configs = sandbox_banks(&sandbox.base_url()).expect("sandbox banks");
+        configs.iter_mut().for_each(bank);
         let banks = Banks::from_config(&configs).expect("clients");
         let engine = Engine::open(Some(db.url()), clock.clone())
             .await

@@ -68,7 +68,7 @@ async fn direct_spending(
             let description = transaction.description();
             let facts = TransactionFacts {
                 description: &description,
-                counterparty_iban: transaction.counterparty_iban.as_ref().map(|i| i.as_str()),
+                counterparty_iban: transaction.counterparty_iban.as_deref(),
                 bank_transaction_code: transaction.bank_transaction_code.as_deref(),
                 amount: transaction.amount.amount(),
             };

@@ -10,7 +10,7 @@ use consentry_adapters::berlin_group::BerlinGroupClient;
 use consentry_adapters::config::BankConfig;
 use consentry_domain::bank::{
     BalanceType, BankError, BankPort, BookingStatus, CancellationOutcome, ConsentCreation, PaymentInitiation,
-    PaymentResource, PsuContext, RedirectUris, ScaRequest, TransactionQuery,
+    PaymentResource, PsuContext, RedirectUris, RetryAfter, ScaRequest, TransactionQuery,
 };
 use consentry_domain::consent::{ConsentAccess, ConsentStatus};
 use consentry_domain::payment::{PaymentProduct, PaymentService, TransactionStatus};
@@ -335,7 +335,7 @@ async fn accounts_balances_and_paged_transactions() {
         .unwrap()
         .consent_id;
     let psu = PsuContext::present("192.0.2.1");
-    let accounts = bank.accounts(&consent, &psu).await.unwrap();
+    let accounts = bank.accounts(&consent, &psu).await.unwrap().entries;
     let currencies: Vec<&str> = accounts.iter().map(|a| a.currency.code()).collect();
     assert_eq!(currencies, ["EUR", "USD", "GBP", "SEK"]);
     assert!(accounts.iter().all(|a| a.iban.is_some()));
@@ -348,6 +348,7 @@ async fn accounts_balances_and_paged_transactions() {
         BalanceType::Expected,
     ] {
         let balance = balances
+            .entries
             .iter()
             .find(|b| b.balance_type == kind)
             .expect("balance type present");
@@ -414,7 +415,9 @@ async fn pending_transactions_are_booked_later_under_a_new_id_or_vanish() {
         .await
         .unwrap()
         .consent_id;
-    let account = bank.accounts(&consent, &psu).await.unwrap()[0].resource_id.clone();
+    let account = bank.accounts(&consent, &psu).await.unwrap().entries[0]
+        .resource_id
+        .clone();
     let query = |today: NaiveDate| TransactionQuery {
         booking_status: BookingStatus::Both,
         date_from: today - Days::new(30),
@@ -469,7 +472,8 @@ async fn frequency_per_day_limits_reads_without_the_user() {
     let account = bank
         .accounts(&consent, &PsuContext::present("192.0.2.1"))
         .await
-        .unwrap()[0]
+        .unwrap()
+        .entries[0]
         .resource_id
         .clone();
     bank.balances(&consent, &account, &absent)
@@ -731,7 +735,7 @@ async fn injected_faults_become_typed_errors() {
     )
     .await;
     let error = bank.consent_status(&consent).await;
-    let expected = Some(Duration::from_secs(3));
+    let expected = Some(RetryAfter::Delay(Duration::from_secs(3)));
     assert!(matches!(error, Err(BankError::AccessExceeded { retry_after, .. }) if retry_after == expected));
 
     set_faults(
@@ -806,7 +810,7 @@ async fn random_faults_never_panic_the_client() {
     for _ in 0..40 {
         match bank.accounts(&consent, &psu).await {
             Ok(accounts) => {
-                assert_eq!(accounts.len(), 4);
+                assert_eq!(accounts.entries.len(), 4);
                 ok += 1;
             }
             Err(_) => failed += 1,

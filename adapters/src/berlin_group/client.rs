@@ -1,31 +1,30 @@
 //! [`BerlinGroupClient`]: the bank port over HTTP, one client per configured bank.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use async_trait::async_trait;
 use consentry_domain::bank::{
     Authorisation, Balance, BankAccount, BankError, BankPort, CancellationOutcome, ConsentCreation, ConsentDetails,
-    CreatedConsent, PaymentDetails, PaymentInitiation, PaymentResource, PsuContext, ScaRequest, TransactionQuery,
-    TransactionReport,
+    CreatedConsent, EntryProblem, Listing, PaymentDetails, PaymentInitiation, PaymentResource, PsuContext, ScaRequest,
+    TransactionQuery, TransactionReport,
 };
 use consentry_domain::consent::ConsentStatus;
 use consentry_domain::payment::{BankPayment, PaymentService, TransactionStatus};
 use consentry_domain::sca::{ScaApproach, ScaStatus};
+use consentry_domain::BankId;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::errors::{bank_error, excerpt};
-use super::wire;
+use super::errors::bank_error;
+use super::{reader, wire};
 use crate::config::{BankConfig, ConfigError};
 
 /// The largest body the client reads; a bank sending more is answered with `Malformed`, not an allocation.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
-
-/// Transaction paging stops here, so a bank whose `next` links loop cannot hold a sync forever.
-const MAX_PAGES: usize = 500;
 
 /// A Berlin Group NextGenPSD2 client for one bank.
 #[derive(Debug, Clone)]
@@ -35,16 +34,27 @@ pub struct BerlinGroupClient {
     base: Url,
 }
 
-/// A 2xx answer, read in full.
+/// A 2xx answer, read in full, with the bank, operation and `X-Request-ID` of the call it answers.
 struct Answer {
     status: u16,
     headers: HeaderMap,
     body: Vec<u8>,
+    bank: BankId,
+    operation: &'static str,
+    request_id: Uuid,
 }
 
 impl Answer {
+    /// The body as `T`. A 2xx body that does not parse is a warning (bank, operation, request id, where the
+    /// parser stopped; never the body, which may hold account numbers) and a metric.
     fn json<T: DeserializeOwned>(&self) -> Result<T, BankError> {
-        serde_json::from_slice(&self.body).map_err(|e| BankError::Malformed(format!("{e}: {}", excerpt(&self.body))))
+        serde_json::from_slice(&self.body).map_err(|error| {
+            let (bank, operation, request_id, status) = (&self.bank, self.operation, self.request_id, self.status);
+            tracing::warn!(%bank, operation, %request_id, status, %error, "the bank's answer does not parse");
+            metrics::counter!("consentry_bank_errors_total", "bank" => bank.to_string(), "code" => "MALFORMED")
+                .increment(1);
+            BankError::Malformed(format!("{operation}: {error}"))
+        })
     }
 
     fn sca_approach(&self) -> Option<&str> {
@@ -118,7 +128,9 @@ impl BerlinGroupClient {
     pub fn new(bank: BankConfig) -> Result<Self, ConfigError> {
         let base = Url::parse(&format!("{}/", bank.base_url.trim_end_matches('/')))
             .map_err(|e| ConfigError::Invalid(format!("bank {}: base_url: {e}", bank.id)))?;
+        // No redirect is followed: a 3xx would carry the consent and the user's address to wherever it points.
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(bank.timeout())
             .connect_timeout(bank.connect_timeout())
             .build()
@@ -141,11 +153,44 @@ impl BerlinGroupClient {
         Ok(url)
     }
 
-    /// A link from a bank's `_links`, absolute or relative to the bank's base URL.
+    /// A link from a bank's `_links`, absolute or relative to the bank's base URL, followed only when it stays
+    /// under that base URL (same scheme, host and port, and path prefix): a link elsewhere is refused, so the
+    /// consent id and the user's address never leave the bank.
     fn link(&self, href: &str) -> Result<Url, BankError> {
-        self.base
+        let url = self
+            .base
             .join(href)
-            .map_err(|e| BankError::Malformed(format!("link {href:?}: {e}")))
+            .map_err(|e| BankError::LinkRefused(format!("{href:?} is not a URL: {e}")))?;
+        if url.origin() != self.base.origin() || !url.path().starts_with(self.base.path()) {
+            return Err(BankError::LinkRefused(format!(
+                "{} leads outside the bank's base URL {}",
+                without_query(&url),
+                without_query(&self.base)
+            )));
+        }
+        Ok(url)
+    }
+
+    /// Logs and counts the entries of an answer that were kept out; the body itself is never logged.
+    fn report_problems(&self, operation: &'static str, request_id: Uuid, problems: &[EntryProblem]) {
+        if problems.is_empty() {
+            return;
+        }
+        let bank = &self.bank.id;
+        for problem in problems {
+            tracing::warn!(
+                %bank,
+                operation,
+                %request_id,
+                resource = %problem.resource,
+                entry = %problem.entry,
+                field = %problem.field,
+                problem = %problem.problem,
+                "an entry of the bank's answer does not parse; it is kept out, the others are kept"
+            );
+        }
+        metrics::counter!("consentry_bank_entries_rejected_total", "bank" => bank.to_string(), "operation" => operation)
+            .increment(problems.len() as u64);
     }
 
     fn preferred(&self, sca: &ScaRequest) -> ScaRequest {
@@ -168,7 +213,7 @@ impl BerlinGroupClient {
         if let Some(body) = call.body {
             request = request.json(body);
         }
-        let outcome = self.read(request).await;
+        let outcome = self.read(request, call.operation, call.request_id).await;
         let elapsed = started.elapsed();
         let elapsed_ms = elapsed.as_millis() as u64;
         let (bank, operation, request_id) = (&self.bank.id, call.operation, call.request_id);
@@ -193,7 +238,12 @@ impl BerlinGroupClient {
         outcome
     }
 
-    async fn read(&self, request: reqwest::RequestBuilder) -> Result<Answer, BankError> {
+    async fn read(
+        &self,
+        request: reqwest::RequestBuilder,
+        operation: &'static str,
+        request_id: Uuid,
+    ) -> Result<Answer, BankError> {
         let mut response = request.send().await.map_err(transport_error)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -208,7 +258,23 @@ impl BerlinGroupClient {
             body.extend_from_slice(&chunk);
         }
         if (200..300).contains(&status) {
-            Ok(Answer { status, headers, body })
+            Ok(Answer {
+                status,
+                headers,
+                body,
+                bank: self.bank.id.clone(),
+                operation,
+                request_id,
+            })
+        } else if (300..400).contains(&status) {
+            let location = headers
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("(no Location)");
+            Err(BankError::Redirected {
+                status,
+                location: location.chars().take(200).collect(),
+            })
         } else {
             Err(bank_error(status, &headers, &body))
         }
@@ -243,6 +309,13 @@ fn service_segment(service: PaymentService) -> &'static str {
         PaymentService::BulkPayments => "bulk-payments",
         PaymentService::PeriodicPayments => "periodic-payments",
     }
+}
+
+/// A URL for a message: its query (which may carry ids) left out.
+fn without_query(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.to_string()
 }
 
 fn transport_error(error: reqwest::Error) -> BankError {
@@ -304,21 +377,28 @@ impl BankPort for BerlinGroupClient {
         wire::sca_status(&wire.sca_status)
     }
 
-    async fn accounts(&self, consent_id: &str, psu: &PsuContext) -> Result<Vec<BankAccount>, BankError> {
+    async fn accounts(&self, consent_id: &str, psu: &PsuContext) -> Result<Listing<BankAccount>, BankError> {
         let call = Call::new("accounts", Method::GET, self.url(&["accounts"])?)
             .consent(consent_id)
             .psu(psu);
-        Ok(self
-            .exchange(call)
-            .await?
-            .json::<wire::AccountListWire>()?
-            .into_domain())
+        let answer = self.exchange(call).await?;
+        let listing = reader::accounts(&answer.json()?)?;
+        self.report_problems("accounts", answer.request_id, &listing.problems);
+        Ok(listing)
     }
 
-    async fn balances(&self, consent_id: &str, account_id: &str, psu: &PsuContext) -> Result<Vec<Balance>, BankError> {
+    async fn balances(
+        &self,
+        consent_id: &str,
+        account_id: &str,
+        psu: &PsuContext,
+    ) -> Result<Listing<Balance>, BankError> {
         let url = self.url(&["accounts", account_id, "balances"])?;
         let call = Call::new("balances", Method::GET, url).consent(consent_id).psu(psu);
-        Ok(self.exchange(call).await?.json::<wire::BalancesWire>()?.into_domain())
+        let answer = self.exchange(call).await?;
+        let listing = reader::balances(&format!("accounts/{account_id}/balances"), &answer.json()?)?;
+        self.report_problems("balances", answer.request_id, &listing.problems);
+        Ok(listing)
     }
 
     async fn transactions(
@@ -337,21 +417,54 @@ impl BankPort for BerlinGroupClient {
                 pairs.append_pair("dateTo", &date_to.to_string());
             }
         }
+        // The listing as a whole has a deadline and budgets of pages and bytes, and never reads a page twice:
+        // a bank whose `next` links loop or never end gets a clear error, not a sync that holds forever.
+        let resource = format!("accounts/{account_id}/transactions");
+        let deadline = Instant::now() + self.bank.listing_timeout();
+        let mut seen = HashSet::new();
+        let mut bytes = 0usize;
         let mut report = TransactionReport::default();
-        for _ in 0..MAX_PAGES {
+        loop {
+            if report.pages == self.bank.max_pages {
+                return Err(BankError::OverBudget(format!(
+                    "{resource}: more than {} pages",
+                    self.bank.max_pages
+                )));
+            }
+            if !seen.insert(url.to_string()) {
+                return Err(BankError::LinkRefused(format!(
+                    "{resource}: the `next` link of page {} leads back to a page already read",
+                    report.pages
+                )));
+            }
             let call = Call::new("transactions", Method::GET, url).consent(consent_id).psu(psu);
-            let page: wire::TransactionsPageWire = self.exchange(call).await?.json()?;
-            let (booked, pending, next) = page.into_domain();
-            report.booked.extend(booked);
-            report.pending.extend(pending);
-            match next {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let answer = tokio::time::timeout(left, self.exchange(call)).await.map_err(|_| {
+                BankError::OverBudget(format!(
+                    "{resource}: not listed within {} ms ({} pages read)",
+                    self.bank.listing_timeout_ms, report.pages
+                ))
+            })??;
+            bytes += answer.body.len();
+            if bytes > self.bank.max_listing_bytes {
+                return Err(BankError::OverBudget(format!(
+                    "{resource}: more than {} bytes over {} pages",
+                    self.bank.max_listing_bytes,
+                    report.pages + 1
+                )));
+            }
+            let page = reader::transactions_page(&resource, &answer.json()?)?;
+            report.pages += 1;
+            let problems: Vec<EntryProblem> = page.booked.problems.into_iter().chain(page.pending.problems).collect();
+            self.report_problems("transactions", answer.request_id, &problems);
+            report.problems.extend(problems);
+            report.booked.extend(page.booked.entries);
+            report.pending.extend(page.pending.entries);
+            match page.next {
                 Some(href) => url = self.link(&href)?,
                 None => return Ok(report),
             }
         }
-        Err(BankError::Malformed(format!(
-            "more than {MAX_PAGES} pages of transactions"
-        )))
     }
 
     async fn initiate_payment(&self, request: &PaymentInitiation) -> Result<BankPayment, BankError> {

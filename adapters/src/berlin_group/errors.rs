@@ -3,14 +3,15 @@
 
 use std::time::Duration;
 
-use consentry_domain::bank::BankError;
+use chrono::{DateTime, Utc};
+use consentry_domain::bank::{BankError, RetryAfter};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 /// How much of an unexpected body an error keeps, so logs and messages stay short.
 const EXCERPT_CHARS: usize = 200;
 
-pub(crate) fn excerpt(body: &[u8]) -> String {
+fn excerpt(body: &[u8]) -> String {
     String::from_utf8_lossy(body).chars().take(EXCERPT_CHARS).collect()
 }
 
@@ -38,10 +39,23 @@ fn code_and_text(body: &Value) -> Option<(String, String)> {
     Some((code, text))
 }
 
-/// `Retry-After` in seconds; the HTTP-date form is rare at banks and read as absent.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// `Retry-After` (RFC 9110): a number of seconds, or an HTTP date. A date is read against the answer's own
+/// `Date` header when it has one, so the wait does not depend on how far this machine's clock is from the
+/// bank's; otherwise it is kept as a moment for the caller to compare with its clock.
+fn retry_after(headers: &HeaderMap) -> Option<RetryAfter> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(RetryAfter::Delay(Duration::from_secs(seconds)));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let sent = headers
+        .get(reqwest::header::DATE)
+        .and_then(|date| date.to_str().ok())
+        .and_then(|date| httpdate::parse_http_date(date.trim()).ok());
+    Some(match sent {
+        Some(sent) => RetryAfter::Delay(at.duration_since(sent).unwrap_or_default()),
+        None => RetryAfter::At(DateTime::<Utc>::from(at)),
+    })
 }
 
 pub(crate) fn bank_error(status: u16, headers: &HeaderMap, body: &[u8]) -> BankError {
@@ -113,8 +127,39 @@ mod tests {
             error,
             BankError::AccessExceeded {
                 text: String::new(),
-                retry_after: Some(Duration::from_secs(7))
+                retry_after: Some(RetryAfter::Delay(Duration::from_secs(7)))
             }
         );
+    }
+
+    #[test]
+    fn retry_after_as_an_http_date() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest::header::RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2026 07:28:00 GMT"),
+        );
+        let BankError::AccessExceeded { retry_after, .. } = bank_error(429, &headers, b"") else {
+            panic!("429 is AccessExceeded");
+        };
+        let at = DateTime::parse_from_rfc3339("2026-10-21T07:28:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(retry_after, Some(RetryAfter::At(at)));
+
+        headers.insert(
+            reqwest::header::DATE,
+            HeaderValue::from_static("Wed, 21 Oct 2026 07:27:30 GMT"),
+        );
+        let BankError::AccessExceeded { retry_after, .. } = bank_error(429, &headers, b"") else {
+            panic!("429 is AccessExceeded");
+        };
+        assert_eq!(retry_after, Some(RetryAfter::Delay(Duration::from_secs(30))));
+
+        headers.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("soon"));
+        let BankError::AccessExceeded { retry_after, .. } = bank_error(429, &headers, b"") else {
+            panic!("429 is AccessExceeded");
+        };
+        assert_eq!(retry_after, None);
     }
 }

@@ -5,8 +5,8 @@
 
 use chrono::{Days, Utc};
 use consentry_domain::bank::{
-    BankError, BankPort, CancellationOutcome, ConsentCreation, PaymentInitiation, PaymentResource, PsuContext,
-    RedirectUris, ScaRequest, TransactionQuery,
+    BankError, BankPort, CancellationOutcome, ConsentCreation, EntryProblem, PaymentInitiation, PaymentResource,
+    PsuContext, RedirectUris, ScaRequest, TransactionQuery,
 };
 use consentry_domain::consent::{ConsentAccess, ConsentStatus};
 use consentry_domain::payment::{PaymentProduct, PaymentService};
@@ -147,16 +147,21 @@ pub async fn probe(client: &BerlinGroupClient) -> Vec<ProbeStep> {
     let psu = PsuContext::present(PROBE_IP);
     let accounts = client.accounts(&consent_id, &psu).await;
     let accounts = steps
-        .record("accounts", accounts, |a| format!("{} accounts", a.len()))
-        .unwrap_or_default();
+        .record("accounts", accounts, |a| {
+            listed(a.entries.len(), "accounts", &a.problems)
+        })
+        .unwrap_or_default()
+        .entries;
     let euro = accounts
         .iter()
-        .find(|a| a.currency == Currency::EUR)
+        .find(|a| a.currency == Currency::EUR.into())
         .or(accounts.first());
     match euro {
         Some(account) => {
             let balances = client.balances(&consent_id, &account.resource_id, &psu).await;
-            steps.record("balances", balances, |b| format!("{} balances", b.len()));
+            steps.record("balances", balances, |b| {
+                listed(b.entries.len(), "balances", &b.problems)
+            });
             let query = TransactionQuery {
                 booking_status: consentry_domain::bank::BookingStatus::Both,
                 date_from: today.checked_sub_days(Days::new(90)).unwrap_or(today),
@@ -166,7 +171,8 @@ pub async fn probe(client: &BerlinGroupClient) -> Vec<ProbeStep> {
                 .transactions(&consent_id, &account.resource_id, &query, &psu)
                 .await;
             steps.record("transactions", report, |r| {
-                format!("{} booked, {} pending", r.booked.len(), r.pending.len())
+                let booked = format!("{} booked, {} pending", r.booked.len(), r.pending.len());
+                listed(r.pages, &format!("pages: {booked}"), &r.problems)
             });
         }
         None => {
@@ -225,4 +231,18 @@ async fn probe_payment(client: &BerlinGroupClient, steps: &mut Steps, debtor: Ib
         CancellationOutcome::Cancelled => "cancelled".into(),
         CancellationOutcome::AuthorisationRequired { status, .. } => format!("needs SCA to cancel ({status})"),
     });
+}
+
+/// `3 accounts`, and the entries kept out when there were any: `3 accounts, 1 unreadable (a2: iban: …)`.
+fn listed(count: usize, what: &str, problems: &[EntryProblem]) -> String {
+    match problems.first() {
+        None => format!("{count} {what}"),
+        Some(first) => format!(
+            "{count} {what}, {} unreadable ({}: {}: {})",
+            problems.len(),
+            first.entry,
+            first.field,
+            first.problem
+        ),
+    }
 }

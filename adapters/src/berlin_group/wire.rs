@@ -1,17 +1,15 @@
 //! The JSON bodies of Berlin Group NextGenPSD2 1.3.12 as the client sends and reads them, and their mapping to
-//! the bank port's domain types. Anything a bank sends that does not fit becomes `BankError::Malformed`.
+//! the bank port's domain types. Anything a bank sends that does not fit becomes `BankError::Malformed`; the lists
+//! of account information (accounts, balances, transactions) are read entry by entry by `reader`.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use consentry_domain::bank::{
-    Balance, BalanceType, BankAccount, BankError, BankTransaction, ConsentCreation, ConsentDetails, PaymentDetails,
-    PaymentInitiation,
-};
+use consentry_domain::bank::{BankError, ConsentCreation, ConsentDetails, PaymentDetails, PaymentInitiation};
 use consentry_domain::consent::{ConsentAccess, ConsentStatus};
 use consentry_domain::payment::TransactionStatus;
 use consentry_domain::sca::{ScaApproach, ScaLinks, ScaStatus};
-use consentry_domain::{Currency, Iban, Money};
+use consentry_domain::{Iban, Money};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -180,133 +178,6 @@ pub(crate) struct AuthorisationWire {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ScaStatusWire {
     pub sca_status: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AccountWire {
-    resource_id: String,
-    iban: Option<Iban>,
-    currency: Currency,
-    name: Option<String>,
-    product: Option<String>,
-    cash_account_type: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct AccountListWire {
-    accounts: Vec<AccountWire>,
-}
-
-impl AccountListWire {
-    pub fn into_domain(self) -> Vec<BankAccount> {
-        self.accounts
-            .into_iter()
-            .map(|a| BankAccount {
-                resource_id: a.resource_id,
-                iban: a.iban,
-                currency: a.currency,
-                name: a.name,
-                product: a.product,
-                cash_account_type: a.cash_account_type,
-            })
-            .collect()
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct BalanceWire {
-    balance_amount: Money,
-    balance_type: String,
-    reference_date: Option<NaiveDate>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct BalancesWire {
-    balances: Vec<BalanceWire>,
-}
-
-impl BalancesWire {
-    /// Balance types outside the spec's list are bank extensions Consentry has no meaning for; they are left out.
-    pub fn into_domain(self) -> Vec<Balance> {
-        self.balances
-            .into_iter()
-            .filter_map(|b| {
-                let balance_type = BalanceType::parse(&b.balance_type);
-                if balance_type.is_none() {
-                    tracing::debug!(balance_type = %b.balance_type, "skipping a balance type outside the spec");
-                }
-                Some(Balance {
-                    balance_type: balance_type?,
-                    amount: b.balance_amount,
-                    reference_date: b.reference_date,
-                })
-            })
-            .collect()
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TransactionWire {
-    transaction_id: Option<String>,
-    entry_reference: Option<String>,
-    booking_date: Option<NaiveDate>,
-    value_date: Option<NaiveDate>,
-    transaction_amount: Money,
-    creditor_name: Option<String>,
-    creditor_account: Option<AccountReference>,
-    debtor_name: Option<String>,
-    debtor_account: Option<AccountReference>,
-    remittance_information_unstructured: Option<String>,
-    bank_transaction_code: Option<String>,
-}
-
-impl TransactionWire {
-    fn into_domain(self) -> BankTransaction {
-        BankTransaction {
-            transaction_id: self.transaction_id,
-            entry_reference: self.entry_reference,
-            booking_date: self.booking_date,
-            value_date: self.value_date,
-            amount: self.transaction_amount,
-            creditor_name: self.creditor_name,
-            creditor_iban: self.creditor_account.and_then(|a| a.iban),
-            debtor_name: self.debtor_name,
-            debtor_iban: self.debtor_account.and_then(|a| a.iban),
-            remittance_information: self.remittance_information_unstructured,
-            bank_transaction_code: self.bank_transaction_code,
-        }
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct AccountReportWire {
-    #[serde(default)]
-    booked: Vec<TransactionWire>,
-    #[serde(default)]
-    pending: Vec<TransactionWire>,
-    #[serde(rename = "_links", default)]
-    links: Links,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct TransactionsPageWire {
-    #[serde(default)]
-    transactions: AccountReportWire,
-    #[serde(rename = "_links", default)]
-    links: Links,
-}
-
-impl TransactionsPageWire {
-    /// The page's transactions and the `next` link, which banks put in the report's or the body's `_links`.
-    pub fn into_domain(self) -> (Vec<BankTransaction>, Vec<BankTransaction>, Option<String>) {
-        let (mut report, mut links) = (self.transactions, self.links);
-        let next = report.links.remove("next").or_else(|| links.remove("next"));
-        let convert = |list: Vec<TransactionWire>| list.into_iter().map(TransactionWire::into_domain).collect();
-        (convert(report.booked), convert(report.pending), next.map(|h| h.href))
-    }
 }
 
 pub(crate) fn payment_body(request: &PaymentInitiation) -> Value {

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use consentry_domain::account_data::AccountDataCommand;
-use consentry_domain::bank::{Balance, BalanceType, BankAccount, BankError, BankPort, PsuContext};
+use consentry_domain::bank::{Balance, BalanceType, BankAccount, BankError, BankPort, EntryProblem, PsuContext};
 use consentry_domain::rates::{RateError, RatesPort, Total};
-use consentry_domain::{BankId, ConsentId, Currency, Iban, Money, TenantId, UserId};
+use consentry_domain::{AccountCurrency, BankId, ConsentId, Currency, Iban, Money, TenantId, UserId};
 use consentry_projections::read_models::consents::{self, ValidConsent};
 use consentry_projections::Projection;
 use futures::future::join_all;
@@ -50,18 +50,40 @@ pub struct AccountBalance {
     pub consent: ConsentId,
     pub account: String,
     pub iban: Option<Iban>,
-    pub currency: Currency,
+    pub currency: AccountCurrency,
     pub name: Option<String>,
     pub preferred: Option<Balance>,
     pub balances: Vec<Balance>,
 }
 
-/// A bank whose answer did not arrive, and why.
+/// A bank whose answer did not arrive, and why; or one entry of its answer that did not parse (`entry`), kept
+/// out while the rest of the answer was kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BankFailure {
     pub bank: BankId,
     pub consent: ConsentId,
     pub reason: String,
+    pub entry: Option<EntryProblem>,
+}
+
+impl BankFailure {
+    pub fn of_bank(bank: BankId, consent: ConsentId, reason: String) -> Self {
+        Self {
+            bank,
+            consent,
+            reason,
+            entry: None,
+        }
+    }
+
+    pub fn of_entry(bank: BankId, consent: ConsentId, problem: EntryProblem) -> Self {
+        Self {
+            bank,
+            consent,
+            reason: problem.to_string(),
+            entry: Some(problem),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -72,11 +94,12 @@ pub struct AggregatedBalances {
     pub total: Result<Total, String>,
 }
 
-/// What one bank answered: its accounts with all their balances.
+/// What one bank answered: its accounts with all their balances, and the entries that did not parse.
 pub struct BankAnswer {
     pub bank: BankId,
     pub consent: ConsentId,
     pub accounts: Vec<(BankAccount, Vec<Balance>)>,
+    pub problems: Vec<EntryProblem>,
 }
 
 /// Accounts, then every account's balances at once: the two rounds of the critical path.
@@ -84,52 +107,53 @@ async fn fetch_bank(
     port: Arc<dyn BankPort>,
     bank_consent: String,
     psu: PsuContext,
-) -> Result<Vec<(BankAccount, Vec<Balance>)>, BankError> {
-    let accounts = port.accounts(&bank_consent, &psu).await?;
+) -> Result<(Vec<(BankAccount, Vec<Balance>)>, Vec<EntryProblem>), BankError> {
+    let listing = port.accounts(&bank_consent, &psu).await?;
     let balances = join_all(
-        accounts
+        listing
+            .entries
             .iter()
             .map(|a| port.balances(&bank_consent, &a.resource_id, &psu)),
     )
     .await;
-    accounts
-        .into_iter()
-        .zip(balances)
-        .map(|(account, balances)| Ok((account, balances?)))
-        .collect()
+    let mut problems = listing.problems;
+    let mut accounts = Vec::new();
+    for (account, balances) in listing.entries.into_iter().zip(balances) {
+        let balances = balances?;
+        problems.extend(balances.problems);
+        accounts.push((account, balances.entries));
+    }
+    Ok((accounts, problems))
 }
 
-/// A bank to ask: its port, the bank's consent id, and how long to wait for it.
+/// A bank to ask: its port, the bank's consent id, and how long its two rounds of calls may take.
 pub struct BankTarget {
     pub bank: BankId,
     pub consent: ConsentId,
     pub bank_consent: String,
     pub port: Arc<dyn BankPort>,
-    pub timeout: Duration,
+    pub budget: Duration,
 }
 
-/// Fetches every bank concurrently, each under its own timeout.
+/// Fetches every bank concurrently, each within its budget.
 pub async fn fetch_all(targets: Vec<BankTarget>, psu: &PsuContext) -> (Vec<BankAnswer>, Vec<BankFailure>) {
     let calls = targets.into_iter().map(|target| {
         let psu = psu.clone();
         async move {
-            let fetched = tokio::time::timeout(target.timeout, fetch_bank(target.port, target.bank_consent, psu)).await;
+            let fetched = tokio::time::timeout(target.budget, fetch_bank(target.port, target.bank_consent, psu)).await;
             match fetched {
-                Ok(Ok(accounts)) => Ok(BankAnswer {
+                Ok(Ok((accounts, problems))) => Ok(BankAnswer {
                     bank: target.bank,
                     consent: target.consent,
                     accounts,
+                    problems,
                 }),
-                Ok(Err(error)) => Err(BankFailure {
-                    bank: target.bank,
-                    consent: target.consent,
-                    reason: error.to_string(),
-                }),
-                Err(_) => Err(BankFailure {
-                    bank: target.bank,
-                    consent: target.consent,
-                    reason: format!("no answer within {} ms", target.timeout.as_millis()),
-                }),
+                Ok(Err(error)) => Err(BankFailure::of_bank(target.bank, target.consent, error.to_string())),
+                Err(_) => Err(BankFailure::of_bank(
+                    target.bank,
+                    target.consent,
+                    format!("no answer within {} ms", target.budget.as_millis()),
+                )),
             }
         }
     });
@@ -149,7 +173,7 @@ pub async fn fetch_one_by_one(targets: Vec<BankTarget>, psu: &PsuContext) -> usi
     let mut accounts = 0;
     for target in targets {
         if let Ok(found) = target.port.accounts(&target.bank_consent, psu).await {
-            for account in &found {
+            for account in &found.entries {
                 if target
                     .port
                     .balances(&target.bank_consent, &account.resource_id, psu)
@@ -183,7 +207,8 @@ impl Engine {
             .collect())
     }
 
-    /// The banks to ask for the user's data: one per valid consent, with the bank's own timeout.
+    /// The banks to ask for the user's data: one per valid consent, with a budget of one call's timeout plus the
+    /// sync allowance of its two rounds.
     pub async fn bank_targets(&self, tenant: TenantId, user: UserId) -> Result<Vec<BankTarget>, EngineError> {
         let mut targets = Vec::new();
         for (consent, bank) in self.valid_consents(tenant, user).await? {
@@ -197,7 +222,7 @@ impl Engine {
                 consent,
                 bank_consent,
                 port: connected.port.clone(),
-                timeout: connected.timeout,
+                budget: connected.timeout + connected.sync_allowance.saturating_mul(2),
             });
         }
         Ok(targets)
@@ -229,11 +254,7 @@ impl Engine {
                 );
                 let count = consentry_domain::consent::ConsentCommand::CountUnattendedAccess { resources };
                 if let Err(refused) = self.execute_consent(ctx, target.consent, count).await {
-                    failures.push(BankFailure {
-                        bank: target.bank,
-                        consent: target.consent,
-                        reason: refused.to_string(),
-                    });
+                    failures.push(BankFailure::of_bank(target.bank, target.consent, refused.to_string()));
                     continue;
                 }
             }
@@ -246,6 +267,12 @@ impl Engine {
 
         let mut accounts = Vec::new();
         for answer in answers {
+            failures.extend(
+                answer
+                    .problems
+                    .iter()
+                    .map(|problem| BankFailure::of_entry(answer.bank.clone(), answer.consent, problem.clone())),
+            );
             let observed: Vec<BankAccount> = answer.accounts.iter().map(|(a, _)| a.clone()).collect();
             let record = AccountDataCommand::RecordAccounts {
                 consent: answer.consent,

@@ -21,7 +21,7 @@ use axum::Json;
 use chrono::{Duration, NaiveDate};
 use consentry_domain::bank::PsuContext;
 use consentry_domain::rates::Total;
-use consentry_domain::{BankId, ConsentId, Currency, FieldError, Iban, Money, TenantId, UserId};
+use consentry_domain::{AccountCurrency, BankId, ConsentId, Currency, FieldError, Iban, Money, TenantId, UserId};
 use consentry_projections::categorise::Rule;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -56,7 +56,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// The user a path names, for the documents.
 const USER: &str = "The host's id of the user";
 
-/// A bank whose answer did not arrive, listed next to the data that did.
+/// A bank whose answer did not arrive, or one entry of a bank's answer that did not parse (then `resource`,
+/// `entry` and `field` say which: it was kept out, and the rest of the answer was kept), listed next to the
+/// data that did arrive.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Failure {
@@ -65,6 +67,12 @@ struct Failure {
     #[schema(value_type = Uuid)]
     consent_id: ConsentId,
     reason: String,
+    /// The bank resource whose answer held the entry: `accounts`, `accounts/{id}/balances`, ….
+    resource: Option<String>,
+    /// The entry's id as the bank sent it, else its place in the answer (`booked[3]`).
+    entry: Option<String>,
+    /// The field that did not parse.
+    field: Option<String>,
 }
 
 fn failures(failures: &[BankFailure]) -> Vec<Failure> {
@@ -74,6 +82,9 @@ fn failures(failures: &[BankFailure]) -> Vec<Failure> {
             bank: f.bank.clone(),
             consent_id: f.consent,
             reason: f.reason.clone(),
+            resource: f.entry.as_ref().map(|e| e.resource.clone()),
+            entry: f.entry.as_ref().map(|e| e.entry.clone()),
+            field: f.entry.as_ref().map(|e| e.field.clone()),
         })
         .collect()
 }
@@ -163,7 +174,7 @@ struct AccountBalance {
     #[schema(value_type = Option<String>)]
     iban: Option<Iban>,
     #[schema(value_type = String)]
-    currency: Currency,
+    currency: AccountCurrency,
     name: Option<String>,
     #[schema(value_type = Option<String>)]
     balance_type: Option<&'static str>,

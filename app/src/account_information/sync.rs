@@ -5,10 +5,12 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry_domain::account_data::AccountDataCommand;
-use consentry_domain::bank::{BankError, BookingStatus, PsuContext, TransactionQuery};
+use consentry_domain::bank::{BankError, BookingStatus, EntryProblem, PsuContext, TransactionQuery};
 use consentry_domain::consent::{BankConsentUse, ConsentCommand, ConsentError, ExpiryCause};
 use consentry_domain::{BankId, ConsentId};
 
+use crate::account_information::aggregation::BankFailure;
+use crate::banks::ConnectedBank;
 use crate::{Engine, EngineError, RequestContext};
 
 /// How far back a sync starts when it has never seen a booked transaction of the account.
@@ -26,6 +28,46 @@ pub struct SyncReport {
     pub new_booked: usize,
     /// Pending transactions still waiting for their booking after it.
     pub pending: usize,
+    /// The entries of the bank's answers that did not parse: kept out, while everything else was recorded.
+    pub problems: Vec<EntryProblem>,
+}
+
+/// A sync's time budget: one call's timeout as grace, plus an allowance for every call it makes (the accounts,
+/// then per account its balances and every page of its transactions), so it grows with what the sync covers.
+/// Each call has its own timeout too; the budget keeps a bank that answers every call just under it from
+/// holding a sync for calls × timeout.
+struct SyncBudget {
+    started: tokio::time::Instant,
+    grace: std::time::Duration,
+    allowance: std::time::Duration,
+    calls: u32,
+}
+
+impl SyncBudget {
+    fn new(bank: &ConnectedBank) -> Self {
+        Self {
+            started: tokio::time::Instant::now(),
+            grace: bank.timeout,
+            allowance: bank.sync_allowance,
+            calls: 0,
+        }
+    }
+
+    /// Counts `calls` more calls made, and fails when the time spent so far is over the budget they give.
+    fn made(&mut self, calls: usize) -> Result<(), BankError> {
+        self.calls = self.calls.saturating_add(u32::try_from(calls).unwrap_or(u32::MAX));
+        let budget = self.grace + self.allowance.saturating_mul(self.calls);
+        let spent = self.started.elapsed();
+        if spent > budget {
+            return Err(BankError::OverBudget(format!(
+                "the sync took {} ms for {} calls; its budget was {} ms",
+                spent.as_millis(),
+                self.calls,
+                budget.as_millis()
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// A consent's budget of accesses without the user present, today.
@@ -79,7 +121,8 @@ impl Engine {
         counted
     }
 
-    /// A bank error on a consent's data: CONSENT_EXPIRED expires the consent (the bank knows best).
+    /// A bank error on a consent's data: CONSENT_EXPIRED expires the consent (the bank knows best); a 429 with
+    /// `Retry-After` is recorded on the consent, so no unattended access is made before the bank allows it.
     async fn bank_failed(
         &self,
         ctx: &RequestContext,
@@ -93,6 +136,18 @@ impl Engine {
             };
             if let Err(error) = self.execute_consent(ctx, consent, expire).await {
                 tracing::warn!(%consent, %error, "could not record the bank's CONSENT_EXPIRED");
+            }
+        }
+        if let BankError::AccessExceeded {
+            retry_after: Some(retry_after),
+            ..
+        } = &source
+        {
+            let wait = ConsentCommand::WaitForBank {
+                until: retry_after.not_before(self.now()),
+            };
+            if let Err(error) = self.execute_consent(ctx, consent, wait).await {
+                tracing::warn!(%consent, %error, "could not record the bank's Retry-After");
             }
         }
         EngineError::Bank {
@@ -119,7 +174,9 @@ impl Engine {
             Err(source) => return Err(EngineError::Consent { id: consent, source }),
         };
         let bank = state.request.bank.clone();
-        let port = self.bank(&bank)?.port.clone();
+        let connected = self.bank(&bank)?;
+        let port = connected.port.clone();
+        let mut budget = SyncBudget::new(connected);
         let before = self.account_data(consent).await?;
 
         // The whole sync is counted before the first call, for the accounts known from the last sync; accounts
@@ -128,10 +185,19 @@ impl Engine {
         let mut resources = vec![accounts_resource()];
         resources.extend(known.iter().flat_map(|a| account_resources(a)));
         self.count_accesses(ctx, consent, psu, resources).await?;
-        let accounts = match port.accounts(&bank_consent, psu).await {
-            Ok(accounts) => accounts,
+        let listing = match port.accounts(&bank_consent, psu).await {
+            Ok(listing) => listing,
             Err(source) => return Err(self.bank_failed(ctx, consent, &bank, source).await),
         };
+        let within = |budget: &mut SyncBudget, calls: usize| {
+            budget.made(calls).map_err(|source| EngineError::Bank {
+                bank: bank.clone(),
+                source,
+            })
+        };
+        within(&mut budget, 1)?;
+        let accounts = listing.entries;
+        let mut problems = listing.problems;
         let ids: Vec<String> = accounts.iter().map(|a| a.resource_id.clone()).collect();
         let appeared = ids
             .iter()
@@ -148,9 +214,11 @@ impl Engine {
                 Ok(balances) => balances,
                 Err(source) => return Err(self.bank_failed(ctx, consent, &bank, source).await),
             };
+            within(&mut budget, 1)?;
+            problems.extend(balances.problems);
             let command = AccountDataCommand::RecordBalances {
                 account: account.clone(),
-                balances,
+                balances: balances.entries,
             };
             self.execute_account_data(ctx, consent, command).await?;
 
@@ -167,6 +235,8 @@ impl Engine {
                 Ok(report) => report,
                 Err(source) => return Err(self.bank_failed(ctx, consent, &bank, source).await),
             };
+            within(&mut budget, report.pages)?;
+            problems.extend(report.problems);
             let command = AccountDataCommand::RecordTransactions {
                 account: account.clone(),
                 date_from,
@@ -188,6 +258,7 @@ impl Engine {
             accounts: ids.len(),
             new_booked: booked(&after) - booked(&before),
             pending,
+            problems,
         })
     }
 
@@ -216,8 +287,9 @@ impl Engine {
         })
     }
 
-    /// When the next unattended sync of `consent` can run without exceeding frequencyPerDay: now, if a full sync
-    /// still fits in today's budget, else the start of the next day (UTC).
+    /// When the next unattended sync of `consent` can run without exceeding frequencyPerDay or calling a bank
+    /// before its `Retry-After`: now (or when the bank allows), if a full sync still fits in that day's budget,
+    /// else the start of the next day (UTC), or later when the bank asked to wait longer.
     pub async fn next_unattended_sync(&self, consent: ConsentId) -> Result<DateTime<Utc>, EngineError> {
         let aggregate = self.consent(consent).await?;
         let state = aggregate.state.as_ref().ok_or(EngineError::NotFound {
@@ -230,11 +302,13 @@ impl Engine {
         let limit = state.request.frequency_per_day;
         let mut resources = vec![accounts_resource()];
         resources.extend(data.accounts.iter().flat_map(|a| account_resources(&a.resource_id)));
-        if resources.iter().all(|r| aggregate.accesses_on(today, r) < limit) {
-            return Ok(now);
+        let waited = state.wait_until.map_or(now, |until| until.max(now));
+        if waited.date_naive() == today && resources.iter().all(|r| aggregate.accesses_on(today, r) < limit) {
+            return Ok(waited);
         }
         let tomorrow: NaiveDate = today + Duration::days(1);
-        Ok(tomorrow.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+        let midnight = tomorrow.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        Ok(waited.max(midnight))
     }
 }
 
@@ -243,12 +317,13 @@ impl Engine {
 #[derive(Debug, Clone)]
 pub struct RefreshOutcome {
     pub synced: Vec<SyncReport>,
-    pub failures: Vec<crate::account_information::aggregation::BankFailure>,
+    pub failures: Vec<BankFailure>,
 }
 
 impl Engine {
-    /// Syncs every valid consent of `user` at once, each under its bank's timeout: the wall time is the slowest
-    /// bank's, and a failing bank does not hold up the others.
+    /// Syncs every valid consent of `user` at once, each within its sync budget: the wall time is the slowest
+    /// bank's, and a failing bank does not hold up the others. The entries a bank sent that did not parse are
+    /// listed as failures of that bank, next to what it synced.
     pub async fn refresh_user(
         &self,
         ctx: &RequestContext,
@@ -257,24 +332,9 @@ impl Engine {
     ) -> Result<RefreshOutcome, EngineError> {
         let consents = self.valid_consents(ctx.tenant, user).await?;
         let syncs = consents.into_iter().map(|(consent, bank)| async move {
-            let timeout = self
-                .bank(&bank)
-                .map(|b| b.timeout)
-                .unwrap_or(std::time::Duration::from_secs(10));
-            let outcome = tokio::time::timeout(timeout, self.sync_consent(ctx, consent, psu)).await;
-            match outcome {
-                Ok(Ok(report)) => Ok(report),
-                Ok(Err(error)) => Err(crate::account_information::aggregation::BankFailure {
-                    bank,
-                    consent,
-                    reason: error.to_string(),
-                }),
-                Err(_) => Err(crate::account_information::aggregation::BankFailure {
-                    bank,
-                    consent,
-                    reason: format!("no answer within {} ms", timeout.as_millis()),
-                }),
-            }
+            self.sync_consent(ctx, consent, psu)
+                .await
+                .map_err(|error| BankFailure::of_bank(bank, consent, error.to_string()))
         });
         let mut outcome = RefreshOutcome {
             synced: Vec::new(),
@@ -282,7 +342,15 @@ impl Engine {
         };
         for result in futures::future::join_all(syncs).await {
             match result {
-                Ok(report) => outcome.synced.push(report),
+                Ok(report) => {
+                    outcome.failures.extend(
+                        report
+                            .problems
+                            .iter()
+                            .map(|problem| BankFailure::of_entry(report.bank.clone(), report.consent, problem.clone())),
+                    );
+                    outcome.synced.push(report);
+                }
                 Err(failure) => outcome.failures.push(failure),
             }
         }

@@ -418,7 +418,13 @@ impl Demo {
                 Ok(()) => {
                     let accounts = port.accounts(&bank_consent, &PsuContext::absent()).await;
                     let summary = accounts
-                        .map(|a| a.iter().map(|a| a.currency.to_string()).collect::<Vec<_>>().join(", "))
+                        .map(|a| {
+                            a.entries
+                                .iter()
+                                .map(|a| a.currency.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
                         .unwrap_or_else(|e| format!("failed: {e}"));
                     println!("    read {read}: accounts in {summary}");
                 }

@@ -237,7 +237,7 @@ pub(crate) fn account_data(
 pub(crate) fn facts<'a>(transaction: &'a ObservedTransaction, description: &'a str) -> TransactionFacts<'a> {
     TransactionFacts {
         description,
-        counterparty_iban: transaction.counterparty_iban.as_ref().map(|iban| iban.as_str()),
+        counterparty_iban: transaction.counterparty_iban.as_deref(),
         bank_transaction_code: transaction.bank_transaction_code.as_deref(),
         amount: transaction.amount.amount(),
     }

@@ -194,7 +194,7 @@ fn plan(events: &[FeedEvent], backend: Backend) -> Result<Vec<Write>, Projection
             ConsentEvent::ConsentRevokedByPsu => row.set_status(ConsentStatus::RevokedByPsu, at),
             ConsentEvent::ConsentTerminatedByTpp => row.set_status(ConsentStatus::TerminatedByTpp, at),
             ConsentEvent::RenewalLinked { renewed_by } => row.renewed_by = Some(renewed_by),
-            ConsentEvent::UnattendedAccessCounted { .. } => {}
+            ConsentEvent::UnattendedAccessCounted { .. } | ConsentEvent::BankAskedToWait { .. } => {}
         }
     }
     let (mut created, mut updated): (Vec<ConsentRow>, Vec<ConsentRow>) =
