@@ -152,7 +152,7 @@ every_pair!(consent, check_consent,
             expired "expired", revoked_by_psu "revokedByPsu", terminated_by_tpp "terminatedByTpp"],
     commands [request "Request", record_bank_consent "RecordBankConsent", authorise "Authorise", reject "Reject",
               expire "Expire", revoke_psu "Revoke(Psu)", revoke_tpp "Revoke(Tpp)", link_renewal "LinkRenewal",
-              count_unattended_access "CountUnattendedAccess"]);
+              count_unattended_access "CountUnattendedAccess", wait_for_bank "WaitForBank"]);
 
 every_pair!(payment, check_payment,
     states [none "none", ready "ready", sending "sending", unknown "unknown", rcvd "RCVD", acsc "ACSC",

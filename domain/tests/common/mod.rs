@@ -115,6 +115,9 @@ pub fn consent_command(name: &str) -> ConsentCommand {
         "CountUnattendedAccess" => ConsentCommand::CountUnattendedAccess {
             resources: vec!["accounts".into()],
         },
+        "WaitForBank" => ConsentCommand::WaitForBank {
+            until: (today() + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN).and_utc(),
+        },
         other => panic!("docs/events.md names an unknown consent command {other:?}"),
     }
 }
