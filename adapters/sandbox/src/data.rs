@@ -1,8 +1,8 @@
 //! The sandbox's seeded data: accounts, transactions and balances of a PSU at a bank, derived only from the
-//! bank's name, the PSU id and the calendar day, so every run (and every restart) shows the same history. A
-//! day's transactions depend on that day alone, so moving the clock forward adds days without rewriting old
-//! ones. The last few days are pending; once they age out of that window most are booked under a new id and a
-//! few vanish (released card holds), as at real banks.
+//! bank's name and profile, the PSU id and the calendar day, so every run (and every restart) shows the same
+//! history. A day's transactions depend on that day alone, so moving the clock forward adds days without
+//! rewriting old ones. The last few days are pending; once they age out of that window most are booked under a
+//! new id and a few vanish (released card holds), as at real banks.
 
 use chrono::{Datelike, Days, NaiveDate};
 use consentry_domain::{Currency, Iban};
