@@ -120,5 +120,10 @@ mod tests {
         assert_eq!(config.bank("revolut").unwrap().sca_approach, ScaApproach::Decoupled);
         assert_eq!(config.sandbox.problem_json_banks, ["revolut"]);
         assert_eq!(config.sandbox.faults["luminor"].timeout_ms, 30_000);
+        assert_eq!(
+            config.sandbox.profiles,
+            SandboxConfig::default().profiles,
+            "the example shows the default bank profiles"
+        );
     }
 }

@@ -17,30 +17,11 @@ use consentry_domain::sca::ScaApproach;
 use serde_json::{json, Value};
 
 use super::data::{self, SeededAccount, SeededTransaction};
+use super::malformed::{Corrupter, EntryKind};
 use super::state::{AccessScope, AuthorisationTarget, BankState, RedirectTarget, SandboxConsent};
-use super::{bank_url, header, SandboxState, TppError};
+use super::{created, header, BankProfile, SandboxState, TppError};
 
 type Answer = Result<Response, TppError>;
-
-fn created(headers: &HeaderMap, location: &str, approach: Option<ScaApproach>, body: Value) -> Response {
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    let out = response.headers_mut();
-    if let Ok(value) = location.parse() {
-        out.insert("location", value);
-    }
-    if let Some(approach) = approach {
-        let name = if approach == ScaApproach::Decoupled {
-            "DECOUPLED"
-        } else {
-            "REDIRECT"
-        };
-        out.insert("aspsp-sca-approach", axum::http::HeaderValue::from_static(name));
-    }
-    if let Some(request_id) = headers.get("x-request-id") {
-        out.insert("x-request-id", request_id.clone());
-    }
-    response
-}
 
 pub(crate) fn require_request_id(headers: &HeaderMap) -> Result<String, TppError> {
     let id = header(headers, "X-Request-ID").ok_or_else(|| TppError::format("X-Request-ID header is missing"))?;
@@ -64,14 +45,15 @@ pub(crate) fn redirect_target(headers: &HeaderMap) -> Option<RedirectTarget> {
 }
 
 /// The `_links` of an authorisation: where the user approves (redirect) and where its scaStatus is read.
+/// `authorisations` is the collection the authorisation lives in, under `/v1/` (`consents/{id}/authorisations`,
+/// `payments/{product}/{id}/cancellation-authorisations`, ...).
 pub(crate) fn authorisation_links(
     base: &str,
-    status_path: &str,
+    authorisations: &str,
     authorisation_id: &str,
     approach: ScaApproach,
 ) -> Value {
-    let mut links =
-        json!({ "scaStatus": { "href": format!("{base}/v1/{status_path}/authorisations/{authorisation_id}") } });
+    let mut links = json!({ "scaStatus": { "href": format!("{base}/v1/{authorisations}/{authorisation_id}") } });
     if approach == ScaApproach::Redirect {
         links["scaRedirect"] = json!({ "href": format!("{base}/sca/{authorisation_id}") });
     }
@@ -177,7 +159,7 @@ pub(crate) async fn create_consent(
     let psu = header(&headers, "PSU-ID")
         .unwrap_or(&state.config().default_psu_id)
         .to_owned();
-    let base = bank_url(&headers, &bank);
+    let base = state.bank_url(&headers, &bank);
     state.with_bank(&bank, |bank_state, state| {
         let consent_id = uuid::Uuid::new_v4().to_string();
         bank_state.consents.insert(
@@ -201,7 +183,7 @@ pub(crate) async fn create_consent(
         let status = bank_state.consents[&consent_id].status;
         let sca_status = bank_state.authorisations[&authorisation_id].sca_status;
         let path = format!("consents/{consent_id}");
-        let mut links = authorisation_links(&base, &path, &authorisation_id, approach);
+        let mut links = authorisation_links(&base, &format!("{path}/authorisations"), &authorisation_id, approach);
         links["self"] = json!({ "href": format!("{base}/v1/{path}") });
         links["status"] = json!({ "href": format!("{base}/v1/{path}/status") });
         if let (true, Some(links)) = (bank_state.auto_approve, links.as_object_mut()) {
@@ -214,7 +196,7 @@ pub(crate) async fn create_consent(
             "_links": links,
         });
         tracing::info!(bank = %bank_state.name, %consent_id, status = status.as_str(), "sandbox consent created");
-        Ok(created(&headers, &format!("{base}/v1/{path}"), Some(approach), body))
+        Ok(created(Some(&format!("{base}/v1/{path}")), Some(approach), body))
     })
 }
 
@@ -233,7 +215,7 @@ pub(crate) async fn get_consent(
     Path((bank, consent_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Answer {
-    let base = bank_url(&headers, &bank);
+    let base = state.bank_url(&headers, &bank);
     state.with_bank(&bank, |bank_state, _| {
         let consent = consent(bank_state, &consent_id)?;
         let body = json!({
@@ -277,7 +259,7 @@ pub(crate) async fn start_authorisation(
     Path((bank, consent_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Answer {
-    let base = bank_url(&headers, &bank);
+    let base = state.bank_url(&headers, &bank);
     let approach = approach(&headers);
     state.with_bank(&bank, |bank_state, state| {
         let consent = consent(bank_state, &consent_id)?;
@@ -299,14 +281,9 @@ pub(crate) async fn start_authorisation(
         let body = json!({
             "scaStatus": bank_state.authorisations[&id].sca_status.as_str(),
             "authorisationId": id,
-            "_links": authorisation_links(&base, &path, &id, approach),
+            "_links": authorisation_links(&base, &format!("{path}/authorisations"), &id, approach),
         });
-        Ok(created(
-            &headers,
-            &format!("{base}/v1/{path}/authorisations/{id}"),
-            Some(approach),
-            body,
-        ))
+        Ok(created(None, Some(approach), body))
     })
 }
 
@@ -333,7 +310,8 @@ enum Resource {
     Transactions,
 }
 
-/// Checks the Consent-ID of an account read, counts the access and returns the consent's PSU and scope.
+/// Checks the Consent-ID of an account read, counts the access and returns the consent's PSU and scope, and the
+/// share of list entries to serve broken.
 /// `continuation` marks a further page of one transaction query, which is the same access.
 fn admit(
     bank_state: &mut BankState,
@@ -341,7 +319,7 @@ fn admit(
     headers: &HeaderMap,
     resource_path: &str,
     continuation: bool,
-) -> Result<(String, AccessScope), TppError> {
+) -> Result<(String, AccessScope, f64), TppError> {
     let consent_id = header(headers, "Consent-ID").ok_or_else(|| TppError::format("Consent-ID header is missing"))?;
     let consent = consent(bank_state, consent_id)?;
     match consent.status {
@@ -380,10 +358,10 @@ fn admit(
         count.unattended += 1;
     }
     count.requests += 1;
-    Ok((psu, scope))
+    Ok((psu, scope, bank_state.faults.malformed_entry_rate))
 }
 
-fn in_scope(scope: &AccessScope, resource: Resource, iban: &str) -> bool {
+fn in_scope(scope: &AccessScope, resource: Resource, iban: Option<&str>) -> bool {
     match (scope, resource) {
         (AccessScope::AllAccounts, _) | (AccessScope::AccountListOnly, Resource::AccountList) => true,
         (AccessScope::AccountListOnly, _) => false,
@@ -395,6 +373,10 @@ fn in_scope(scope: &AccessScope, resource: Resource, iban: &str) -> bool {
             },
             _,
         ) => {
+            // A consent on dedicated accounts names IBANs, so it never covers an account without one.
+            let Some(iban) = iban else {
+                return false;
+            };
             let listed = |list: &Vec<String>| list.iter().any(|i| i == iban);
             match resource {
                 Resource::AccountList => listed(accounts) || listed(balances) || listed(transactions),
@@ -408,15 +390,16 @@ fn in_scope(scope: &AccessScope, resource: Resource, iban: &str) -> bool {
 fn account_for(
     bank: &str,
     psu: &str,
+    profile: &BankProfile,
     scope: &AccessScope,
     account_id: &str,
     resource: Resource,
 ) -> Result<SeededAccount, TppError> {
-    let account = data::accounts(bank, psu)
+    let account = data::accounts(bank, psu, profile)
         .into_iter()
         .find(|a| a.resource_id == account_id)
         .ok_or_else(|| TppError::not_found(format!("no account {account_id}")))?;
-    if !in_scope(scope, resource, account.iban.as_str()) {
+    if !in_scope(scope, resource, account.iban.as_ref().map(|i| i.as_str())) {
         return Err(TppError::new(
             StatusCode::UNAUTHORIZED,
             "CONSENT_INVALID",
@@ -426,8 +409,38 @@ fn account_for(
     Ok(account)
 }
 
+/// The account as balances and transactions name it (`accountReference`): its IBAN, or a card's masked number.
 fn account_reference(account: &SeededAccount) -> Value {
-    json!({ "iban": account.iban.as_str(), "currency": account.currency.code() })
+    let mut reference = json!({ "currency": account.currency_code() });
+    if let Some(iban) = &account.iban {
+        reference["iban"] = json!(iban.as_str());
+    }
+    if let Some(pan) = &account.masked_pan {
+        reference["maskedPan"] = json!(pan);
+    }
+    reference
+}
+
+/// The account as the account list and the account read describe it (`accountDetails`), with the links to its
+/// balances and transactions when the consent covers them.
+fn account_details(account: &SeededAccount, profile: &BankProfile, base: Option<&str>) -> Value {
+    let mut entry = account_reference(account);
+    entry["resourceId"] = json!(account.resource_id);
+    if !profile.sparse {
+        entry["name"] = json!(account.name);
+        entry["product"] = json!(account.product);
+        entry["cashAccountType"] = json!(account.cash_account_type);
+        entry["status"] = json!("enabled");
+        entry["usage"] = json!("PRIV");
+    }
+    if let Some(base) = base {
+        let path = format!("{base}/v1/accounts/{}", account.resource_id);
+        entry["_links"] = json!({
+            "balances": { "href": format!("{path}/balances") },
+            "transactions": { "href": format!("{path}/transactions") },
+        });
+    }
+    entry
 }
 
 fn amount(value: rust_decimal::Decimal, currency: &str) -> Value {
@@ -441,35 +454,52 @@ pub(crate) async fn accounts(
     Path(bank): Path<String>,
     headers: HeaderMap,
 ) -> Answer {
-    let base = bank_url(&headers, &bank);
+    let base = state.bank_url(&headers, &bank);
     let today = state.now().date_naive();
+    let profile = state.profile(&bank);
     state.with_bank(&bank, |bank_state, _| {
-        let (psu, scope) = admit(bank_state, today, &headers, "accounts", false)?;
-        let accounts: Vec<Value> = data::accounts(&bank, &psu)
-            .iter()
-            .filter(|a| in_scope(&scope, Resource::AccountList, a.iban.as_str()))
-            .map(|a| {
-                let mut entry = json!({
-                    "resourceId": a.resource_id,
-                    "iban": a.iban.as_str(),
-                    "currency": a.currency.code(),
-                    "name": a.name,
-                    "product": a.product,
-                    "cashAccountType": "CACC",
-                    "status": "enabled",
-                    "usage": "PRIV",
-                });
-                if scope != AccessScope::AccountListOnly {
-                    let path = format!("{base}/v1/accounts/{}", a.resource_id);
-                    entry["_links"] = json!({
-                        "balances": { "href": format!("{path}/balances") },
-                        "transactions": { "href": format!("{path}/transactions") },
-                    });
-                }
-                entry
-            })
+        let (psu, scope, rate) = admit(bank_state, today, &headers, "accounts", false)?;
+        let listed: Vec<SeededAccount> = data::accounts(&bank, &psu, &profile)
+            .into_iter()
+            .filter(|a| in_scope(&scope, Resource::AccountList, a.iban.as_ref().map(|i| i.as_str())))
             .collect();
-        Ok(Json(json!({ "accounts": accounts })).into_response())
+        let links = (scope != AccessScope::AccountListOnly).then_some(base.as_str());
+        let mut entries: Vec<Value> = listed.iter().map(|a| account_details(a, &profile, links)).collect();
+        let keys: Vec<String> = listed.iter().map(|a| a.resource_id.clone()).collect();
+        let mut corrupter = Corrupter::new(&bank, "accounts", rate);
+        corrupter.list("accounts", EntryKind::Account, &mut entries, &keys);
+        bank_state.malformed_entries.extend(corrupter.into_broken());
+        Ok(Json(json!({ "accounts": entries })).into_response())
+    })
+}
+
+pub(crate) async fn account(
+    State(state): State<Arc<SandboxState>>,
+    Path((bank, account_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Answer {
+    let base = state.bank_url(&headers, &bank);
+    let today = state.now().date_naive();
+    let profile = state.profile(&bank);
+    let resource = format!("accounts/{account_id}");
+    let (psu, scope, _) = state.with_bank(&bank, |bank_state, _| {
+        admit(bank_state, today, &headers, &resource, false)
+    })?;
+    let account = account_for(&bank, &psu, &profile, &scope, &account_id, Resource::AccountList)?;
+    let links = (scope != AccessScope::AccountListOnly).then_some(base.as_str());
+    Ok(Json(json!({ "account": account_details(&account, &profile, links) })).into_response())
+}
+
+/// Records the entries `corrupter` broke in the bank's counters.
+fn record(state: &SandboxState, bank: &str, corrupter: Corrupter<'_>) -> Result<(), TppError> {
+    let broken = corrupter.into_broken();
+    if broken.is_empty() {
+        return Ok(());
+    }
+    tracing::debug!(%bank, broken = broken.len(), "sandbox served malformed entries");
+    state.with_bank(bank, |bank_state, _| {
+        bank_state.malformed_entries.extend(broken);
+        Ok(())
     })
 }
 
@@ -479,45 +509,69 @@ pub(crate) async fn balances(
     headers: HeaderMap,
 ) -> Answer {
     let today = state.now().date_naive();
+    let profile = state.profile(&bank);
     let resource = format!("accounts/{account_id}/balances");
-    let (psu, scope) = state.with_bank(&bank, |bank_state, _| {
+    let (psu, scope, rate) = state.with_bank(&bank, |bank_state, _| {
         admit(bank_state, today, &headers, &resource, false)
     })?;
-    let account = account_for(&bank, &psu, &scope, &account_id, Resource::Balances)?;
+    let account = account_for(&bank, &psu, &profile, &scope, &account_id, Resource::Balances)?;
     let (booked, pending) = data::transactions(&bank, &psu, &account, today);
-    let booked_total: rust_decimal::Decimal = booked.iter().map(|t| t.amount).sum();
-    let pending_total: rust_decimal::Decimal = pending.iter().map(|t| t.amount).sum();
-    let closing = account.opening + booked_total;
-    let expected = closing + pending_total;
     let yesterday = today.pred_opt().unwrap_or(today);
-    let currency = account.currency.code();
-    let balance = |kind: &str, value, date: NaiveDate| {
-        let mut entry = json!({ "balanceAmount": amount(value, currency), "balanceType": kind });
-        entry["referenceDate"] = json!(date.to_string());
-        entry
-    };
-    let body = json!({
-        "account": account_reference(&account),
-        "balances": [
-            balance("closingBooked", closing, yesterday),
-            balance("openingBooked", closing, today),
-            balance("interimBooked", closing, today),
-            balance("interimAvailable", expected, today),
-            balance("expected", expected, today),
-        ],
-    });
+    let mut balances = Vec::new();
+    let mut keys = Vec::new();
+    for pocket in &account.pockets {
+        let sum = |list: &[SeededTransaction]| -> rust_decimal::Decimal {
+            list.iter()
+                .filter(|t| t.currency == pocket.currency)
+                .map(|t| t.amount)
+                .sum()
+        };
+        let closing = pocket.opening + sum(&booked);
+        let expected = closing + sum(&pending);
+        let kinds = [
+            ("closingBooked", closing, yesterday),
+            ("openingBooked", closing, today),
+            ("interimBooked", closing, today),
+            ("interimAvailable", expected, today),
+            ("expected", expected, today),
+        ];
+        let code = pocket.currency.code();
+        for (kind, value, date) in kinds {
+            if profile.sparse && !matches!(kind, "closingBooked" | "interimAvailable") {
+                continue;
+            }
+            let mut entry = json!({ "balanceAmount": amount(value, code), "balanceType": kind });
+            if !profile.sparse {
+                entry["referenceDate"] = json!(date.to_string());
+            }
+            balances.push(entry);
+            keys.push(format!("{kind}-{code}"));
+        }
+    }
+    let mut corrupter = Corrupter::new(&bank, &resource, rate);
+    corrupter.list("balances", EntryKind::Balance, &mut balances, &keys);
+    record(&state, &bank, corrupter)?;
+    let mut body = json!({ "balances": balances });
+    if !profile.sparse {
+        body["account"] = account_reference(&account);
+    }
     Ok(Json(body).into_response())
 }
 
-fn transaction_json(t: &SeededTransaction, currency: &str) -> Value {
+fn transaction_json(t: &SeededTransaction, booked: bool, profile: &BankProfile) -> Value {
     let mut entry = json!({
-        "transactionId": t.transaction_id,
         "entryReference": t.entry_reference,
         "valueDate": t.value_date.to_string(),
-        "transactionAmount": amount(t.amount, currency),
+        "transactionAmount": amount(t.amount, t.currency.code()),
         "remittanceInformationUnstructured": t.remittance,
-        "bankTransactionCode": t.bank_transaction_code,
     });
+    // Banks that leave fields out tend to have no id for what is not booked yet.
+    if booked || !profile.sparse {
+        entry["transactionId"] = json!(t.transaction_id);
+    }
+    if !profile.sparse {
+        entry["bankTransactionCode"] = json!(t.bank_transaction_code);
+    }
     if let Some(date) = t.booking_date {
         entry["bookingDate"] = json!(date.to_string());
     }
@@ -537,6 +591,17 @@ fn date_param(query: &BTreeMap<String, String>, key: &str) -> Result<Option<Naiv
     query
         .get(key)
         .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| TppError::format(format!("{key} is not a date"))))
+        .transpose()
+}
+
+/// A non-negative whole number from the query (`pageIndex`, `itemsPerPage`).
+fn count_param(query: &BTreeMap<String, String>, key: &str) -> Result<Option<usize>, TppError> {
+    query
+        .get(key)
+        .map(|n| {
+            n.parse::<usize>()
+                .map_err(|_| TppError::format(format!("{key} is not a whole number")))
+        })
         .transpose()
 }
 
@@ -564,17 +629,17 @@ pub(crate) async fn transactions(
             "dateFrom is after dateTo",
         ));
     }
-    let page = match query.get("page") {
-        Some(p) => p
-            .parse::<usize>()
-            .map_err(|_| TppError::format("page is not a number"))?,
-        None => 0,
-    };
+    let page = count_param(&query, "pageIndex")?.unwrap_or(0);
+    let items_per_page = count_param(&query, "itemsPerPage")?;
+    if items_per_page == Some(0) {
+        return Err(TppError::format("itemsPerPage must be at least 1"));
+    }
+    let profile = state.profile(&bank);
     let resource = format!("accounts/{account_id}/transactions");
-    let (psu, scope) = state.with_bank(&bank, |bank_state, _| {
+    let (psu, scope, rate) = state.with_bank(&bank, |bank_state, _| {
         admit(bank_state, today, &headers, &resource, page > 0)
     })?;
-    let account = account_for(&bank, &psu, &scope, &account_id, Resource::Transactions)?;
+    let account = account_for(&bank, &psu, &profile, &scope, &account_id, Resource::Transactions)?;
     let (booked, pending) = data::transactions(&bank, &psu, &account, today);
     let within = |t: &&SeededTransaction| {
         let date = t.booking_date.unwrap_or(t.value_date);
@@ -593,38 +658,51 @@ pub(crate) async fn transactions(
                 .map(|t| (false, t)),
         )
         .collect();
-    let size = state.config().page_size.max(1);
-    let currency = account.currency.code();
-    let slice = selected.iter().skip(page * size).take(size);
+    let page_size = items_per_page.or(profile.page_size).map(|size| size.max(1));
+    let size = page_size.unwrap_or(selected.len()).max(1);
+    let slice = selected.iter().skip(page.saturating_mul(size)).take(size);
     let (page_booked, page_pending): (Vec<_>, Vec<_>) = slice.partition(|(is_booked, _)| *is_booked);
-    let base = bank_url(&headers, &bank);
+    let base = state.bank_url(&headers, &bank);
+    let mut corrupter = Corrupter::new(&bank, &resource, rate);
     let mut report = serde_json::Map::new();
-    if want_booked {
-        report.insert(
-            "booked".into(),
-            page_booked.iter().map(|(_, t)| transaction_json(t, currency)).collect(),
-        );
+    for (list, wanted, entries) in [
+        ("booked", want_booked, page_booked),
+        ("pending", want_pending, page_pending),
+    ] {
+        if !wanted {
+            continue;
+        }
+        let mut rendered: Vec<Value> = entries
+            .iter()
+            .map(|(is_booked, t)| transaction_json(t, *is_booked, &profile))
+            .collect();
+        let keys: Vec<String> = entries.iter().map(|(_, t)| t.transaction_id.clone()).collect();
+        corrupter.list(list, EntryKind::Transaction, &mut rendered, &keys);
+        report.insert(list.into(), Value::Array(rendered));
     }
-    if want_pending {
-        report.insert(
-            "pending".into(),
-            page_pending
-                .iter()
-                .map(|(_, t)| transaction_json(t, currency))
-                .collect(),
-        );
-    }
+    record(&state, &bank, corrupter)?;
     let mut links = json!({ "account": { "href": format!("{base}/v1/accounts/{account_id}") } });
-    if selected.len() > (page + 1) * size {
-        let mut next = format!(
+    if page_size.is_some() && selected.len() > size {
+        let last = (selected.len() - 1) / size;
+        let mut query_of_page = format!(
             "{base}/v1/accounts/{account_id}/transactions?bookingStatus={}&dateFrom={date_from}",
             booking_status.unwrap_or("both")
         );
         if let Some(to) = query.get("dateTo") {
-            next.push_str(&format!("&dateTo={to}"));
+            query_of_page.push_str(&format!("&dateTo={to}"));
         }
-        next.push_str(&format!("&page={}", page + 1));
-        links["next"] = json!({ "href": next });
+        if let Some(items) = items_per_page {
+            query_of_page.push_str(&format!("&itemsPerPage={items}"));
+        }
+        let href = |index: usize| json!({ "href": format!("{query_of_page}&pageIndex={index}") });
+        links["first"] = href(0);
+        if page > 0 {
+            links["previous"] = href((page - 1).min(last));
+        }
+        if page < last {
+            links["next"] = href(page + 1);
+        }
+        links["last"] = href(last);
     }
     report.insert("_links".into(), links);
     let body = json!({ "account": account_reference(&account), "transactions": Value::Object(report) });

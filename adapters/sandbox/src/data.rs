@@ -1,12 +1,14 @@
 //! The sandbox's seeded data: accounts, transactions and balances of a PSU at a bank, derived only from the
-//! bank's name, the PSU id and the calendar day, so every run (and every restart) shows the same history. A
-//! day's transactions depend on that day alone, so moving the clock forward adds days without rewriting old
-//! ones. The last few days are pending; once they age out of that window most are booked under a new id and a
-//! few vanish (released card holds), as at real banks.
+//! bank's name and profile, the PSU id and the calendar day, so every run (and every restart) shows the same
+//! history. A day's transactions depend on that day alone, so moving the clock forward adds days without
+//! rewriting old ones. The last few days are pending; once they age out of that window most are booked under a
+//! new id and a few vanish (released card holds), as at real banks.
 
 use chrono::{Datelike, Days, NaiveDate};
 use consentry_domain::{Currency, Iban};
 use rust_decimal::Decimal;
+
+use super::BankProfile;
 
 /// How far back the history goes.
 pub(crate) const HISTORY_DAYS: u64 = 183;
@@ -73,14 +75,53 @@ fn bank_code(bank: &str) -> u32 {
     }
 }
 
-pub(crate) struct SeededAccount {
-    pub resource_id: String,
-    pub iban: Iban,
+/// What kind of account, which decides its transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AccountKind {
+    /// The EUR everyday account: salary, bills, card payments.
+    Current,
+    /// A foreign-currency wallet: the odd purchase abroad.
+    Wallet,
+    /// A credit card: card payments, and a repayment on the first of the month.
+    Card,
+    /// Several currency pockets behind one IBAN.
+    Multicurrency,
+}
+
+/// One currency of an account: all of a single-currency account, a pocket of a multicurrency one.
+#[derive(Debug, Clone)]
+pub(crate) struct Pocket {
     pub currency: Currency,
-    pub name: &'static str,
-    pub product: &'static str,
     /// The balance at the start of the history window.
     pub opening: Decimal,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SeededAccount {
+    pub resource_id: String,
+    pub kind: AccountKind,
+    /// None for a card account, which has a masked card number instead.
+    pub iban: Option<Iban>,
+    pub masked_pan: Option<String>,
+    pub name: &'static str,
+    pub product: &'static str,
+    /// ISO 20022 ExternalCashAccountType1Code.
+    pub cash_account_type: &'static str,
+    /// One, or each currency of a multicurrency account.
+    pub pockets: Vec<Pocket>,
+}
+
+/// The currency code of a multicurrency account.
+pub(crate) const MULTICURRENCY: &str = "XXX";
+
+impl SeededAccount {
+    /// The account's currency as the spec writes it: `XXX` for a multicurrency account.
+    pub fn currency_code(&self) -> &'static str {
+        match self.pockets.as_slice() {
+            [single] => single.currency.code(),
+            _ => MULTICURRENCY,
+        }
+    }
 }
 
 const ACCOUNT_KINDS: [(&str, &str, &str); 4] = [
@@ -90,31 +131,75 @@ const ACCOUNT_KINDS: [(&str, &str, &str); 4] = [
     ("SEK", "Krona wallet", "Currency account"),
 ];
 
-/// The PSU's four accounts at `bank`: EUR, USD, GBP, SEK.
-pub(crate) fn accounts(bank: &str, psu: &str) -> Vec<SeededAccount> {
+/// The PSU's accounts at `bank`: EUR, USD, GBP, SEK; with `card_account` a EUR credit card instead of the SEK
+/// wallet; with `multicurrency` the four as pockets of one account.
+pub(crate) fn accounts(bank: &str, psu: &str, profile: &BankProfile) -> Vec<SeededAccount> {
     let mut rng = Prng::seeded(&[bank, psu, "accounts"]);
     let tag = format!("{:08x}", rng.next_u64() as u32);
-    ACCOUNT_KINDS
+    let mut accounts: Vec<SeededAccount> = ACCOUNT_KINDS
         .iter()
         .filter_map(|(code, name, product)| {
             let currency = Currency::parse(code).ok()?;
-            let iban = lithuanian_iban(bank_code(bank), rng.next_u64())?;
+            let number = rng.next_u64();
+            let iban = lithuanian_iban(bank_code(bank), number)?;
             // Foreign accounts only spend in the seeded history, so they open with enough to stay in credit.
             let whole = match *code {
                 "EUR" => rng.between(1_500, 4_000),
                 "SEK" => rng.between(25_000, 40_000),
                 _ => rng.between(2_500, 4_000),
             };
+            let opening = Decimal::new(whole * 100 + rng.between(0, 99), 2);
+            let resource_id = format!("{bank}-{tag}-{}", code.to_ascii_lowercase());
+            if profile.card_account && *code == "SEK" {
+                // A card account owes rather than holds: it opens in debt, paid back monthly.
+                return Some(SeededAccount {
+                    resource_id: format!("{bank}-{tag}-card"),
+                    kind: AccountKind::Card,
+                    iban: None,
+                    masked_pan: Some(format!("{:06}******{:04}", 520_000 + number % 10_000, number % 10_000)),
+                    name: "Credit card",
+                    product: "Mastercard Gold",
+                    cash_account_type: "CARD",
+                    pockets: vec![Pocket {
+                        currency: Currency::EUR,
+                        opening: -Decimal::new(rng.between(20_000, 90_000), 2),
+                    }],
+                });
+            }
             Some(SeededAccount {
-                resource_id: format!("{bank}-{tag}-{}", code.to_ascii_lowercase()),
-                iban,
-                currency,
+                resource_id,
+                kind: if *code == "EUR" {
+                    AccountKind::Current
+                } else {
+                    AccountKind::Wallet
+                },
+                iban: Some(iban),
+                masked_pan: None,
                 name,
                 product,
-                opening: Decimal::new(whole * 100 + rng.between(0, 99), 2),
+                cash_account_type: "CACC",
+                pockets: vec![Pocket { currency, opening }],
             })
         })
-        .collect()
+        .collect();
+    if profile.multicurrency && !accounts.is_empty() {
+        let first = accounts.remove(0);
+        let pockets = std::iter::once(first.pockets)
+            .chain(accounts.drain(..).map(|a| a.pockets))
+            .flatten()
+            .collect();
+        accounts.push(SeededAccount {
+            resource_id: format!("{bank}-{tag}-multi"),
+            kind: AccountKind::Multicurrency,
+            iban: first.iban,
+            masked_pan: None,
+            name: "Multi-currency account",
+            product: "Standard",
+            cash_account_type: "CACC",
+            pockets,
+        });
+    }
+    accounts
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +210,8 @@ pub(crate) struct SeededTransaction {
     pub value_date: NaiveDate,
     /// Negative for a debit.
     pub amount: Decimal,
+    /// The pocket's currency.
+    pub currency: Currency,
     pub counterparty: &'static str,
     pub counterparty_iban: Option<Iban>,
     pub remittance: String,
@@ -163,7 +250,7 @@ const FOREIGN_MERCHANTS: [(&str, &str, i64, i64); 6] = [
     ("SEK", "SL", 3_900, 4_200),
 ];
 
-/// The account's history up to `today`: booked (newest first) and pending transactions.
+/// The account's history up to `today`: booked (newest first) and pending transactions, of every pocket.
 pub(crate) fn transactions(
     bank: &str,
     psu: &str,
@@ -176,29 +263,79 @@ pub(crate) fn transactions(
         let Some(day) = today.checked_sub_days(Days::new(back)) else {
             continue;
         };
-        for (index, (mut transaction, vanishes)) in day_transactions(bank, psu, account, day).into_iter().enumerate() {
-            let key = format!("{}-{}-{index}", account.resource_id, day.format("%Y%m%d"));
-            if back < PENDING_DAYS {
-                transaction.transaction_id = format!("P-{key}");
-                pending.push(transaction);
-            } else if !vanishes {
-                transaction.transaction_id = format!("B-{key}");
-                transaction.booking_date = day.checked_add_days(Days::new(1));
-                booked.push(transaction);
+        for pocket in &account.pockets {
+            let happened = day_transactions(bank, psu, account.kind, pocket.currency, day);
+            for (index, (mut transaction, vanishes)) in happened.into_iter().enumerate() {
+                let key = match account.kind {
+                    AccountKind::Multicurrency => format!(
+                        "{}-{}-{}-{index}",
+                        account.resource_id,
+                        pocket.currency.code().to_ascii_lowercase(),
+                        day.format("%Y%m%d")
+                    ),
+                    _ => format!("{}-{}-{index}", account.resource_id, day.format("%Y%m%d")),
+                };
+                if back < PENDING_DAYS {
+                    transaction.transaction_id = format!("P-{key}");
+                    pending.push(transaction);
+                } else if !vanishes {
+                    transaction.transaction_id = format!("B-{key}");
+                    transaction.booking_date = day.checked_add_days(Days::new(1));
+                    booked.push(transaction);
+                }
             }
         }
     }
     (booked, pending)
 }
 
-/// The transactions that happened on `day`, each with whether its card hold is released instead of booked.
-fn day_transactions(bank: &str, psu: &str, account: &SeededAccount, day: NaiveDate) -> Vec<(SeededTransaction, bool)> {
-    let currency = account.currency.code();
+/// The transactions that happened on `day` in one currency of an account, each with whether its card hold is
+/// released instead of booked. The EUR account's and each wallet's days are seeded by currency alone, so the
+/// pockets of a multicurrency account see what the separate accounts would.
+fn day_transactions(
+    bank: &str,
+    psu: &str,
+    kind: AccountKind,
+    currency: Currency,
+    day: NaiveDate,
+) -> Vec<(SeededTransaction, bool)> {
+    let code = currency.code();
     let date = day.to_string();
-    let mut rng = Prng::seeded(&[bank, psu, currency, &date]);
+    let seed = if kind == AccountKind::Card { "card" } else { code };
+    let mut rng = Prng::seeded(&[bank, psu, seed, &date]);
     let mut list = Vec::new();
     let entry = |rng: &mut Prng| format!("{:016X}", rng.next_u64());
-    if currency == "EUR" {
+    let spend = |rng: &mut Prng, list: &mut Vec<(SeededTransaction, bool)>| {
+        let (name, low, high) = CARD_MERCHANTS[rng.below(CARD_MERCHANTS.len() as u64) as usize];
+        let cents = rng.between(low, high);
+        let vanishes = rng.below(100) < 8;
+        list.push((
+            card_or_bill(rng, day, currency, name, -cents, None, "PMNT-CCRD-POSD"),
+            vanishes,
+        ));
+    };
+    if kind == AccountKind::Card {
+        if day.day() == 1 {
+            list.push((
+                SeededTransaction {
+                    transaction_id: String::new(),
+                    entry_reference: entry(&mut rng),
+                    booking_date: None,
+                    value_date: day,
+                    amount: Decimal::new(rng.between(600, 900) * 100, 2),
+                    currency,
+                    counterparty: "Card repayment",
+                    counterparty_iban: None,
+                    remittance: format!("Repayment {}", day.format("%Y-%m")),
+                    bank_transaction_code: "PMNT-RCDT-ESCT",
+                },
+                false,
+            ));
+        }
+        for _ in 0..rng.below(2) {
+            spend(&mut rng, &mut list);
+        }
+    } else if code == "EUR" {
         if day.day() == 25 {
             list.push((
                 SeededTransaction {
@@ -207,6 +344,7 @@ fn day_transactions(bank: &str, psu: &str, account: &SeededAccount, day: NaiveDa
                     booking_date: None,
                     value_date: day,
                     amount: Decimal::new(rng.between(2_400, 2_600) * 100, 2),
+                    currency,
                     counterparty: "UAB Darbdavys",
                     counterparty_iban: lithuanian_iban(70440, 5_512_345_678),
                     remittance: format!("Salary {}", day.format("%Y-%m")),
@@ -223,23 +361,20 @@ fn day_transactions(bank: &str, psu: &str, account: &SeededAccount, day: NaiveDa
                     None
                 };
                 let code = if transfer { "PMNT-ICDT-ESCT" } else { "PMNT-CCRD-POSD" };
-                list.push((card_or_bill(&mut rng, day, name, -cents, iban, code), false));
+                list.push((card_or_bill(&mut rng, day, currency, name, -cents, iban, code), false));
             }
         }
         for _ in 0..rng.below(3) {
-            let (name, low, high) = CARD_MERCHANTS[rng.below(CARD_MERCHANTS.len() as u64) as usize];
-            let cents = rng.between(low, high);
-            let vanishes = rng.below(100) < 8;
-            list.push((
-                card_or_bill(&mut rng, day, name, -cents, None, "PMNT-CCRD-POSD"),
-                vanishes,
-            ));
+            spend(&mut rng, &mut list);
         }
     } else if rng.below(7) < 2 {
-        let choices: Vec<_> = FOREIGN_MERCHANTS.iter().filter(|m| m.0 == currency).collect();
+        let choices: Vec<_> = FOREIGN_MERCHANTS.iter().filter(|m| m.0 == code).collect();
         if let Some((_, name, low, high)) = choices.get(rng.below(choices.len() as u64) as usize) {
             let cents = rng.between(*low, *high);
-            list.push((card_or_bill(&mut rng, day, name, -cents, None, "PMNT-CCRD-POSD"), false));
+            list.push((
+                card_or_bill(&mut rng, day, currency, name, -cents, None, "PMNT-CCRD-POSD"),
+                false,
+            ));
         }
     }
     list
@@ -248,6 +383,7 @@ fn day_transactions(bank: &str, psu: &str, account: &SeededAccount, day: NaiveDa
 fn card_or_bill(
     rng: &mut Prng,
     day: NaiveDate,
+    currency: Currency,
     name: &'static str,
     cents: i64,
     iban: Option<Iban>,
@@ -259,6 +395,7 @@ fn card_or_bill(
         booking_date: None,
         value_date: day,
         amount: Decimal::new(cents, 2),
+        currency,
         counterparty: name,
         counterparty_iban: iban,
         remittance: format!("{name} {}", day.format("%d.%m")),
@@ -280,13 +417,14 @@ mod tests {
     #[test]
     fn data_is_deterministic_and_stable_as_days_pass() {
         let today = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
-        let a = accounts("seb", "psu-1");
-        let b = accounts("seb", "psu-1");
+        let plain = BankProfile::default();
+        let a = accounts("seb", "psu-1", &plain);
+        let b = accounts("seb", "psu-1", &plain);
         assert_eq!(
             a.iter().map(|x| x.iban.clone()).collect::<Vec<_>>(),
             b.iter().map(|x| x.iban.clone()).collect::<Vec<_>>()
         );
-        assert_ne!(a[0].iban, accounts("seb", "psu-2")[0].iban);
+        assert_ne!(a[0].iban, accounts("seb", "psu-2", &plain)[0].iban);
         let (booked, pending) = transactions("seb", "psu-1", &a[0], today);
         assert!(booked.len() > 100, "about six months of history");
         assert!(booked.iter().all(|t| t.booking_date.is_some()));
@@ -298,7 +436,7 @@ mod tests {
         let history: usize = (0..HISTORY_DAYS)
             .filter_map(|back| today.checked_sub_days(Days::new(back)))
             .map(|day| {
-                day_transactions("seb", "psu-1", &a[0], day)
+                day_transactions("seb", "psu-1", a[0].kind, Currency::EUR, day)
                     .iter()
                     .filter(|(_, vanishes)| *vanishes)
                     .count()
@@ -307,5 +445,64 @@ mod tests {
         assert!(history > 0, "some card holds are released instead of booked");
         let mut rng = Prng::seeded(&["x"]);
         assert!((0..1000).map(|_| rng.unit()).all(|u| (0.0..1.0).contains(&u)));
+    }
+
+    #[test]
+    fn profiles_shape_the_accounts() {
+        let today = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+        let plain = accounts("seb", "psu-1", &BankProfile::default());
+        let codes: Vec<&str> = plain.iter().map(SeededAccount::currency_code).collect();
+        assert_eq!(codes, ["EUR", "USD", "GBP", "SEK"]);
+        assert!(plain.iter().all(|a| a.iban.is_some() && a.cash_account_type == "CACC"));
+
+        let card = BankProfile {
+            card_account: true,
+            ..BankProfile::default()
+        };
+        let with_card = accounts("seb", "psu-1", &card);
+        assert_eq!(
+            with_card[..3].iter().map(|a| &a.iban).collect::<Vec<_>>(),
+            plain[..3].iter().map(|a| &a.iban).collect::<Vec<_>>()
+        );
+        let card_account = &with_card[3];
+        assert_eq!(
+            (card_account.kind, card_account.cash_account_type),
+            (AccountKind::Card, "CARD")
+        );
+        assert!(card_account.iban.is_none());
+        let pan = card_account.masked_pan.as_deref().unwrap();
+        assert!(pan.len() == 16 && pan.contains("******"), "{pan}");
+        assert_eq!(card_account.currency_code(), "EUR");
+        assert!(card_account.pockets[0].opening.is_sign_negative(), "a card owes");
+        let (booked, _) = transactions("seb", "psu-1", card_account, today);
+        assert!(booked.iter().any(|t| t.amount.is_sign_positive()), "monthly repayments");
+        assert!(booked.iter().all(|t| t.counterparty_iban.is_none()));
+
+        let multi = BankProfile {
+            multicurrency: true,
+            ..BankProfile::default()
+        };
+        let single = accounts("revolut", "psu-1", &multi);
+        assert_eq!(single.len(), 1);
+        let account = &single[0];
+        assert_eq!(account.currency_code(), MULTICURRENCY);
+        assert_eq!(
+            account.iban,
+            accounts("revolut", "psu-1", &BankProfile::default())[0].iban
+        );
+        let (booked, pending) = transactions("revolut", "psu-1", account, today);
+        let mut currencies: Vec<&str> = booked.iter().map(|t| t.currency.code()).collect();
+        currencies.sort_unstable();
+        currencies.dedup();
+        assert_eq!(currencies, ["EUR", "GBP", "SEK", "USD"]);
+        let mut ids: Vec<&str> = booked
+            .iter()
+            .chain(&pending)
+            .map(|t| t.transaction_id.as_str())
+            .collect();
+        let all = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), all, "ids unique across pockets");
     }
 }

@@ -1,8 +1,8 @@
 //! Fault injection for the sandbox's `/v1` endpoints, and the admin endpoints tests drive it with:
 //! `GET/PUT /{bank}/admin/faults`, `GET /{bank}/admin/counters` (accesses per consent, resource and day;
-//! payments per X-Request-ID and per end-to-end id), `GET/PUT /{bank}/admin/auto-approve` (a JSON boolean) and
-//! `POST /{bank}/admin/consents/{id}/revoke` (the user revoking a consent at the bank). The same layer renders
-//! errors as problem+json for the banks set up so.
+//! payments per X-Request-ID and per end-to-end id; every entry served malformed), `GET/PUT
+//! /{bank}/admin/auto-approve` (a JSON boolean) and `POST /{bank}/admin/consents/{id}/revoke` (the user revoking
+//! a consent at the bank). The same layer renders errors as problem+json for the banks set up so.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +26,7 @@ use super::{SandboxState, TppError};
 pub struct Faults {
     /// Added to every request.
     pub latency_ms: u64,
-    /// 500 with a tppMessage.
+    /// 500 (without a body, as the spec has it).
     pub error_rate: f64,
     /// 429 ACCESS_EXCEEDED (with `Retry-After` when `retry_after_secs` is set).
     pub too_many_requests_rate: f64,
@@ -40,6 +40,9 @@ pub struct Faults {
     pub oversized_rate: f64,
     /// The request is processed, then the connection drops before the body is sent.
     pub drop_after_processing_rate: f64,
+    /// The share of entries in account, balance and transaction lists served broken (see `malformed`): per
+    /// entry rather than per request, so the same entries break on every read; the rest stay good.
+    pub malformed_entry_rate: f64,
 }
 
 /// What the dice decided for one request.
@@ -107,12 +110,8 @@ pub(crate) async fn inject(State(state): State<Arc<SandboxState>>, request: Requ
         return as_problem_json(response, draw.problem_json).await;
     }
     if draw.error {
-        let error = TppError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL_SERVER_ERROR",
-            "injected: bank down",
-        );
-        return as_problem_json(error.into_response(), draw.problem_json).await;
+        // The spec gives a 500 no body.
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
     let response = next.run(request).await;
     if let Some(hold) = draw.hold {
@@ -198,6 +197,7 @@ pub(crate) async fn put_faults(
         faults.malformed_rate,
         faults.oversized_rate,
         faults.drop_after_processing_rate,
+        faults.malformed_entry_rate,
     ];
     if rates.iter().any(|r| !(0.0..=1.0).contains(r)) {
         return Err(TppError::format("rates are between 0 and 1"));
@@ -236,6 +236,7 @@ pub(crate) async fn counters(
             "accesses": accesses,
             "paymentsByRequestId": by_request,
             "paymentsByEndToEndId": bank_state.payments_by_end_to_end_id,
+            "malformedEntries": bank_state.malformed_entries,
         })))
     })
 }

@@ -5,13 +5,15 @@
 //! ([`SandboxConfig`], the `[sandbox]` section of `consentry.toml`, which the app reads and hands over) and the
 //! list of banks it serves by default ([`SANDBOX_BANKS`]).
 //!
-//! - `data`: deterministic accounts, balances and six months of transactions per bank and PSU.
+//! - `data`: deterministic accounts, balances and six months of transactions per bank and PSU, shaped by the
+//!   bank's [`BankProfile`] (a card account without IBAN, one multicurrency account, ...).
 //! - `state`: consents, payments and authorisations, and the rules that move them (SCA, expiry, recurring
 //!   consents replacing each other, payment status progression).
 //! - `ais` / `pis`: the account-information and payment-initiation endpoints.
+//! - `request_id`: `X-Request-ID` required on every `/v1` request and echoed on every answer.
 //! - `sca_page`: the HTML page where the user approves or denies (redirect approach).
 //! - `faults`: fault injection and the admin endpoints (`/{bank}/admin/faults`, `/{bank}/admin/counters`,
-//!   `/{bank}/admin/auto-approve`).
+//!   `/{bank}/admin/auto-approve`); `malformed`: the entries it breaks the ways real banks get them wrong.
 //!
 //! [`Sandbox::start`] runs it in-process on 127.0.0.1 (port 0 for tests); `consentry sandbox --port N` runs it
 //! standalone.
@@ -19,7 +21,9 @@
 mod ais;
 mod data;
 mod faults;
+mod malformed;
 mod pis;
+mod request_id;
 mod sca_page;
 mod state;
 
@@ -27,11 +31,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::uri::Authority;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
+use consentry_domain::sca::ScaApproach;
 use consentry_domain::Clock;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -76,14 +82,72 @@ pub struct SandboxConfig {
     pub blocked_creditors: Vec<String>,
     /// Whether a repeated `X-Request-ID` on payment initiation returns the first payment instead of a new one.
     pub dedupe_request_ids: bool,
-    /// Transactions per page; more come through `_links.next`.
-    pub page_size: usize,
     /// Whether cancelling an authorised payment needs the user's SCA (202) instead of succeeding at once (204).
     pub cancellation_requires_sca: bool,
     /// Banks that answer errors as `application/problem+json` instead of `tppMessages`.
     pub problem_json_banks: Vec<String>,
     /// Faults injected from the start, per bank.
     pub faults: BTreeMap<String, Faults>,
+    /// How each bank differs from the plain one (`[sandbox.profiles.<bank>]`); a bank without a profile has four
+    /// IBAN accounts (EUR, USD, GBP, SEK), every optional field, and its transactions in one answer.
+    pub profiles: BTreeMap<String, BankProfile>,
+}
+
+/// The ways one bank's answers differ from another's, as they do between real banks. Each is allowed by the spec
+/// and each trips a client that assumes otherwise.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BankProfile {
+    /// A credit card account in place of the SEK wallet: no IBAN, only a `maskedPan`, `cashAccountType` CARD.
+    pub card_account: bool,
+    /// The four currency accounts as one multicurrency account: currency `XXX`, its balances and transactions
+    /// in EUR, USD, GBP and SEK.
+    pub multicurrency: bool,
+    /// Transactions per page, the rest behind `_links.next`; none: the whole report in one answer (a TPP's
+    /// `itemsPerPage` pages at any bank).
+    pub page_size: Option<usize>,
+    /// Leaves out what the spec makes optional: account name, product, status and usage, balance dates and all
+    /// balances but closingBooked and interimAvailable, bank transaction codes, and the transactionId of pending
+    /// transactions (so a TPP has to fall back to its own fingerprint).
+    pub sparse: bool,
+}
+
+/// The personalities of the default banks: Swedbank pages, SEB has a card account, Luminor sends the bare
+/// minimum, Revolut a multicurrency account.
+fn default_profiles() -> BTreeMap<String, BankProfile> {
+    [
+        (
+            "swedbank",
+            BankProfile {
+                page_size: Some(25),
+                ..BankProfile::default()
+            },
+        ),
+        (
+            "seb",
+            BankProfile {
+                card_account: true,
+                ..BankProfile::default()
+            },
+        ),
+        (
+            "luminor",
+            BankProfile {
+                sparse: true,
+                ..BankProfile::default()
+            },
+        ),
+        (
+            "revolut",
+            BankProfile {
+                multicurrency: true,
+                ..BankProfile::default()
+            },
+        ),
+    ]
+    .into_iter()
+    .map(|(bank, profile)| (bank.to_owned(), profile))
+    .collect()
 }
 
 /// A creditor the sandbox always blocks, so tests and the demo can show a rejection.
@@ -101,10 +165,10 @@ impl Default for SandboxConfig {
             funds_limit: 10_000,
             blocked_creditors: vec![BLOCKED_CREDITOR.into()],
             dedupe_request_ids: false,
-            page_size: 50,
             cancellation_requires_sca: false,
             problem_json_banks: Vec::new(),
             faults: BTreeMap::new(),
+            profiles: default_profiles(),
         }
     }
 }
@@ -117,11 +181,12 @@ pub enum SandboxError {
     Config(String),
 }
 
-/// Shared by every handler: the configuration, the clock and each bank's state behind its own lock. The locks
-/// are never held across an `.await`.
+/// Shared by every handler: the configuration, the clock, the address the server listens on and each bank's
+/// state behind its own lock. The locks are never held across an `.await`.
 pub(crate) struct SandboxState {
     config: SandboxConfig,
     clock: Arc<dyn Clock>,
+    addr: SocketAddr,
     banks: HashMap<String, Mutex<BankState>>,
 }
 
@@ -147,6 +212,23 @@ impl SandboxState {
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// The bank's profile; the plain one for a bank configured without.
+    pub(crate) fn profile(&self, bank: &str) -> BankProfile {
+        self.config.profiles.get(bank).cloned().unwrap_or_default()
+    }
+
+    /// The bank's absolute base URL (`http://host:port/{bank}`) as the caller reached it, for `Location` and
+    /// `_links`: the authority of the `Host` header when it is a valid one, else the address the server
+    /// listens on.
+    pub(crate) fn bank_url(&self, headers: &HeaderMap, bank: &str) -> String {
+        let authority = headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.parse::<Authority>().ok())
+            .map_or_else(|| self.addr.to_string(), |a| a.to_string());
+        format!("http://{authority}/{bank}")
     }
 }
 
@@ -184,10 +266,26 @@ impl IntoResponse for TppError {
     }
 }
 
-/// The bank's base URL as the caller reached it, for the `_links` of answers.
-pub(crate) fn bank_url(headers: &HeaderMap, bank: &str) -> String {
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    format!("http://{host}/{bank}")
+/// A 201 Created: `Location` (absolute) where the spec has it, `ASPSP-SCA-Approach` when the approach is fixed.
+pub(crate) fn created(location: Option<&str>, approach: Option<ScaApproach>, body: serde_json::Value) -> Response {
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    let out = response.headers_mut();
+    if let Some(value) = location.and_then(|l| HeaderValue::from_str(l).ok()) {
+        out.insert("location", value);
+    }
+    if let Some(approach) = approach {
+        out.insert("aspsp-sca-approach", sca_approach_header(approach));
+    }
+    response
+}
+
+/// `ASPSP-SCA-Approach` as the spec spells it (OAuth counts as REDIRECT).
+pub(crate) fn sca_approach_header(approach: ScaApproach) -> HeaderValue {
+    HeaderValue::from_static(match approach {
+        ScaApproach::Decoupled => "DECOUPLED",
+        ScaApproach::Embedded => "EMBEDDED",
+        ScaApproach::Redirect | ScaApproach::Oauth => "REDIRECT",
+    })
 }
 
 /// A header's value, trimmed, when present and not empty.
@@ -305,13 +403,18 @@ impl Sandbox {
                 )
             })
             .collect();
-        let state = Arc::new(SandboxState { config, clock, banks });
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| SandboxError::Bind { addr, source })?;
         let addr = listener
             .local_addr()
             .map_err(|source| SandboxError::Bind { addr, source })?;
+        let state = Arc::new(SandboxState {
+            config,
+            clock,
+            addr,
+            banks,
+        });
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = router(state);
         let task = tokio::spawn(async move {
@@ -351,6 +454,7 @@ fn router(state: Arc<SandboxState>) -> Router {
             get(ais::sca_status),
         )
         .route("/{bank}/v1/accounts", get(ais::accounts))
+        .route("/{bank}/v1/accounts/{account_id}", get(ais::account))
         .route("/{bank}/v1/accounts/{account_id}/balances", get(ais::balances))
         .route("/{bank}/v1/accounts/{account_id}/transactions", get(ais::transactions))
         .route("/{bank}/v1/{service}/{product}", post(pis::initiate))
@@ -367,7 +471,15 @@ fn router(state: Arc<SandboxState>) -> Router {
             "/{bank}/v1/{service}/{product}/{payment_id}/authorisations/{authorisation_id}",
             get(pis::sca_status),
         )
-        .layer(axum::middleware::from_fn_with_state(state.clone(), faults::inject));
+        .route(
+            "/{bank}/v1/{service}/{product}/{payment_id}/cancellation-authorisations/{authorisation_id}",
+            get(pis::cancellation_sca_status),
+        )
+        // Outermost last: the id is echoed on every answer, the injected faults' included; a request without a
+        // valid id is refused inside the fault layer, so problem+json banks refuse it their way.
+        .layer(axum::middleware::from_fn(request_id::require))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), faults::inject))
+        .layer(axum::middleware::from_fn(request_id::echo));
     Router::new()
         .merge(api)
         .route(

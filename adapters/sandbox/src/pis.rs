@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use super::ais::{approach, authorisation_links, redirect_target, require_request_id};
 use super::state::{AuthorisationTarget, BankState, SandboxPayment};
-use super::{bank_url, header, SandboxState, TppError};
+use super::{created, header, SandboxState, TppError};
 
 type Answer = Result<Response, TppError>;
 
@@ -79,7 +79,9 @@ fn created_body(
 ) -> Value {
     let path = format!("{service}/{product}/{id}");
     let mut links = match authorisation {
-        Some((authorisation_id, approach)) => authorisation_links(base, &path, authorisation_id, approach),
+        Some((authorisation_id, approach)) => {
+            authorisation_links(base, &format!("{path}/authorisations"), authorisation_id, approach)
+        }
         None => json!({}),
     };
     links["self"] = json!({ "href": format!("{base}/v1/{path}") });
@@ -113,7 +115,8 @@ pub(crate) async fn initiate(
         .to_owned();
     let instant = product == "instant-sepa-credit-transfers";
     let approach = approach(&headers);
-    let base = bank_url(&headers, &bank);
+    let base = state.bank_url(&headers, &bank);
+    let location = |id: &str| format!("{base}/v1/{service}/{product}/{id}");
     state.with_bank(&bank, |bank_state, state| {
         let config = state.config();
         let now = state.now();
@@ -122,7 +125,7 @@ pub(crate) async fn initiate(
                 let first = first.clone();
                 let status = bank_state.payments[&first].status(now, config);
                 let body = created_body(&base, &service, &product, &first, status, None);
-                return Ok((StatusCode::CREATED, Json(body)).into_response());
+                return Ok(created(Some(&location(&first)), Some(approach), body));
             }
         }
         let blocked = BankState::is_blocked(config, &creditor);
@@ -175,19 +178,7 @@ pub(crate) async fn initiate(
             status = status.code(),
             "sandbox payment initiated"
         );
-        let mut response = (StatusCode::CREATED, Json(body)).into_response();
-        let name = if approach == ScaApproach::Decoupled {
-            "DECOUPLED"
-        } else {
-            "REDIRECT"
-        };
-        response
-            .headers_mut()
-            .insert("aspsp-sca-approach", axum::http::HeaderValue::from_static(name));
-        if let Ok(location) = format!("{base}/v1/{service}/{product}/{payment_id}").parse() {
-            response.headers_mut().insert("location", location);
-        }
-        Ok(response)
+        Ok(created(Some(&location(&payment_id)), Some(approach), body))
     })
 }
 
@@ -240,7 +231,7 @@ pub(crate) async fn cancel(
     Path((bank, service, product, payment_id)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Answer {
-    let base = bank_url(&headers, &bank);
+    let base = state.bank_url(&headers, &bank);
     let approach = approach(&headers);
     state.with_bank(&bank, |bank_state, state| {
         let now = state.now();
@@ -266,7 +257,12 @@ pub(crate) async fn cancel(
         let body = json!({
             "transactionStatus": status.code(),
             "scaStatus": bank_state.authorisations[&authorisation_id].sca_status.as_str(),
-            "_links": authorisation_links(&base, &path, &authorisation_id, approach),
+            "_links": authorisation_links(
+                &base,
+                &format!("{path}/cancellation-authorisations"),
+                &authorisation_id,
+                approach
+            ),
         });
         Ok((StatusCode::ACCEPTED, Json(body)).into_response())
     })
@@ -277,7 +273,7 @@ pub(crate) async fn start_authorisation(
     Path((bank, service, product, payment_id)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Answer {
-    let base = bank_url(&headers, &bank);
+    let base = state.bank_url(&headers, &bank);
     let approach = approach(&headers);
     state.with_bank(&bank, |bank_state, state| {
         let now = state.now();
@@ -296,9 +292,9 @@ pub(crate) async fn start_authorisation(
         let body = json!({
             "scaStatus": bank_state.authorisations[&id].sca_status.as_str(),
             "authorisationId": id,
-            "_links": authorisation_links(&base, &path, &id, approach),
+            "_links": authorisation_links(&base, &format!("{path}/authorisations"), &id, approach),
         });
-        Ok((StatusCode::CREATED, Json(body)).into_response())
+        Ok(created(None, Some(approach), body))
     })
 }
 
@@ -306,15 +302,50 @@ pub(crate) async fn sca_status(
     State(state): State<Arc<SandboxState>>,
     Path((bank, service, product, payment_id, authorisation_id)): Path<(String, String, String, String, String)>,
 ) -> Answer {
-    state.with_bank(&bank, |bank_state, _| {
-        payment(bank_state, &service, &product, &payment_id)?;
+    let target = AuthorisationTarget::Payment(payment_id.clone());
+    authorisation_status(
+        &state,
+        &bank,
+        &service,
+        &product,
+        &payment_id,
+        &authorisation_id,
+        target,
+    )
+}
+
+pub(crate) async fn cancellation_sca_status(
+    State(state): State<Arc<SandboxState>>,
+    Path((bank, service, product, payment_id, authorisation_id)): Path<(String, String, String, String, String)>,
+) -> Answer {
+    let target = AuthorisationTarget::Cancellation(payment_id.clone());
+    authorisation_status(
+        &state,
+        &bank,
+        &service,
+        &product,
+        &payment_id,
+        &authorisation_id,
+        target,
+    )
+}
+
+/// The scaStatus of an authorisation of `target` (the payment, or its cancellation).
+fn authorisation_status(
+    state: &SandboxState,
+    bank: &str,
+    service: &str,
+    product: &str,
+    payment_id: &str,
+    authorisation_id: &str,
+    target: AuthorisationTarget,
+) -> Answer {
+    state.with_bank(bank, |bank_state, _| {
+        payment(bank_state, service, product, payment_id)?;
         let authorisation = bank_state
             .authorisations
-            .get(&authorisation_id)
-            .filter(|a| {
-                a.target == AuthorisationTarget::Payment(payment_id.clone())
-                    || a.target == AuthorisationTarget::Cancellation(payment_id.clone())
-            })
+            .get(authorisation_id)
+            .filter(|a| a.target == target)
             .ok_or_else(|| TppError::new(StatusCode::FORBIDDEN, "RESOURCE_UNKNOWN", "no such authorisation"))?;
         Ok(Json(json!({ "scaStatus": authorisation.sca_status.as_str() })).into_response())
     })

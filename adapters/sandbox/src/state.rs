@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::data::Prng;
 use super::faults::Faults;
+use super::malformed::MalformedEntry;
 use super::SandboxConfig;
 
 /// What the consent gives access to, as the sandbox enforces it.
@@ -129,6 +130,8 @@ pub(crate) struct BankState {
     /// Payments created per X-Request-ID, and the first payment id for de-duplication.
     pub payments_by_request_id: BTreeMap<String, (u32, String)>,
     pub payments_by_end_to_end_id: BTreeMap<String, u32>,
+    /// Every entry served broken by `malformed_entry_rate`, in the order served.
+    pub malformed_entries: Vec<MalformedEntry>,
 }
 
 impl BankState {
@@ -144,6 +147,7 @@ impl BankState {
             accesses: BTreeMap::new(),
             payments_by_request_id: BTreeMap::new(),
             payments_by_end_to_end_id: BTreeMap::new(),
+            malformed_entries: Vec::new(),
         }
     }
 

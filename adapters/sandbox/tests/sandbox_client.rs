@@ -323,12 +323,9 @@ async fn decoupled_sca_completes_after_the_delay() {
 
 #[tokio::test]
 async fn accounts_balances_and_paged_transactions() {
-    let config = SandboxConfig {
-        page_size: 25,
-        ..SandboxConfig::default()
-    };
-    let sandbox = Sandbox::start(config).await.unwrap();
-    let bank = client(&sandbox, "revolut");
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    // Swedbank's profile pages transactions 25 at a time.
+    let bank = client(&sandbox, "swedbank");
     let consent = bank
         .create_consent(&consent_request("psu-5", today(), 4))
         .await
