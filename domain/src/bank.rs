@@ -366,7 +366,7 @@ pub enum BankError {
     Transport(String),
     #[error("the bank's answer does not parse: {0}")]
     Malformed(String),
-    #[error("unexpected HTTP status {status}: {body}")]
+    #[error("unexpected HTTP status {status}{}", shown_body(.body))]
     UnexpectedStatus { status: u16, body: String },
     /// A 3xx: Consentry follows no redirect, so the consent and the user's address never leave the bank.
     #[error("HTTP {status} redirect to {location:?} not followed")]
@@ -377,6 +377,15 @@ pub enum BankError {
     /// A transaction listing over its budget of pages, bytes or time, or a sync over its time budget.
     #[error("over budget: {0}")]
     OverBudget(String),
+}
+
+/// `: {body}`, or that there was none.
+fn shown_body(body: &str) -> String {
+    if body.trim().is_empty() {
+        " without a body".to_owned()
+    } else {
+        format!(": {body}")
+    }
 }
 
 impl BankError {

@@ -3,6 +3,8 @@
 //! with a clear error, and a 429's `Retry-After` keeps every unattended access away from the bank until it has
 //! passed (checked on the bank's own counters).
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry::{EngineError, RequestContext};
 use consentry_domain::bank::{BankError, PsuContext};
@@ -165,3 +167,129 @@ async fn retry_after_keeps_unattended_syncs_away_until_it_has_passed(store: Back
     assert!(requests(&world, "swedbank").await > before);
 }
 on_both_stores!(retry_after, retry_after_keeps_unattended_syncs_away_until_it_has_passed);
+
+/// The problems a sync should report for the entries the sandbox served broken since `from`: every one but a
+/// broken counterparty IBAN, which is kept as sent. As (resource, entry, field); an entry without an id is named
+/// by its place in its list.
+fn expected_problems(counters: &serde_json::Value, from: usize) -> BTreeSet<(String, String, String)> {
+    counters["malformedEntries"].as_array().expect("malformedEntries")[from..]
+        .iter()
+        .filter(|broken| broken["fault"] != "counterpartyIbanChecksum")
+        .map(|broken| {
+            let text = |key: &str| broken[key].as_str().expect(key).to_owned();
+            let entry = if broken["entry"] == broken["index"].to_string().as_str() {
+                format!("{}[{}]", text("list"), broken["index"])
+            } else {
+                text("entry")
+            };
+            (text("resource"), entry, text("field"))
+        })
+        .collect()
+}
+
+fn reported_problems(failures: &serde_json::Value) -> BTreeSet<(String, String, String)> {
+    failures
+        .as_array()
+        .expect("failures")
+        .iter()
+        .map(|failure| {
+            let text = |key: &str| {
+                failure[key]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{key} in {failure}"))
+                    .to_owned()
+            };
+            (text("resource"), text("entry"), text("field"))
+        })
+        .collect()
+}
+
+async fn a_sync_keeps_every_good_entry_and_reports_every_bad_one(store: Backend) {
+    let world = World::start(store, start(), SandboxConfig::default()).await;
+    let (tenant, key) = world.engine.create_tenant("Fintech").await.expect("tenant");
+    let user = UserId::new();
+    let ctx = RequestContext::user(tenant, user);
+    let consent = world.valid_consent(&ctx, "swedbank").await;
+    world
+        .set_faults(
+            "swedbank",
+            &Faults {
+                malformed_entry_rate: 0.3,
+                ..Faults::default()
+            },
+        )
+        .await;
+    let refresh = format!("/v1/users/{user}/refresh");
+    let body = serde_json::json!({ "psuIpAddress": "192.0.2.10" });
+
+    let served_before = world.counters("swedbank").await["malformedEntries"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let (status, first) = world.call("POST", &refresh, Some(&key), Some(body.clone())).await;
+    assert_eq!(status, 200, "{first}");
+    let counters = world.counters("swedbank").await;
+    let expected = expected_problems(&counters, served_before);
+    assert!(
+        expected.len() >= 3,
+        "the sandbox broke entries of several kinds: {expected:?}"
+    );
+    assert_eq!(reported_problems(&first["failures"]), expected, "{first}");
+    for failure in first["failures"].as_array().expect("failures") {
+        assert_eq!(failure["bank"], "swedbank");
+        assert!(
+            !failure["reason"].as_str().unwrap_or_default().contains("LT"),
+            "no account number in a reason: {failure}"
+        );
+    }
+
+    // Every account that parsed was synced, and every good transaction of it recorded; a transaction whose
+    // counterparty IBAN fails its checksum is kept.
+    let broken_accounts = expected.iter().filter(|(resource, ..)| resource == "accounts").count();
+    let synced = &first["synced"][0];
+    assert_eq!(synced["accounts"].as_u64(), Some(4 - broken_accounts as u64), "{first}");
+    let data = world.engine.account_data(consent).await.expect("account data");
+    assert_eq!(data.accounts.len(), 4 - broken_accounts);
+    let kept_counterparties: Vec<&serde_json::Value> = counters["malformedEntries"].as_array().expect("entries")
+        [served_before..]
+        .iter()
+        .filter(|broken| broken["fault"] == "counterpartyIbanChecksum" && broken["list"] == "booked")
+        .collect();
+    for broken in &kept_counterparties {
+        let id = broken["entry"].as_str().expect("a booked transaction has an id");
+        let account = broken["resource"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("accounts/"))
+            .and_then(|r| r.strip_suffix("/transactions"))
+            .expect("account");
+        let ledger = data.ledger(account).expect("the account's ledger");
+        assert!(ledger.booked.contains(id), "{id} is kept");
+    }
+
+    // The same answers again: the same problems, and not one duplicate.
+    let served_before = counters["malformedEntries"].as_array().map_or(0, Vec::len);
+    let (status, second) = world.call("POST", &refresh, Some(&key), Some(body)).await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["synced"][0]["newBooked"], 0, "{second}");
+    let again = expected_problems(&world.counters("swedbank").await, served_before);
+    assert_eq!(reported_problems(&second["failures"]), again);
+    let after = world.engine.account_data(consent).await.expect("account data");
+    assert_eq!(after, data, "nothing new was stored");
+
+    let metrics = world
+        .browser
+        .get(format!("{}/metrics", world.server.base_url()))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("consentry_bank_entries_rejected_total{bank=\"swedbank\""),
+        "the rejected entries are counted:\n{metrics}"
+    );
+}
+on_both_stores!(
+    malformed_entries,
+    a_sync_keeps_every_good_entry_and_reports_every_bad_one
+);
