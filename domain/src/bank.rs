@@ -362,6 +362,12 @@ pub enum BankError {
     ProductInvalid(String),
     #[error("the bank did not answer in time")]
     Timeout,
+    /// No connection could be made: the request was never sent.
+    #[error("the bank could not be reached: {0}")]
+    Unreachable(String),
+    /// A 2xx that created a resource (its `Location` names it) but whose body does not parse.
+    #[error("the bank created {payment_id} but its answer does not parse: {why}")]
+    CreatedUnreadable { payment_id: String, why: String },
     #[error("transport failure: {0}")]
     Transport(String),
     #[error("the bank's answer does not parse: {0}")]
@@ -405,6 +411,8 @@ impl BankError {
             BankError::PeriodInvalid(_) => "PERIOD_INVALID",
             BankError::ProductInvalid(_) => "PRODUCT_INVALID",
             BankError::Timeout => "TIMEOUT",
+            BankError::Unreachable(_) => "UNREACHABLE",
+            BankError::CreatedUnreadable { .. } => "CREATED_UNREADABLE",
             BankError::Transport(_) => "TRANSPORT",
             BankError::Malformed(_) => "MALFORMED",
             BankError::UnexpectedStatus { .. } => "UNEXPECTED_STATUS",
@@ -414,13 +422,33 @@ impl BankError {
         }
     }
 
-    /// True when the bank may have processed the request although no usable answer arrived (a redirect says
-    /// nothing reliable about it either).
+    /// True when the bank may have processed the request although no usable answer arrived: no answer in time,
+    /// a connection dropped after sending, a 2xx whose body does not parse, a redirect, a 5xx, 408 or 504 (a 500
+    /// may come after the bank stored the payment). Such a request is never sent again blindly.
     pub fn outcome_unknown(&self) -> bool {
-        matches!(
-            self,
-            BankError::Timeout | BankError::Transport(_) | BankError::Redirected { .. }
-        )
+        match self {
+            BankError::Timeout
+            | BankError::Transport(_)
+            | BankError::Redirected { .. }
+            | BankError::Malformed(_)
+            | BankError::CreatedUnreadable { .. } => true,
+            BankError::UnexpectedStatus { status, .. } => *status == 408 || *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// True when the request is known not to have been processed: it never left (no connection), or the bank
+    /// turned it away for its rate (429) before doing anything. Sending it again later is safe.
+    pub fn not_sent(&self) -> bool {
+        matches!(self, BankError::Unreachable(_) | BankError::AccessExceeded { .. })
+    }
+
+    /// The payment the bank created, when its answer named it although its body could not be read.
+    pub fn created_payment_id(&self) -> Option<&str> {
+        match self {
+            BankError::CreatedUnreadable { payment_id, .. } => Some(payment_id),
+            _ => None,
+        }
     }
 }
 

@@ -97,8 +97,16 @@ pub enum PaymentCommand {
     RecordInitiationRejected {
         reason: String,
     },
-    /// The attempt ended without an answer (timeout, dropped connection): the bank may or may not have it.
+    /// The attempt ended without an answer Consentry can rely on (timeout, dropped connection, a 5xx, a 2xx that
+    /// does not parse): the bank may or may not have it. `bank_payment_id` when the answer named the payment
+    /// (its `Location`) although its body could not be read.
     RecordUnknownOutcome {
+        reason: String,
+        bank_payment_id: Option<String>,
+    },
+    /// The attempt is known not to have created the payment (the connection was refused before sending, 429,
+    /// a 4xx that says nothing was created): a new attempt with the same key is safe.
+    RecordNotSent {
         reason: String,
     },
     /// What looking the payment up at the bank found after an unknown outcome: the payment, or nothing (it never
@@ -118,6 +126,7 @@ impl PaymentCommand {
             PaymentCommand::RecordBankPayment(_) => "RecordBankPayment",
             PaymentCommand::RecordInitiationRejected { .. } => "RecordInitiationRejected",
             PaymentCommand::RecordUnknownOutcome { .. } => "RecordUnknownOutcome",
+            PaymentCommand::RecordNotSent { .. } => "RecordNotSent",
             PaymentCommand::ReconcileOutcome { found: Some(_) } => "ReconcileOutcome(found)",
             PaymentCommand::ReconcileOutcome { found: None } => "ReconcileOutcome(notFound)",
             PaymentCommand::ObserveStatus(_) => "ObserveStatus",
@@ -140,7 +149,14 @@ pub enum PaymentEvent {
     InitiationRejected {
         reason: String,
     },
+    #[serde(rename_all = "camelCase")]
     InitiationOutcomeUnknown {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bank_payment_id: Option<String>,
+    },
+    /// The attempt did not reach the bank: the payment is ready for another attempt.
+    InitiationNotSent {
         reason: String,
     },
     InitiationOutcomeReconciled {
@@ -168,6 +184,7 @@ impl DomainEvent for PaymentEvent {
             PaymentEvent::BankPaymentRecorded(_) => "BankPaymentRecorded",
             PaymentEvent::InitiationRejected { .. } => "InitiationRejected",
             PaymentEvent::InitiationOutcomeUnknown { .. } => "InitiationOutcomeUnknown",
+            PaymentEvent::InitiationNotSent { .. } => "InitiationNotSent",
             PaymentEvent::InitiationOutcomeReconciled { .. } => "InitiationOutcomeReconciled",
             PaymentEvent::PaymentStatusObserved { .. } => "PaymentStatusObserved",
             PaymentEvent::CancellationRequested => "CancellationRequested",
@@ -442,9 +459,17 @@ impl Payment {
             (PaymentCommand::RecordInitiationRejected { reason }, Sending) => {
                 Ok(vec![PaymentEvent::InitiationRejected { reason }])
             }
-            (PaymentCommand::RecordUnknownOutcome { reason }, Sending) => {
-                Ok(vec![PaymentEvent::InitiationOutcomeUnknown { reason }])
-            }
+            (
+                PaymentCommand::RecordUnknownOutcome {
+                    reason,
+                    bank_payment_id,
+                },
+                Sending,
+            ) => Ok(vec![PaymentEvent::InitiationOutcomeUnknown {
+                reason,
+                bank_payment_id,
+            }]),
+            (PaymentCommand::RecordNotSent { reason }, Sending) => Ok(vec![PaymentEvent::InitiationNotSent { reason }]),
             (PaymentCommand::ReconcileOutcome { found }, OutcomeUnknown) => {
                 if let Some(bank) = &found {
                     check_bulk_only(state, bank.status)?;
@@ -537,7 +562,13 @@ impl Aggregate for Payment {
                 state.phase = InitiationPhase::Submitted;
                 state.status = Some(TransactionStatus::Rjct);
             }
-            PaymentEvent::InitiationOutcomeUnknown { .. } => state.phase = InitiationPhase::OutcomeUnknown,
+            PaymentEvent::InitiationOutcomeUnknown { bank_payment_id, .. } => {
+                state.phase = InitiationPhase::OutcomeUnknown;
+                if bank_payment_id.is_some() {
+                    state.bank_payment_id = bank_payment_id;
+                }
+            }
+            PaymentEvent::InitiationNotSent { .. } => state.phase = InitiationPhase::Ready,
             PaymentEvent::InitiationOutcomeReconciled { found: Some(bank) } => record(state, bank),
             PaymentEvent::InitiationOutcomeReconciled { found: None } => state.phase = InitiationPhase::Ready,
             PaymentEvent::PaymentStatusObserved { status } => state.status = Some(status),

@@ -159,7 +159,7 @@ every_pair!(payment, check_payment,
             accc "ACCC", rjct "RJCT", canc "CANC"],
     commands [request_initiation "RequestInitiation", start_initiation_attempt "StartInitiationAttempt",
               record_bank_payment "RecordBankPayment", record_initiation_rejected "RecordInitiationRejected",
-              record_unknown_outcome "RecordUnknownOutcome", reconcile_found "ReconcileOutcome(found)",
+              record_unknown_outcome "RecordUnknownOutcome", record_not_sent "RecordNotSent", reconcile_found "ReconcileOutcome(found)",
               reconcile_not_found "ReconcileOutcome(notFound)", observe_status "ObserveStatus(ACTC)",
               request_cancellation "RequestCancellation"]);
 

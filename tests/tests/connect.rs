@@ -6,6 +6,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry::consents::{ConnectRequest, ConnectStarted};
+use consentry::payments::Reconciliation;
 use consentry::{EngineError, RequestContext};
 use consentry_domain::consent::{ConsentAccess, ConsentStatus};
 use consentry_domain::payment::{InitiationPhase, PaymentCommand, PaymentError};
@@ -232,6 +233,90 @@ async fn a_payment_whose_outcome_is_unknown_is_not_sent_again(store: Backend) {
         .expect("reconcile");
 }
 on_both_stores!(unknown_outcome, a_payment_whose_outcome_is_unknown_is_not_sent_again);
+
+async fn a_created_payment_whose_answer_does_not_parse_is_reconciled_not_rejected(store: Backend) {
+    let world = World::start(store, start(), SandboxConfig::default()).await;
+    let ctx = RequestContext::user(TenantId::new(), UserId::new());
+    let id = world
+        .engine
+        .request_payment(&ctx, payment_input("swedbank", "42.50"))
+        .await
+        .expect("request");
+    // The bank stores the payment and answers 201 with its Location, but the body is cut mid-JSON.
+    let faults = Faults {
+        malformed_rate: 1.0,
+        ..Faults::default()
+    };
+    world.set_faults("swedbank", &faults).await;
+    world
+        .engine
+        .send_payment(&ctx, id, "192.0.2.10", None)
+        .await
+        .expect("attempt recorded");
+    world.set_faults("swedbank", &Faults::default()).await;
+    let state = world.engine.payment(id).await.expect("load").state.expect("state");
+    assert_eq!(
+        state.phase,
+        InitiationPhase::OutcomeUnknown,
+        "not rejected: the bank has it"
+    );
+    assert_eq!(state.status, None);
+    let bank_payment_id = state.bank_payment_id.clone().expect("the id from Location");
+
+    let found = world.engine.reconcile_payment(&ctx, id).await.expect("reconcile");
+    assert!(matches!(found, Reconciliation::Found(_)), "{found:?}");
+    let state = world.engine.payment(id).await.expect("load").state.expect("state");
+    assert_eq!(state.phase, InitiationPhase::Submitted);
+    assert_eq!(state.bank_payment_id.as_deref(), Some(bank_payment_id.as_str()));
+    assert_eq!(
+        world.engine.reconcile_payment(&ctx, id).await.expect("again"),
+        Reconciliation::NotNeeded
+    );
+    let counters = world.counters("swedbank").await;
+    let initiations = counters["paymentsByEndToEndId"].as_object().expect("per end-to-end id");
+    assert_eq!(initiations.len(), 1, "{counters}");
+    assert!(initiations.values().all(|n| n == 1), "initiated once: {counters}");
+}
+on_both_stores!(
+    created_unreadable,
+    a_created_payment_whose_answer_does_not_parse_is_reconciled_not_rejected
+);
+
+async fn a_payment_the_bank_turned_away_for_its_rate_can_be_sent_again(store: Backend) {
+    let world = World::start(store, start(), SandboxConfig::default()).await;
+    let ctx = RequestContext::user(TenantId::new(), UserId::new());
+    let id = world
+        .engine
+        .request_payment(&ctx, payment_input("swedbank", "42.50"))
+        .await
+        .expect("request");
+    let faults = Faults {
+        too_many_requests_rate: 1.0,
+        retry_after_secs: Some(2),
+        ..Faults::default()
+    };
+    world.set_faults("swedbank", &faults).await;
+    world
+        .engine
+        .send_payment(&ctx, id, "192.0.2.10", None)
+        .await
+        .expect("attempt recorded");
+    let state = world.engine.payment(id).await.expect("load").state.expect("state");
+    assert_eq!(state.phase, InitiationPhase::Ready, "a 429 created nothing");
+    world.set_faults("swedbank", &Faults::default()).await;
+    let status = world
+        .engine
+        .send_payment(&ctx, id, "192.0.2.10", None)
+        .await
+        .expect("second attempt");
+    assert!(status.is_some());
+    let state = world.engine.payment(id).await.expect("load").state.expect("state");
+    assert_eq!((state.phase, state.attempts), (InitiationPhase::Submitted, 2));
+}
+on_both_stores!(
+    rate_limited,
+    a_payment_the_bank_turned_away_for_its_rate_can_be_sent_again
+);
 
 async fn a_sent_payment_is_polled_to_settlement(store: Backend) {
     let world = World::start(store, start(), SandboxConfig::default()).await;

@@ -128,6 +128,7 @@ async fn random_commands(engine: Arc<Engine>, seed: u64, tasks: usize, steps: us
                     _ => {
                         let command = PaymentCommand::RecordUnknownOutcome {
                             reason: "timeout".into(),
+                            bank_payment_id: None,
                         };
                         engine.execute_payment(&system, payment, command).await
                     }

@@ -321,6 +321,8 @@ fn without_query(url: &Url) -> String {
 fn transport_error(error: reqwest::Error) -> BankError {
     if error.is_timeout() {
         BankError::Timeout
+    } else if error.is_connect() {
+        BankError::Unreachable(error.without_url().to_string())
     } else {
         BankError::Transport(error.without_url().to_string())
     }
@@ -478,12 +480,33 @@ impl BankPort for BerlinGroupClient {
             request_id = %request.request_id,
             "initiating payment"
         );
+        // The bank starts no authorisation Consentry did not ask for: it is started explicitly, once.
         let mut call = Call::new("initiatePayment", Method::POST, url)
             .sca(&self.preferred(&request.sca))
+            .header("TPP-Explicit-Authorisation-Preferred", "true")
             .body(&body);
         call.request_id = request.request_id;
         let answer = self.exchange(call).await?;
-        let wire: wire::PaymentCreatedWire = answer.json()?;
+        let wire: wire::PaymentCreatedWire = match answer.json() {
+            Ok(wire) => wire,
+            // The payment exists when the answer names it: its id comes from `Location`, and the outcome is
+            // unknown rather than a refusal, so the payment is reconciled, never paid again.
+            Err(unreadable) => {
+                let named = answer
+                    .headers
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|location| location.to_str().ok())
+                    .and_then(|location| location.trim_end_matches('/').rsplit('/').next())
+                    .filter(|id| !id.is_empty());
+                return Err(match named {
+                    Some(payment_id) => BankError::CreatedUnreadable {
+                        payment_id: payment_id.to_owned(),
+                        why: unreadable.to_string(),
+                    },
+                    None => unreadable,
+                });
+            }
+        };
         Ok(BankPayment {
             status: wire::transaction_status(&wire.transaction_status)?,
             sca: wire::sca_links(&wire.links, answer.sca_approach()),

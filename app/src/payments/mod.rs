@@ -7,3 +7,4 @@ mod send;
 
 pub use commands::PaymentInput;
 pub use consentry_projections::read_models::payments::{PaymentView, StatusChange};
+pub use send::Reconciliation;

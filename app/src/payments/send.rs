@@ -3,15 +3,17 @@
 //! and when.
 
 use consentry_domain::bank::{PaymentInitiation, PaymentResource, RedirectUris, ScaRequest};
-use consentry_domain::payment::{InitiationPhase, PaymentCommand, TransactionStatus};
+use consentry_domain::payment::{BankPayment, InitiationPhase, PaymentCommand, TransactionStatus};
 use consentry_domain::PaymentId;
 
 use crate::{Engine, EngineError, RequestContext};
 
 impl Engine {
-    /// Sends the payment's initiation: records the attempt first, then the bank's answer. A timeout or a dropped
-    /// connection is recorded as an unknown outcome, after which the aggregate refuses any new attempt until the
-    /// outcome is reconciled with the bank — so a payment is never initiated twice by a blind retry.
+    /// Sends the payment's initiation: records the attempt first, then the bank's answer. An answer that leaves
+    /// the outcome unknown (a timeout, a dropped connection, a 5xx, a 2xx that does not parse) is recorded as
+    /// such, with the payment's id when the answer's `Location` named it, after which the aggregate refuses any
+    /// new attempt until the outcome is reconciled with the bank — so a payment is never initiated twice by a
+    /// blind retry. An attempt known not to have reached the bank (no connection, 429) leaves it ready.
     pub async fn send_payment(
         &self,
         ctx: &RequestContext,
@@ -36,7 +38,11 @@ impl Engine {
         let initiation = PaymentInitiation::from_request(&state.request, sca);
         let command = match bank.port.initiate_payment(&initiation).await {
             Ok(created) => PaymentCommand::RecordBankPayment(created),
+            Err(error) if error.not_sent() => PaymentCommand::RecordNotSent {
+                reason: error.to_string(),
+            },
             Err(error) if error.outcome_unknown() => PaymentCommand::RecordUnknownOutcome {
+                bank_payment_id: error.created_payment_id().map(str::to_owned),
                 reason: error.to_string(),
             },
             Err(error) => PaymentCommand::RecordInitiationRejected {
@@ -77,5 +83,58 @@ impl Engine {
         self.execute_payment(ctx, payment, PaymentCommand::ObserveStatus(status))
             .await?;
         Ok(Some(status))
+    }
+}
+
+/// What reconciling a payment whose initiation outcome was unknown found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reconciliation {
+    /// The bank has the payment: its status was read back and recorded, and the payment goes on.
+    Found(TransactionStatus),
+    /// Nothing names the payment at the bank yet; the host decides (see the payment's facts) or a later
+    /// reconciliation looks again.
+    Undetermined,
+    /// The payment's outcome is not unknown: nothing to reconcile.
+    NotNeeded,
+}
+
+impl Engine {
+    /// Reconciles a payment whose initiation outcome is unknown, without ever sending it again: when the bank's
+    /// payment id is known (its answer's `Location` named it), the payment's status is read at the bank and the
+    /// payment recorded as found.
+    pub async fn reconcile_payment(
+        &self,
+        ctx: &RequestContext,
+        payment: PaymentId,
+    ) -> Result<Reconciliation, EngineError> {
+        let state = self.payment(payment).await?.state.ok_or(EngineError::NotFound {
+            aggregate: "Payment",
+            id: payment.to_string(),
+        })?;
+        if state.phase != InitiationPhase::OutcomeUnknown {
+            return Ok(Reconciliation::NotNeeded);
+        }
+        let Some(payment_id) = state.bank_payment_id.clone() else {
+            return Ok(Reconciliation::Undetermined);
+        };
+        let bank_id = state.request.bank.clone();
+        let port = self.bank(&bank_id)?.port.clone();
+        let resource = PaymentResource {
+            service: state.request.service,
+            product: state.request.product,
+            payment_id: payment_id.clone(),
+        };
+        let status = port
+            .payment_status(&resource)
+            .await
+            .map_err(|source| EngineError::Bank { bank: bank_id, source })?;
+        let found = BankPayment {
+            bank_payment_id: payment_id,
+            status,
+            sca: state.sca.clone(),
+        };
+        self.execute_payment(ctx, payment, PaymentCommand::ReconcileOutcome { found: Some(found) })
+            .await?;
+        Ok(Reconciliation::Found(status))
     }
 }

@@ -116,7 +116,9 @@ pub fn consent_command(name: &str) -> ConsentCommand {
             resources: vec!["accounts".into()],
         },
         "WaitForBank" => ConsentCommand::WaitForBank {
-            until: (today() + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN).and_utc(),
+            until: (today() + chrono::Days::new(1))
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc(),
         },
         other => panic!("docs/events.md names an unknown consent command {other:?}"),
     }
@@ -179,6 +181,7 @@ pub fn payment_history(state: &str, service: PaymentService) -> Vec<PaymentEvent
             let mut events = sending;
             events.push(PaymentEvent::InitiationOutcomeUnknown {
                 reason: "timeout".into(),
+                bank_payment_id: None,
             });
             events
         }
@@ -201,6 +204,10 @@ pub fn payment_command(name: &str) -> PaymentCommand {
         },
         "RecordUnknownOutcome" => PaymentCommand::RecordUnknownOutcome {
             reason: "timeout".into(),
+            bank_payment_id: None,
+        },
+        "RecordNotSent" => PaymentCommand::RecordNotSent {
+            reason: "connection refused".into(),
         },
         "ReconcileOutcome(found)" => PaymentCommand::ReconcileOutcome {
             found: Some(bank_payment(TransactionStatus::Rcvd)),

@@ -221,7 +221,7 @@ fn plan(events: &[FeedEvent], backend: Backend) -> Result<Vec<Write>, Projection
                 None
             }
             PaymentEvent::InitiationOutcomeReconciled { found: Some(bank) } => Some(row.record_bank_payment(bank)),
-            PaymentEvent::InitiationOutcomeReconciled { found: None } => {
+            PaymentEvent::InitiationOutcomeReconciled { found: None } | PaymentEvent::InitiationNotSent { .. } => {
                 row.phase = Some(phase_name(InitiationPhase::Ready));
                 None
             }
