@@ -26,6 +26,7 @@ pub mod idempotency;
 pub mod observability;
 pub mod payments;
 pub mod read_side;
+pub mod scheduler;
 pub mod tenants;
 
 pub use consents::ConsentInput;

@@ -2,13 +2,12 @@
 //! now and `--as-of` an earlier time, each with `--json` too, `replay` with its closing figure (and no progress
 //! bar when piped), `replay --status` as a table and as JSON, and an unknown projection refused by name.
 
-use std::process::Command;
-
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry::RequestContext;
 use consentry_domain::consent::{ConsentCommand, RevokedBy};
 use consentry_domain::{TenantId, UserId};
-use consentry_tests::{consent_input, on_both_stores, Backend, TestDb};
+use consentry_projections::Projection;
+use consentry_tests::{consent_input, on_both_stores, run_binary, Backend, TestDb};
 
 fn start() -> DateTime<Utc> {
     NaiveDate::from_ymd_opt(2026, 2, 2)
@@ -19,17 +18,7 @@ fn start() -> DateTime<Utc> {
 
 /// Runs `consentry ARGS` on the test's database: whether it succeeded, its stdout and its stderr.
 fn consentry(db: &TestDb, args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_consentry"))
-        .args(args)
-        .env("DATABASE_URL", db.url())
-        .env("RUST_LOG", "off")
-        .output()
-        .expect("the binary runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    run_binary(env!("CARGO_BIN_EXE_consentry"), db, args)
 }
 
 async fn the_read_side_commands_work(store: Backend) {
@@ -88,7 +77,7 @@ async fn the_read_side_commands_work(store: Backend) {
 
     let (ok, status, errors) = consentry(&db, &["replay", "--status"]);
     assert!(ok, "{errors}");
-    for projection in ["accounts", "consents", "payments", "spending", "transactions"] {
+    for projection in Projection::ALL.iter().map(Projection::name) {
         let line = status
             .lines()
             .find(|line| line.starts_with(projection))
@@ -101,7 +90,7 @@ async fn the_read_side_commands_work(store: Backend) {
     assert!(ok, "{errors}");
     let status: serde_json::Value = serde_json::from_str(&status).expect("--json prints JSON");
     let projections = status.as_array().expect("an array");
-    assert_eq!(projections.len(), 5, "{status}");
+    assert_eq!(projections.len(), Projection::ALL.len(), "{status}");
     for projection in projections {
         assert_eq!(projection["eventsApplied"], 2, "{projection}");
         assert_eq!(projection["lag"], 0, "{projection}");

@@ -2,29 +2,17 @@
 //! works, `list` shows every tenant and never a key, `rotate-key` issues a key that works while the old one is
 //! refused at once, and an unknown tenant or an empty name is refused by name.
 
-use std::process::Command;
-
 use consentry_domain::TenantId;
-use consentry_tests::{default_start, on_both_stores, Backend, TestDb};
+use consentry_tests::{default_start, on_both_stores, printed_json, run_binary, Backend, TestDb};
 use serde_json::Value;
 
 /// Runs `consentry ARGS` on the test's database: whether it succeeded, its stdout and its stderr.
 fn consentry(db: &TestDb, args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_consentry"))
-        .args(args)
-        .env("DATABASE_URL", db.url())
-        .env("RUST_LOG", "off")
-        .output()
-        .expect("the binary runs");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    run_binary(env!("CARGO_BIN_EXE_consentry"), db, args)
 }
 
 fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("--json prints JSON ({e}): {text}"))
+    printed_json(text)
 }
 
 async fn the_tenant_commands_work(store: Backend) {

@@ -17,6 +17,7 @@ pub mod money;
 pub mod payment;
 pub mod rates;
 pub mod sca;
+pub mod schedule;
 pub mod versioning;
 
 pub use clock::Clock;

@@ -116,6 +116,9 @@ pub enum PaymentCommand {
     },
     ObserveStatus(TransactionStatus),
     RequestCancellation,
+    /// The status polling schedule ran out (24 hours after submission) without a final status: the payment
+    /// says so, and the host is told, instead of being polled forever.
+    StopPolling,
 }
 
 impl PaymentCommand {
@@ -131,6 +134,7 @@ impl PaymentCommand {
             PaymentCommand::ReconcileOutcome { found: None } => "ReconcileOutcome(notFound)",
             PaymentCommand::ObserveStatus(_) => "ObserveStatus",
             PaymentCommand::RequestCancellation => "RequestCancellation",
+            PaymentCommand::StopPolling => "StopPolling",
         }
     }
 }
@@ -170,6 +174,8 @@ pub enum PaymentEvent {
     CancellationRequested,
     /// Cancelled before any attempt reached the bank: status CANC without a bank call.
     PaymentCancelledBeforeSending,
+    /// Polling stopped 24 hours after submission without a final status.
+    StatusPollingStopped,
 }
 
 /// The current version of `PaymentStatusObserved`; every other payment event is at 1.0. `versioning` brings
@@ -189,6 +195,7 @@ impl DomainEvent for PaymentEvent {
             PaymentEvent::PaymentStatusObserved { .. } => "PaymentStatusObserved",
             PaymentEvent::CancellationRequested => "CancellationRequested",
             PaymentEvent::PaymentCancelledBeforeSending => "PaymentCancelledBeforeSending",
+            PaymentEvent::StatusPollingStopped => "StatusPollingStopped",
         };
         name.to_owned()
     }
@@ -338,6 +345,9 @@ pub struct PaymentState {
     pub sca: ScaLinks,
     pub attempts: u32,
     pub cancellation_requested: bool,
+    /// Status polling ran out before a final status (see [`PaymentCommand::StopPolling`]).
+    #[serde(default)]
+    pub polling_stopped: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -487,6 +497,9 @@ impl Payment {
                 }
             }
             (PaymentCommand::RequestCancellation, Ready) => Ok(vec![PaymentEvent::PaymentCancelledBeforeSending]),
+            (PaymentCommand::StopPolling, Submitted) if !state.polling_stopped => {
+                Ok(vec![PaymentEvent::StatusPollingStopped])
+            }
             (PaymentCommand::RequestCancellation, Submitted) => {
                 if state.cancellation_requested {
                     Err(PaymentError::CancellationAlreadyRequested)
@@ -539,6 +552,7 @@ impl Aggregate for Payment {
                 sca: ScaLinks::default(),
                 attempts: 0,
                 cancellation_requested: false,
+                polling_stopped: false,
             });
             return;
         }
@@ -577,6 +591,7 @@ impl Aggregate for Payment {
                 state.phase = InitiationPhase::Submitted;
                 state.status = Some(TransactionStatus::Canc);
             }
+            PaymentEvent::StatusPollingStopped => state.polling_stopped = true,
         }
     }
 }

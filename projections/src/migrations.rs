@@ -80,4 +80,9 @@ pub const MIGRATIONS: &[Migration] = &[
         include_str!("../migrations/postgres/0015_replay_account_information.sql"),
         include_str!("../migrations/sqlite/0015_replay_account_information.sql"),
     ),
+    Migration::each(
+        "projections/0020_due_work.sql",
+        include_str!("../migrations/postgres/0020_due_work.sql"),
+        include_str!("../migrations/sqlite/0020_due_work.sql"),
+    ),
 ];

@@ -479,3 +479,24 @@ impl World {
             .expect("the SCA page answers")
     }
 }
+
+/// Runs the `consentry` binary at `binary` (a test's `env!("CARGO_BIN_EXE_consentry")`) with `args` on `db`:
+/// whether it succeeded, its stdout and its stderr.
+pub fn run_binary(binary: &str, db: &TestDb, args: &[&str]) -> (bool, String, String) {
+    let output = std::process::Command::new(binary)
+        .args(args)
+        .env("DATABASE_URL", db.url())
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("the binary runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `text` as JSON, or a panic naming what a `--json` option printed instead.
+pub fn printed_json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("--json prints JSON ({e}): {text}"))
+}

@@ -1,17 +1,18 @@
-//! The expiry job on both stores: on its last valid day nothing expires; the day after, every consent still
-//! received or valid expires, as a job of its own tenant, and nothing else changes; a stale read model makes the
-//! aggregates decline rather than expire anything twice; run periodically beside the live projections, it expires
-//! a consent once its day has passed.
+//! Consent expiry as due work, on both stores: on its last valid day nothing is due; the day after, every consent
+//! still received or valid expires, as a job of its own tenant, and nothing else changes; the work is done once
+//! and none is left; and `serve`'s scheduler, beside the live projections, expires a consent once its day has
+//! passed.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use consentry::consents::expiry::spawn_expiry_job;
+use consentry::scheduler::{spawn_scheduler, Pass, SchedulerConfig};
 use consentry::{Engine, RequestContext};
 use consentry_domain::consent::{ConsentCommand, ConsentEvent, ConsentStatus, ExpiryCause, RevokedBy};
 use consentry_domain::sca::ScaLinks;
 use consentry_domain::{Actor, Clock, ConsentId, TenantId, UserId};
+use consentry_projections::read_models::due_work::WorkKind;
 use consentry_tests::{consent_input, on_both_stores, settle, Backend, TestDb};
 
 fn start() -> DateTime<Utc> {
@@ -46,6 +47,19 @@ async fn status(engine: &Engine, id: ConsentId) -> Option<ConsentStatus> {
     engine.consent(id).await.expect("load").status()
 }
 
+/// One scheduler pass over the expiries due now, after the read models caught up with the log.
+async fn expiries(engine: &Engine) -> Pass {
+    settle(engine).await;
+    let config = SchedulerConfig {
+        owner: "test".into(),
+        ..SchedulerConfig::default()
+    };
+    engine
+        .run_due_work(&[WorkKind::ConsentExpiry], &config)
+        .await
+        .expect("a pass")
+}
+
 async fn lapsed_consents_expire_by_the_clock(store: Backend) {
     let db = TestDb::create(store).await;
     let (engine, clock) = db.engine(start()).await;
@@ -61,19 +75,15 @@ async fn lapsed_consents_expire_by_the_clock(store: Backend) {
         .expect("revoke");
     let elsewhere = consent(&engine, &other_tenant, 10, true).await;
 
-    // The last valid day: nothing has lapsed.
+    // The last valid day: nothing is due.
     clock.advance(Duration::days(10));
-    settle(&engine).await;
-    let run = engine.expire_lapsed_consents().await.expect("job");
-    assert!(run.expired.is_empty() && run.declined.is_empty(), "{run:?}");
+    let pass = expiries(&engine).await;
+    assert_eq!(pass.claimed, 0, "{pass:?}");
 
     // The day after: the received and valid ones of every tenant expire; the later and the revoked do not.
     clock.advance(Duration::days(1));
-    let run = engine.expire_lapsed_consents().await.expect("job");
-    let mut expected = vec![valid, pending, elsewhere];
-    expected.sort_by_key(|id| id.to_string());
-    assert_eq!(run.expired, expected, "{run:?}");
-    assert!(run.declined.is_empty(), "{run:?}");
+    let pass = expiries(&engine).await;
+    assert_eq!((pass.claimed, pass.done), (3, 3), "{pass:?}");
     for id in [valid, pending, elsewhere] {
         assert_eq!(status(&engine, id).await, Some(ConsentStatus::Expired));
         let history = engine.consent_history(id).await.expect("history");
@@ -96,27 +106,30 @@ async fn lapsed_consents_expire_by_the_clock(store: Backend) {
     assert_eq!(status(&engine, later).await, Some(ConsentStatus::Valid));
     assert_eq!(status(&engine, revoked).await, Some(ConsentStatus::RevokedByPsu));
 
-    // Before the projections caught up, the read model still proposes them: the aggregates decline.
-    let stale = engine.expire_lapsed_consents().await.expect("job");
-    assert!(stale.expired.is_empty(), "{stale:?}");
-    assert_eq!(stale.declined.len(), 3, "{stale:?}");
-    assert!(stale.declined.iter().all(|(_, why)| why.contains("final")), "{stale:?}");
-    settle(&engine).await;
-    let after = engine.expire_lapsed_consents().await.expect("job");
-    assert!(after.expired.is_empty() && after.declined.is_empty(), "{after:?}");
+    // The work is done once: nothing is left, and the later consent's expiry waits for its own day.
+    assert_eq!(expiries(&engine).await.claimed, 0);
+    clock.advance(Duration::days(10));
+    assert_eq!(expiries(&engine).await.done, 1);
+    assert_eq!(status(&engine, later).await, Some(ConsentStatus::Expired));
 }
 on_both_stores!(lapsed, lapsed_consents_expire_by_the_clock);
 
-/// `serve`'s wiring: the live projections follow the log and the job runs every 50 ms. (The timeout only
-/// guards against a hang.)
-async fn the_periodic_job_expires_a_lapsed_consent(store: Backend) {
+/// `serve`'s wiring: the live projections follow the log and the scheduler waits at most 50 ms between looks.
+/// (The timeout only guards against a hang.)
+async fn the_scheduler_expires_a_lapsed_consent(store: Backend) {
     let db = TestDb::create(store).await;
     let (engine, clock) = db.engine(start()).await;
     let engine = Arc::new(engine);
     let user = RequestContext::user(TenantId::new(), UserId::new());
     let id = consent(&engine, &user, 10, true).await;
     let _projections = engine.start_projections();
-    let job = spawn_expiry_job(engine.clone(), StdDuration::from_millis(50));
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let config = SchedulerConfig {
+        owner: "serve".into(),
+        idle: StdDuration::from_millis(50),
+        ..SchedulerConfig::default()
+    };
+    let scheduler = spawn_scheduler(engine.clone(), config, stopping);
     clock.advance(Duration::days(11));
     tokio::time::timeout(StdDuration::from_secs(30), async {
         while status(&engine, id).await != Some(ConsentStatus::Expired) {
@@ -124,8 +137,9 @@ async fn the_periodic_job_expires_a_lapsed_consent(store: Backend) {
         }
     })
     .await
-    .expect("the job expires the consent");
-    job.abort();
+    .expect("the scheduler expires the consent");
+    stop.send_replace(true);
+    scheduler.await.expect("the scheduler stops");
     let history = engine.consent_history(id).await.expect("history");
     let expiries = history
         .iter()
@@ -133,4 +147,4 @@ async fn the_periodic_job_expires_a_lapsed_consent(store: Backend) {
         .count();
     assert_eq!(expiries, 1);
 }
-on_both_stores!(periodic, the_periodic_job_expires_a_lapsed_consent);
+on_both_stores!(scheduled, the_scheduler_expires_a_lapsed_consent);

@@ -350,6 +350,10 @@ async fn a_consent_is_read_refreshed_and_terminated(store: Backend) {
         "{detail}"
     );
     assert_eq!(detail["nextUnattendedSync"], json!("2026-06-01T10:00:00Z"), "{detail}");
+    assert!(
+        detail["nextScheduledSync"].is_string(),
+        "a valid consent has its next scheduled sync: {detail}"
+    );
     let (status, _) = world
         .call("GET", &format!("/v1/users/{user}/balances"), Some(&key), None)
         .await;
@@ -382,8 +386,12 @@ async fn a_consent_is_read_refreshed_and_terminated(store: Backend) {
     );
     let (_, detail) = world.call("GET", &one, Some(&key), None).await;
     assert_eq!(
-        (&detail["status"], &detail["nextUnattendedSync"]),
-        (&json!("terminatedByTpp"), &Value::Null),
+        (
+            &detail["status"],
+            &detail["nextUnattendedSync"],
+            &detail["nextScheduledSync"]
+        ),
+        (&json!("terminatedByTpp"), &Value::Null, &Value::Null),
         "{detail}"
     );
 }

@@ -357,3 +357,45 @@ impl Engine {
         Ok(outcome)
     }
 }
+
+impl Engine {
+    /// A consent's scheduled unattended sync: due again at its next slot of the day (frequencyPerDay slots,
+    /// spread by the consent's id), or when the bank's `Retry-After` ends; a consent no longer valid has
+    /// nothing left to do. A failed sync waits for its next slot rather than spend the day's budget on retries.
+    pub(crate) async fn sync_due_consent(
+        &self,
+        work: &consentry_projections::read_models::due_work::Claimed,
+    ) -> Result<crate::scheduler::WorkOutcome, EngineError> {
+        use crate::scheduler::WorkOutcome;
+        let id = ConsentId::parse(&work.aggregate_id)?;
+        let Some(state) = self.consent(id).await?.state else {
+            return Ok(WorkOutcome::Done);
+        };
+        if state.bank_consent_for(BankConsentUse::ReadAccountData).is_err() {
+            return Ok(WorkOutcome::Done);
+        }
+        let ctx = RequestContext::job(state.request.tenant, Some(state.request.user));
+        let per_day = state.request.frequency_per_day;
+        let outcome = self.sync_consent(&ctx, id, &PsuContext::absent()).await;
+        let next = consentry_domain::schedule::next_scheduled_sync(id.as_uuid(), per_day, self.now());
+        match outcome {
+            Ok(report) => {
+                tracing::debug!(consent = %id, accounts = report.accounts, new_booked = report.new_booked, "scheduled sync");
+                Ok(WorkOutcome::Next(next))
+            }
+            Err(EngineError::Consent {
+                source: ConsentError::BankAskedToWait { until },
+                ..
+            }) => Ok(WorkOutcome::Next(until.max(next))),
+            Err(EngineError::Consent {
+                source: ConsentError::NotValid { .. } | ConsentError::ValidUntilPassed { .. } | ConsentError::Final(_),
+                ..
+            }) => Ok(WorkOutcome::Done),
+            Err(error @ (EngineError::Consent { .. } | EngineError::Bank { .. } | EngineError::Conflict { .. })) => {
+                tracing::info!(consent = %id, %error, "scheduled sync failed; next at its next slot");
+                Ok(WorkOutcome::Next(next))
+            }
+            Err(other) => Err(other),
+        }
+    }
+}

@@ -7,6 +7,7 @@
 mod audit;
 mod bank;
 mod bench;
+mod jobs;
 mod progress;
 mod replay;
 mod serve;
@@ -74,6 +75,11 @@ enum Command {
         #[command(subcommand)]
         command: BankCommand,
     },
+    /// The scheduler's due work: its status, or one pass of one kind now.
+    Jobs {
+        #[command(subcommand)]
+        command: jobs::JobsCommand,
+    },
     /// Rebuilds read models from the first event, atomically.
     Replay(replay::ReplayArgs),
     /// Prints an aggregate's events with their metadata and its state as of a time.
@@ -125,6 +131,7 @@ impl Cli {
             Command::Bank {
                 command: BankCommand::Probe { base_url, json },
             } => bank::run_probe(&base_url, json).await.map_err(Into::into),
+            Command::Jobs { command } => jobs::run(command).await.map(|()| true),
             Command::Replay(args) => replay::run(args).await.map(|()| true),
             Command::Audit(args) => audit::run(args).await.map(|()| true),
             Command::Bench(args) => bench::run(args).await.map(|()| true),

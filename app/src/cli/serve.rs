@@ -1,6 +1,7 @@
 //! `consentry serve`: the HTTP API on the store `DATABASE_URL` names, with the banks of `consentry.toml`, the
-//! read models following the log live and the expiry job running, until SIGTERM or Ctrl-C, which
-//! let the requests in flight finish. With `--sandbox` the
+//! read models following the log live and the scheduler running the due work (payment status polls and
+//! reconciliations, consent expiries, scheduled syncs), until SIGTERM or Ctrl-C, which let the requests in
+//! flight finish and hand the scheduler's leases back. With `--sandbox` the
 //! sandbox banks run in the same process on a free port and the engine talks to them, so trying the service
 //! takes one terminal.
 //!
@@ -13,17 +14,14 @@ use std::sync::Arc;
 
 use consentry::banks::Banks;
 use consentry::config::ConsentryConfig;
-use consentry::consents::expiry::spawn_expiry_job;
 use consentry::http::HttpServer;
+use consentry::scheduler::{spawn_scheduler, SchedulerConfig};
 use consentry::Engine;
 use consentry_adapters::config::BankConfig;
 use consentry_adapters::SystemClock;
 use consentry_sandbox::{Sandbox, SandboxConfig, SandboxHandle, SANDBOX_BANKS};
 
 use super::CliResult;
-
-/// How often `serve` runs the expiry job.
-const EXPIRY_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// What `consentry serve` was asked for.
 pub struct ServeOptions<'a> {
@@ -65,9 +63,10 @@ pub async fn run(options: ServeOptions<'_>) -> CliResult {
     let public_url = options.public_url.unwrap_or(&local);
     let store = engine.database().backend().name();
     let engine = Arc::new(engine);
-    // The read models follow the log live; lapsed consents expire within the hour. Both stop with the process.
+    // The read models follow the log live, the scheduler runs what they make due; both stop with the process.
     let _projections = engine.start_projections();
-    let _expiry = spawn_expiry_job(engine.clone(), EXPIRY_EVERY);
+    let (stop_scheduler, stopping) = tokio::sync::watch::channel(false);
+    let scheduler = spawn_scheduler(engine.clone(), SchedulerConfig::default(), stopping);
     let server = HttpServer::start(engine, rates, SocketAddr::new(options.bind, port), Some(public_url)).await?;
     match &sandbox {
         Some(sandbox) => println!(
@@ -85,9 +84,13 @@ pub async fn run(options: ServeOptions<'_>) -> CliResult {
             .join(", ")
     );
     println!("SCA callback at {}", server.callback_url());
-    // SIGTERM (or Ctrl-C) stops accepting and lets the requests in flight finish; the projections and the
-    // expiry job stop with their handles after it.
+    // SIGTERM (or Ctrl-C) stops accepting and lets the requests in flight finish; the scheduler then finishes
+    // its pass and hands its leases back, and the projections stop with their handle.
     server.serve_until(consentry::http::termination_signal()).await?;
+    stop_scheduler.send_replace(true);
+    if let Err(error) = scheduler.await {
+        tracing::warn!(%error, "the scheduler did not stop cleanly");
+    }
     println!("stopped");
     Ok(())
 }

@@ -1,10 +1,10 @@
 //! Consents: requesting one and executing its commands, connecting a bank (a consent with a verified SCA
 //! redirect, or the decoupled approach), the SCA callback, reading a consent's status back from the bank,
-//! terminating a consent at the bank, and expiring lapsed consents; with their routes.
+//! terminating a consent at the bank, and expiring lapsed consents as due work; with their routes.
 
 mod commands;
 mod connect;
-pub mod expiry;
+mod expiry;
 pub(crate) mod routes;
 mod terminate;
 

@@ -14,6 +14,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry_domain::consent::{ConsentAccess, ConsentStatus};
 use consentry_domain::sca::ScaApproach;
 use consentry_domain::ConsentId;
+use consentry_projections::read_models::due_work::WorkKind;
 use consentry_projections::Projection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -210,6 +211,9 @@ struct ConsentDetail {
     unattended_budget: Budget,
     /// Only for a valid consent: now when a full sync still fits today's budget, else tomorrow's start (UTC).
     next_unattended_sync: Option<DateTime<Utc>>,
+    /// When the scheduler syncs the consent next (frequencyPerDay times a day, spread over the day); none once
+    /// the consent has ended.
+    next_scheduled_sync: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -251,6 +255,8 @@ async fn consent(
         ConsentStatus::Valid => Some(app.engine.next_unattended_sync(id).await?),
         _ => None,
     };
+    read_your_writes(&app, Projection::DUE_WORK).await?;
+    let next_scheduled_sync = app.engine.due_at(WorkKind::ConsentSync, &id.to_string()).await?;
     Ok(Json(ConsentDetail {
         consent: view,
         unattended_budget: Budget {
@@ -259,6 +265,7 @@ async fn consent(
             left_today: budget.left_today,
         },
         next_unattended_sync,
+        next_scheduled_sync,
     }))
 }
 

@@ -197,6 +197,16 @@ impl Demo {
         Ok(())
     }
 
+    /// One scheduler pass over the consent expiries due now.
+    async fn run_due_expiries(&self) -> Result<consentry::scheduler::Pass, DemoError> {
+        let config = consentry::scheduler::SchedulerConfig {
+            owner: "demo".into(),
+            ..Default::default()
+        };
+        let kinds = [consentry_projections::read_models::due_work::WorkKind::ConsentExpiry];
+        Ok(self.engine.run_due_work(&kinds, &config).await?)
+    }
+
     async fn catch_up_read_models(&self) -> Result<(), DemoError> {
         self.engine
             .projection_runner()
@@ -506,11 +516,8 @@ impl Demo {
         self.clock.set(self.start + Duration::days(89));
         self.step("Day 89: the valid consents stay valid through their last day");
         self.catch_up_read_models().await?;
-        let run = self.engine.expire_lapsed_consents().await?;
-        println!(
-            "    the daily expiry job finds nothing lapsed: {} expired",
-            run.expired.len()
-        );
+        let pass = self.run_due_expiries().await?;
+        println!("    the scheduler finds no expiry due yet: {} expired", pass.done);
         let swedbank = self.connection("swedbank")?.consent;
         let expire = ConsentCommand::Expire {
             cause: ExpiryCause::ValidUntilPassed,
@@ -523,10 +530,20 @@ impl Demo {
 
     async fn expire_consents_on_day_90(&mut self) -> Result<(), DemoError> {
         self.clock.advance(Duration::days(1));
-        self.step("Day 90: validUntil has passed; the daily expiry job expires every consent still valid");
-        let run = self.engine.expire_lapsed_consents().await?;
+        self.step("Day 90: validUntil has passed; the scheduler expires every consent still valid, as due work");
+        self.catch_up_read_models().await?;
+        self.run_due_expiries().await?;
         for connection in &self.connections {
-            if run.expired.contains(&connection.consent) {
+            let expired = self.engine.consent(connection.consent).await?.state.is_some_and(|s| {
+                matches!(
+                    s.stage,
+                    consentry_domain::consent::ConsentStage::Expired {
+                        cause: ExpiryCause::ValidUntilPassed,
+                        ..
+                    }
+                )
+            });
+            if expired {
                 println!("    expired: {} consent {}", connection.bank, connection.consent);
             }
         }

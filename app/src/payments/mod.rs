@@ -2,6 +2,7 @@
 //! following its status; with their routes.
 
 mod commands;
+mod polling;
 pub(crate) mod routes;
 mod send;
 

@@ -215,6 +215,7 @@ pub fn payment_command(name: &str) -> PaymentCommand {
         "ReconcileOutcome(notFound)" => PaymentCommand::ReconcileOutcome { found: None },
         "ObserveStatus(ACTC)" => PaymentCommand::ObserveStatus(TransactionStatus::Actc),
         "RequestCancellation" => PaymentCommand::RequestCancellation,
+        "StopPolling" => PaymentCommand::StopPolling,
         other => panic!("docs/events.md names an unknown payment command {other:?}"),
     }
 }

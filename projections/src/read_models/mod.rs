@@ -15,6 +15,7 @@
 mod account_information;
 pub mod accounts;
 pub mod consents;
+pub mod due_work;
 pub mod payments;
 mod queries;
 mod read_model;
@@ -50,14 +51,17 @@ impl Projection {
     pub const TRANSACTIONS: Projection = Projection(&transactions::Transactions);
     /// `spending` per user, month, category and currency.
     pub const SPENDING: Projection = Projection(&spending::Spending);
+    /// `due_work`: what the scheduler runs, and when.
+    pub const DUE_WORK: Projection = Projection(&due_work::DueWork);
 
     /// The registry: every read model, in the order the runner starts them.
-    pub const ALL: [Projection; 5] = [
+    pub const ALL: [Projection; 6] = [
         Projection::CONSENTS,
         Projection::PAYMENTS,
         Projection::ACCOUNTS,
         Projection::TRANSACTIONS,
         Projection::SPENDING,
+        Projection::DUE_WORK,
     ];
 
     pub fn name(&self) -> &'static str {

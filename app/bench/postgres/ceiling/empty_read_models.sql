@@ -1,1 +1,1 @@
-TRUNCATE consents, consent_owners, payments, payment_status_changes, accounts, balances, transactions, spending
+TRUNCATE consents, consent_owners, payments, payment_status_changes, accounts, balances, transactions, spending, due_work

@@ -26,7 +26,7 @@ struct Table {
 
 /// Every table a rebuild fills: the read models' own (`Projection::tables`) and `consent_owners`, which the
 /// account-information projections share. Parents before children, though no foreign key needs it today.
-const TABLES: [Table; 8] = [
+const TABLES: [Table; 9] = [
     Table {
         name: "consents",
         copy_out: include_str!("../../../bench/postgres/ceiling/copy_out_consents.sql"),
@@ -66,6 +66,11 @@ const TABLES: [Table; 8] = [
         name: "spending",
         copy_out: include_str!("../../../bench/postgres/ceiling/copy_out_spending.sql"),
         copy_in: include_str!("../../../bench/postgres/ceiling/copy_in_spending.sql"),
+    },
+    Table {
+        name: "due_work",
+        copy_out: include_str!("../../../bench/postgres/ceiling/copy_out_due_work.sql"),
+        copy_in: include_str!("../../../bench/postgres/ceiling/copy_in_due_work.sql"),
     },
 ];
 

@@ -3,10 +3,10 @@
 //! by the caller's clock (or by the `consent_overview` view, by the database's).
 //!
 //! `project` folds Consent events into rows; `query` reads them back as views, for the user, the aggregation
-//! (the valid consents) and the expiry job (the lapsed ones).
+//! (the valid consents).
 
 mod project;
 mod query;
 
 pub(crate) use project::Consents;
-pub use query::{lapsed, of_user, valid_of_user, AccessKind, ConsentView, LapsedConsent, ValidConsent};
+pub use query::{of_user, valid_of_user, AccessKind, ConsentView, ValidConsent};

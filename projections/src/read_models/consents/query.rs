@@ -1,10 +1,9 @@
-//! The `consents` table read back: a user's consents as views, the user's valid consents, and the consents
-//! whose validUntil has passed.
+//! The `consents` table read back: a user's consents as views, and the user's valid consents.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use consentry_domain::consent::{ConsentAccess, ConsentStatus};
 use consentry_domain::{BankId, ConsentId, TenantId, UserId};
-use consentry_store::{on_pool, Database, Statement};
+use consentry_store::{Database, Statement};
 
 use crate::read_models::queries::{rows_of_user, QueryError, Table};
 
@@ -18,12 +17,6 @@ const OF_USER: Statement = Statement::each(
 const VALID_OF_USER: Statement = Statement::each(
     include_str!("sql/valid_of_user.postgres.sql"),
     include_str!("sql/valid_of_user.sqlite.sql"),
-);
-
-/// Consents not yet in a final status whose last valid day is before `$1`, oldest first.
-const LAPSED: Statement = Statement::each(
-    include_str!("sql/lapsed.postgres.sql"),
-    include_str!("sql/lapsed.sqlite.sql"),
 );
 
 const TABLE: Table = Table::of("consents");
@@ -158,37 +151,6 @@ pub async fn valid_of_user(
             Ok(ValidConsent {
                 consent: TABLE.consent("consent_id", &row.consent_id)?,
                 bank: BankId::parse(&row.bank).map_err(|e| TABLE.corrupt("bank", e))?,
-            })
-        })
-        .collect()
-}
-
-/// A consent still received or valid whose validUntil has passed, and whose it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LapsedConsent {
-    pub consent: ConsentId,
-    pub tenant: TenantId,
-    pub user: UserId,
-}
-
-#[derive(sqlx::FromRow)]
-struct LapsedRow {
-    consent_id: String,
-    tenant_id: String,
-    user_id: String,
-}
-
-/// Every tenant's consents not yet in a final status whose last valid day is before `today`, oldest first: the
-/// expiry job's candidates, so the one query that crosses tenants.
-pub async fn lapsed(database: &Database, today: NaiveDate) -> Result<Vec<LapsedConsent>, QueryError> {
-    let sql = LAPSED.sql(database.backend());
-    let rows: Vec<LapsedRow> = on_pool!(database, pool => sqlx::query_as(sql).bind(today).fetch_all(pool).await)?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(LapsedConsent {
-                consent: TABLE.consent("consent_id", &row.consent_id)?,
-                tenant: TenantId::parse(&row.tenant_id).map_err(|e| TABLE.corrupt("tenant_id", e))?,
-                user: UserId::parse(&row.user_id).map_err(|e| TABLE.corrupt("user_id", e))?,
             })
         })
         .collect()

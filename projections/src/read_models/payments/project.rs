@@ -234,6 +234,8 @@ fn plan(events: &[FeedEvent], backend: Backend) -> Result<Vec<Write>, Projection
                 row.phase = Some(phase_name(InitiationPhase::Submitted));
                 Some(TransactionStatus::Canc)
             }
+            // The due-work schedule drops the payment's polling; its status stays the last one seen.
+            PaymentEvent::StatusPollingStopped => None,
         };
         if let Some(status) = new_status {
             row.status = Some(status.code());

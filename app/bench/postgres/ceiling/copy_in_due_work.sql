@@ -1,0 +1,1 @@
+COPY due_work FROM STDIN (FORMAT binary)

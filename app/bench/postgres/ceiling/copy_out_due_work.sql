@@ -1,0 +1,1 @@
+COPY due_work TO STDOUT (FORMAT binary)

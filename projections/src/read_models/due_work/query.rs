@@ -1,0 +1,289 @@
+//! The `due_work` table as the scheduler's workers use it: claiming due rows with a lease, then rescheduling
+//! or completing each, only while the lease is theirs; and what is due, for `consentry jobs status`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use consentry_store::{on_pool, Database, Statement};
+
+use crate::read_models::queries::{QueryError, Table};
+
+/// Claims up to `$5` rows of the kinds `$3` (a JSON array) due at `$4`, whose lease is free or has expired,
+/// for owner `$1` until `$2`, oldest first; on PostgreSQL skipping rows another instance is claiming.
+const CLAIM: Statement = Statement::each(
+    include_str!("sql/claim.postgres.sql"),
+    include_str!("sql/claim.sqlite.sql"),
+);
+/// Sets a claimed row's next due time and attempts and frees its lease, if the lease is still the owner's.
+const RESCHEDULE: Statement = Statement::both(include_str!("sql/reschedule.sql"));
+/// Deletes a claimed row whose work is done, if the lease is still the owner's.
+const COMPLETE: Statement = Statement::both(include_str!("sql/complete.sql"));
+/// Per kind: rows, rows due at `$1`, the oldest due time, rows leased.
+const STATUS: Statement = Statement::both(include_str!("sql/status.sql"));
+/// Per lease owner: rows held at `$1`, and until when.
+const LEASES: Statement = Statement::both(include_str!("sql/leases.sql"));
+/// The earliest moment a row of the kinds `$1` can be claimed.
+const NEXT_DUE: Statement = Statement::each(
+    include_str!("sql/next_due.postgres.sql"),
+    include_str!("sql/next_due.sqlite.sql"),
+);
+/// Frees every lease of one owner.
+const RELEASE: Statement = Statement::both(include_str!("sql/release.sql"));
+/// When one kind of work on one aggregate is due.
+const DUE_OF: Statement = Statement::both(include_str!("sql/due_of.sql"));
+
+const TABLE: Table = Table::of("due_work");
+
+/// The kinds of work that run on their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WorkKind {
+    /// Read a submitted payment's status, on the guide's schedule.
+    PaymentPoll,
+    /// Find out what became of an initiation whose outcome is unknown.
+    PaymentReconcile,
+    /// Expire a consent whose validUntil has passed.
+    ConsentExpiry,
+    /// Sync a valid consent without the user, frequencyPerDay times a day.
+    ConsentSync,
+}
+
+impl WorkKind {
+    pub const ALL: [WorkKind; 4] = [
+        WorkKind::PaymentPoll,
+        WorkKind::PaymentReconcile,
+        WorkKind::ConsentExpiry,
+        WorkKind::ConsentSync,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            WorkKind::PaymentPoll => "paymentPoll",
+            WorkKind::PaymentReconcile => "paymentReconcile",
+            WorkKind::ConsentExpiry => "consentExpiry",
+            WorkKind::ConsentSync => "consentSync",
+        }
+    }
+}
+
+impl fmt::Display for WorkKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for WorkKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        WorkKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| {
+                let known: Vec<&str> = WorkKind::ALL.iter().map(WorkKind::as_str).collect();
+                format!("{text:?} is not a kind of work; the kinds are {}", known.join(", "))
+            })
+    }
+}
+
+/// A row claimed by a worker: the work, the moment its schedule counts from, when it was due, and how many
+/// attempts at it failed in a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub kind: WorkKind,
+    pub aggregate_id: String,
+    pub since: DateTime<Utc>,
+    pub due: DateTime<Utc>,
+    pub attempts: u32,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    kind: String,
+    aggregate_id: String,
+    since_ms: i64,
+    due_ms: i64,
+    attempts: i32,
+}
+
+fn millis(column: &'static str, ms: i64) -> Result<DateTime<Utc>, QueryError> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| TABLE.corrupt(column, format!("{ms} is not a time")))
+}
+
+fn kinds_json(kinds: &[WorkKind]) -> String {
+    serde_json::Value::from(kinds.iter().map(WorkKind::as_str).collect::<Vec<_>>()).to_string()
+}
+
+/// Claims up to `limit` rows of `kinds` due at `now` for `owner`, leased until `until`.
+pub async fn claim(
+    database: &Database,
+    kinds: &[WorkKind],
+    owner: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Claimed>, QueryError> {
+    let sql = CLAIM.sql(database.backend());
+    let kinds = kinds_json(kinds);
+    let rows: Vec<ClaimedRow> = on_pool!(database, pool => sqlx::query_as(sql)
+        .bind(owner)
+        .bind(until.timestamp_millis())
+        .bind(&kinds)
+        .bind(now.timestamp_millis())
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Claimed {
+                kind: row.kind.parse().map_err(|e: String| TABLE.corrupt("kind", e))?,
+                aggregate_id: row.aggregate_id,
+                since: millis("since_ms", row.since_ms)?,
+                due: millis("due_ms", row.due_ms)?,
+                attempts: u32::try_from(row.attempts).unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+/// Frees a claimed row's lease and sets when it is due next; false when the lease was lost (expired and taken
+/// by another worker) or the row is gone (the projection dropped the work meanwhile).
+pub async fn reschedule(
+    database: &Database,
+    claimed: &Claimed,
+    owner: &str,
+    due: DateTime<Utc>,
+    attempts: u32,
+) -> Result<bool, QueryError> {
+    let sql = RESCHEDULE.sql(database.backend());
+    let done = on_pool!(database, pool => sqlx::query(sql)
+        .bind(due.timestamp_millis())
+        .bind(i32::try_from(attempts).unwrap_or(i32::MAX))
+        .bind(claimed.kind.as_str())
+        .bind(&claimed.aggregate_id)
+        .bind(owner)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+/// Deletes a claimed row whose work is done; false when the lease was lost or the row is gone.
+pub async fn complete(database: &Database, claimed: &Claimed, owner: &str) -> Result<bool, QueryError> {
+    let sql = COMPLETE.sql(database.backend());
+    let done = on_pool!(database, pool => sqlx::query(sql)
+        .bind(claimed.kind.as_str())
+        .bind(&claimed.aggregate_id)
+        .bind(owner)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+/// Frees every lease `owner` holds (a worker shutting down hands its claimed work back at once); how many.
+pub async fn release(database: &Database, owner: &str) -> Result<u64, QueryError> {
+    let sql = RELEASE.sql(database.backend());
+    Ok(on_pool!(database, pool => sqlx::query(sql)
+        .bind(owner)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
+/// The work of one kind: how much there is, how much is due, how late the oldest due row is, how much is
+/// leased.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KindStatus {
+    pub kind: String,
+    pub total: i64,
+    pub due: i64,
+    pub oldest_due: Option<DateTime<Utc>>,
+    pub leased: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct StatusRow {
+    kind: String,
+    total: i64,
+    due: Option<i64>,
+    oldest_due_ms: Option<i64>,
+    leased: Option<i64>,
+}
+
+/// The work of every kind there is, at `now`.
+pub async fn status(database: &Database, now: DateTime<Utc>) -> Result<Vec<KindStatus>, QueryError> {
+    let sql = STATUS.sql(database.backend());
+    let rows: Vec<StatusRow> = on_pool!(database, pool => sqlx::query_as(sql)
+        .bind(now.timestamp_millis())
+        .fetch_all(pool)
+        .await)?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(KindStatus {
+                kind: row.kind,
+                total: row.total,
+                due: row.due.unwrap_or(0),
+                oldest_due: row.oldest_due_ms.map(|ms| millis("due_ms", ms)).transpose()?,
+                leased: row.leased.unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+/// The leases one worker holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeaseHolder {
+    pub owner: String,
+    pub held: i64,
+    pub until: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LeaseRow {
+    lease_owner: Option<String>,
+    held: i64,
+    until_ms: Option<i64>,
+}
+
+/// Who holds leases at `now`, and how many.
+pub async fn leases(database: &Database, now: DateTime<Utc>) -> Result<Vec<LeaseHolder>, QueryError> {
+    let sql = LEASES.sql(database.backend());
+    let rows: Vec<LeaseRow> = on_pool!(database, pool => sqlx::query_as(sql)
+        .bind(now.timestamp_millis())
+        .fetch_all(pool)
+        .await)?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(LeaseHolder {
+                owner: row.lease_owner.unwrap_or_default(),
+                held: row.held,
+                until: millis("lease_until_ms", row.until_ms.unwrap_or(0))?,
+            })
+        })
+        .collect()
+}
+
+/// The earliest moment a row of `kinds` can be claimed (due, and its lease free), if there is any.
+pub async fn next_due(database: &Database, kinds: &[WorkKind]) -> Result<Option<DateTime<Utc>>, QueryError> {
+    let sql = NEXT_DUE.sql(database.backend());
+    let kinds = kinds_json(kinds);
+    let next: Option<i64> = on_pool!(database, pool => sqlx::query_scalar(sql)
+        .bind(&kinds)
+        .fetch_one(pool)
+        .await)?;
+    next.map(|ms| millis("due_ms", ms)).transpose()
+}
+
+/// When `kind` of work on the aggregate `id` is due, if it is scheduled.
+pub async fn due_of(database: &Database, kind: WorkKind, id: &str) -> Result<Option<DateTime<Utc>>, QueryError> {
+    let sql = DUE_OF.sql(database.backend());
+    let due: Option<i64> = on_pool!(database, pool => sqlx::query_scalar(sql)
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+    due.map(|ms| millis("due_ms", ms)).transpose()
+}

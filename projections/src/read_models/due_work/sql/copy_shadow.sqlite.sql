@@ -1,0 +1,1 @@
+INSERT INTO main.due_work SELECT * FROM temp.due_work

@@ -1,0 +1,4 @@
+SELECT MIN(CASE WHEN lease_until_ms IS NULL OR lease_until_ms < due_ms THEN due_ms ELSE lease_until_ms END)
+           AS next_ms
+FROM due_work
+WHERE kind IN (SELECT value FROM json_each($1))

@@ -1,0 +1,208 @@
+//! The scheduler on both stores, on the simulated clock: a sent payment is polled on the guide's schedule until
+//! its final status with no call from the host; a valid consent is synced unattended at its slots of the day and
+//! not once after it ends (counted at the bank); and, on PostgreSQL, workers of different instances claim
+//! disjoint rows, and a crashed worker's work is taken over once its lease has expired.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use consentry::scheduler::{Pass, SchedulerConfig};
+use consentry::{Engine, RequestContext};
+use consentry_domain::consent::{ConsentCommand, RevokedBy};
+use consentry_domain::{Clock, TenantId, UserId};
+use consentry_projections::read_models::due_work::{self, WorkKind};
+use consentry_sandbox::SandboxConfig;
+use consentry_tests::{on_both_stores, payment_input, settle, Backend, World};
+
+fn start() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(2026, 5, 4)
+        .and_then(|d| d.and_hms_opt(9, 0, 0))
+        .expect("valid time")
+        .and_utc()
+}
+
+fn config(owner: &str) -> SchedulerConfig {
+    SchedulerConfig {
+        owner: owner.into(),
+        ..SchedulerConfig::default()
+    }
+}
+
+/// One pass over `kind` after the read models caught up with the log.
+async fn pass(engine: &Engine, kind: WorkKind) -> Pass {
+    settle(engine).await;
+    engine.run_due_work(&[kind], &config("test")).await.expect("a pass")
+}
+
+async fn due(engine: &Engine, kind: WorkKind, id: &str) -> Option<DateTime<Utc>> {
+    settle(engine).await;
+    due_work::due_of(engine.database(), kind, id).await.expect("due_of")
+}
+
+/// Every request the sandbox counted for `bank`.
+async fn requests(world: &World, bank: &str) -> u64 {
+    world.counters(bank).await["accesses"]
+        .as_array()
+        .expect("accesses")
+        .iter()
+        .map(|access| access["requests"].as_u64().unwrap_or(0))
+        .sum()
+}
+
+async fn a_payment_is_polled_to_its_final_status_on_the_guides_schedule(store: Backend) {
+    let world = World::start(store, start(), SandboxConfig::default()).await;
+    let ctx = RequestContext::user(TenantId::new(), UserId::new());
+    let id = world
+        .engine
+        .request_payment(&ctx, payment_input("swedbank", "42.50"))
+        .await
+        .expect("request");
+    world
+        .engine
+        .send_payment(&ctx, id, "192.0.2.10", None)
+        .await
+        .expect("sent");
+    let submitted = world.clock.now();
+    let key = id.to_string();
+
+    // Nothing is due before the first slot, 5 s after submission.
+    assert_eq!(pass(&world.engine, WorkKind::PaymentPoll).await.claimed, 0);
+    let mut polled_at = Vec::new();
+    while let Some(next) = due(&world.engine, WorkKind::PaymentPoll, &key).await {
+        assert!(polled_at.len() < 10, "the payment settles within a few polls");
+        world.clock.set(next);
+        let done = pass(&world.engine, WorkKind::PaymentPoll).await;
+        assert_eq!(done.claimed, 1, "{done:?}");
+        polled_at.push((next - submitted).num_seconds());
+    }
+    assert_eq!(polled_at.first(), Some(&5), "{polled_at:?}");
+    assert!(
+        polled_at.windows(2).all(|w| w[1] - w[0] == 5),
+        "every 5 s in the first minute: {polled_at:?}"
+    );
+    let payment = world.engine.payment(id).await.expect("payment");
+    assert!(payment.is_final(), "{:?}", payment.status());
+    assert_eq!(payment.status().map(|s| s.code()), Some("ACSC"));
+    assert_eq!(
+        pass(&world.engine, WorkKind::PaymentPoll).await.claimed,
+        0,
+        "no work is left"
+    );
+}
+on_both_stores!(
+    payment_polling,
+    a_payment_is_polled_to_its_final_status_on_the_guides_schedule
+);
+
+async fn a_valid_consent_is_synced_at_its_slots_and_never_after_it_ends(store: Backend) {
+    let world = World::start(store, start(), SandboxConfig::default()).await;
+    let ctx = RequestContext::user(TenantId::new(), UserId::new());
+    let consent = world.valid_consent(&ctx, "swedbank").await;
+    let key = consent.to_string();
+
+    // Due at once when authorised: the first sync, unattended, reaches the bank.
+    assert!(due(&world.engine, WorkKind::ConsentSync, &key).await.is_some());
+    let before = requests(&world, "swedbank").await;
+    let first = pass(&world.engine, WorkKind::ConsentSync).await;
+    assert_eq!((first.claimed, first.rescheduled), (1, 1), "{first:?}");
+    assert!(requests(&world, "swedbank").await > before);
+    assert!(world.engine.account_data(consent).await.expect("data").accounts.len() == 4);
+
+    // The next slots: frequencyPerDay (4) a day, 6 hours apart, at an offset of the consent's own.
+    let mut slots = Vec::new();
+    for _ in 0..4 {
+        let next = due(&world.engine, WorkKind::ConsentSync, &key)
+            .await
+            .expect("scheduled");
+        assert!(next > world.clock.now());
+        world.clock.set(next);
+        assert_eq!(pass(&world.engine, WorkKind::ConsentSync).await.rescheduled, 1);
+        slots.push(next);
+    }
+    assert!(slots.windows(2).all(|w| w[1] - w[0] == Duration::hours(6)), "{slots:?}");
+
+    // Revoked: no work is left, and not one more call reaches the bank over the next two days.
+    world
+        .engine
+        .execute_consent(&ctx, consent, ConsentCommand::Revoke { by: RevokedBy::Tpp })
+        .await
+        .expect("revoke");
+    assert_eq!(due(&world.engine, WorkKind::ConsentSync, &key).await, None);
+    let after_revocation = requests(&world, "swedbank").await;
+    for _ in 0..8 {
+        world.clock.advance(Duration::hours(6));
+        let idle = pass(&world.engine, WorkKind::ConsentSync).await;
+        assert_eq!(idle.claimed, 0, "{idle:?}");
+    }
+    assert_eq!(requests(&world, "swedbank").await, after_revocation);
+}
+on_both_stores!(
+    scheduled_syncs,
+    a_valid_consent_is_synced_at_its_slots_and_never_after_it_ends
+);
+
+/// PostgreSQL: two instances claiming at once get disjoint rows; a worker that stalls past its lease loses the
+/// work to another, and its late reschedule is ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_claim_disjoint_rows_and_take_over_expired_leases() {
+    let world = World::start(Backend::Postgres, start(), SandboxConfig::default()).await;
+    let ctx = RequestContext::user(TenantId::new(), UserId::new());
+    for _ in 0..40 {
+        let id = world
+            .engine
+            .request_payment(&ctx, payment_input("swedbank", "1.00"))
+            .await
+            .expect("request");
+        world
+            .engine
+            .send_payment(&ctx, id, "192.0.2.10", None)
+            .await
+            .expect("sent");
+    }
+    settle(&world.engine).await;
+    world.clock.advance(Duration::seconds(5));
+    let database = world.engine.database();
+    let now = world.clock.now();
+    let lease = now + Duration::seconds(60);
+    let kinds = [WorkKind::PaymentPoll];
+    let (a, b) = tokio::join!(
+        due_work::claim(database, &kinds, "instance-a", now, lease, 25),
+        due_work::claim(database, &kinds, "instance-b", now, lease, 25),
+    );
+    let (a, b) = (a.expect("claim a"), b.expect("claim b"));
+    let mut ids: Vec<&str> = a.iter().chain(&b).map(|c| c.aggregate_id.as_str()).collect();
+    assert_eq!(ids.len(), 40, "{} + {}", a.len(), b.len());
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 40, "no row claimed twice");
+    assert!(due_work::claim(database, &kinds, "instance-c", now, lease, 25)
+        .await
+        .expect("claim c")
+        .is_empty());
+
+    // Instance A stalls past its lease: C takes its rows over; A's late answer changes nothing.
+    let later = lease + Duration::seconds(1);
+    let taken = due_work::claim(
+        database,
+        &kinds,
+        "instance-c",
+        later,
+        later + Duration::seconds(60),
+        100,
+    )
+    .await
+    .expect("take over");
+    assert_eq!(taken.len(), 40, "every expired lease is taken over");
+    let stale = &a[0];
+    let ignored = due_work::reschedule(database, stale, "instance-a", later, 0)
+        .await
+        .expect("reschedule");
+    assert!(!ignored, "a lost lease reschedules nothing");
+    let status = world.engine.jobs_status().await.expect("status");
+    let polls = status
+        .kinds
+        .iter()
+        .find(|k| k.kind == "paymentPoll")
+        .expect("poll work");
+    assert_eq!((polls.total, polls.leased), (40, 40));
+    assert_eq!(status.leases.len(), 1);
+    assert_eq!(status.leases[0].owner, "instance-c");
+}
