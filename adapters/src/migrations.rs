@@ -24,4 +24,8 @@ pub const MIGRATIONS: &[Migration] = &[
         "0006_event_feed_notify.sql",
         include_str!("../migrations/postgres/0006_event_feed_notify.sql"),
     ),
+    Migration::both(
+        "0007_sca_state_subjects.sql",
+        include_str!("../migrations/both/0007_sca_state_subjects.sql"),
+    ),
 ];

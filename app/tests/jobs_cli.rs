@@ -71,3 +71,103 @@ async fn the_jobs_commands_show_and_run_due_work(store: Backend) {
     assert!(errors.contains("\"laundry\" is not a kind of work"), "{errors}");
 }
 on_both_stores!(jobs, the_jobs_commands_show_and_run_due_work);
+
+async fn consentry_pay_sends_a_payment_the_scheduler_then_follows(store: Backend) {
+    let db = TestDb::create(store).await;
+    let sandbox = consentry_sandbox::Sandbox::start(consentry_sandbox::SandboxConfig::default())
+        .await
+        .expect("sandbox");
+    let dir = std::env::temp_dir().join(format!("consentry-pay-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("consentry.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[banks]]\nid = \"swedbank\"\ndisplay_name = \"Swedbank\"\nbase_url = \"{}\"\n",
+            sandbox.bank_url("swedbank")
+        ),
+    )
+    .expect("config");
+    let (ok, created, errors) = consentry(&db, &["tenant", "create", "acme", "--json"]);
+    assert!(ok, "{errors}");
+    let tenant = json(&created)["tenantId"].as_str().expect("tenantId").to_owned();
+    let user = UserId::new().to_string();
+    let config = config.to_string_lossy().into_owned();
+    let (ok, paid, errors) = consentry(
+        &db,
+        &[
+            "pay",
+            "--tenant",
+            &tenant,
+            "--user",
+            &user,
+            "--bank",
+            "swedbank",
+            "--debtor-iban",
+            "LT121000011101001000",
+            "--creditor-iban",
+            "LT737300010000000003",
+            "--creditor-name",
+            "Ignitis UAB",
+            "--amount",
+            "12.30",
+            "--config",
+            &config,
+            "--json",
+        ],
+    );
+    assert!(ok, "{errors}");
+    let paid = json(&paid);
+    assert_eq!(paid["phase"], "submitted", "{paid}");
+    assert!(paid["paymentId"].is_string(), "{paid}");
+    let counters: Value = reqwest::get(format!("{}/admin/counters", sandbox.bank_url("swedbank")))
+        .await
+        .expect("counters")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        counters["paymentsByEndToEndId"].as_object().map(|m| m.len()),
+        Some(1),
+        "{counters}"
+    );
+
+    // The scheduler has the payment's status polls from here.
+    let (ok, status, errors) = consentry(&db, &["jobs", "status", "--json"]);
+    assert!(ok, "{errors}");
+    let status = json(&status);
+    let polls = status["kinds"]
+        .as_array()
+        .and_then(|kinds| kinds.iter().find(|k| k["kind"] == "paymentPoll"))
+        .unwrap_or_else(|| panic!("{status}"));
+    assert_eq!(polls["total"], 1, "{status}");
+    let (ok, _, errors) = consentry(
+        &db,
+        &[
+            "pay",
+            "--tenant",
+            &tenant,
+            "--user",
+            &user,
+            "--bank",
+            "swedbank",
+            "--debtor-iban",
+            "LT121000011101001000",
+            "--creditor-iban",
+            "LT121000011101001000",
+            "--creditor-name",
+            "Me",
+            "--amount",
+            "1.00",
+            "--config",
+            &config,
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        errors.contains("creditorAccount.iban"),
+        "a bad order is refused by field: {errors}"
+    );
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+on_both_stores!(pay, consentry_pay_sends_a_payment_the_scheduler_then_follows);

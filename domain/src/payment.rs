@@ -116,6 +116,12 @@ pub enum PaymentCommand {
     },
     ObserveStatus(TransactionStatus),
     RequestCancellation,
+    /// The payment's authorisation was started at the bank (explicitly, as Consentry asks banks to let it do):
+    /// its id and where the user authorises (the redirect link, or the scaStatus link to follow).
+    RecordAuthorisation {
+        authorisation_id: String,
+        sca: ScaLinks,
+    },
     /// The status polling schedule ran out (24 hours after submission) without a final status: the payment
     /// says so, and the host is told, instead of being polled forever.
     StopPolling,
@@ -135,6 +141,7 @@ impl PaymentCommand {
             PaymentCommand::ObserveStatus(_) => "ObserveStatus",
             PaymentCommand::RequestCancellation => "RequestCancellation",
             PaymentCommand::StopPolling => "StopPolling",
+            PaymentCommand::RecordAuthorisation { .. } => "RecordAuthorisation",
         }
     }
 }
@@ -176,6 +183,11 @@ pub enum PaymentEvent {
     PaymentCancelledBeforeSending,
     /// Polling stopped 24 hours after submission without a final status.
     StatusPollingStopped,
+    #[serde(rename_all = "camelCase")]
+    PaymentAuthorisationStarted {
+        authorisation_id: String,
+        sca: ScaLinks,
+    },
 }
 
 /// The current version of `PaymentStatusObserved`; every other payment event is at 1.0. `versioning` brings
@@ -196,6 +208,7 @@ impl DomainEvent for PaymentEvent {
             PaymentEvent::CancellationRequested => "CancellationRequested",
             PaymentEvent::PaymentCancelledBeforeSending => "PaymentCancelledBeforeSending",
             PaymentEvent::StatusPollingStopped => "StatusPollingStopped",
+            PaymentEvent::PaymentAuthorisationStarted { .. } => "PaymentAuthorisationStarted",
         };
         name.to_owned()
     }
@@ -348,6 +361,9 @@ pub struct PaymentState {
     /// Status polling ran out before a final status (see [`PaymentCommand::StopPolling`]).
     #[serde(default)]
     pub polling_stopped: bool,
+    /// The authorisation Consentry started at the bank, if any.
+    #[serde(default)]
+    pub authorisation_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -497,6 +513,18 @@ impl Payment {
                 }
             }
             (PaymentCommand::RequestCancellation, Ready) => Ok(vec![PaymentEvent::PaymentCancelledBeforeSending]),
+            (PaymentCommand::RecordAuthorisation { authorisation_id, sca }, Submitted) => {
+                if authorisation_id.trim().is_empty() {
+                    return Err(PaymentError::InvalidField(FieldError::new(
+                        "authorisationId",
+                        "is empty",
+                    )));
+                }
+                Ok(vec![PaymentEvent::PaymentAuthorisationStarted {
+                    authorisation_id,
+                    sca,
+                }])
+            }
             (PaymentCommand::StopPolling, Submitted) if !state.polling_stopped => {
                 Ok(vec![PaymentEvent::StatusPollingStopped])
             }
@@ -553,6 +581,7 @@ impl Aggregate for Payment {
                 attempts: 0,
                 cancellation_requested: false,
                 polling_stopped: false,
+                authorisation_id: None,
             });
             return;
         }
@@ -592,6 +621,13 @@ impl Aggregate for Payment {
                 state.status = Some(TransactionStatus::Canc);
             }
             PaymentEvent::StatusPollingStopped => state.polling_stopped = true,
+            PaymentEvent::PaymentAuthorisationStarted { authorisation_id, sca } => {
+                state.authorisation_id = Some(authorisation_id);
+                state.sca = ScaLinks {
+                    approach: sca.approach.or(state.sca.approach),
+                    ..sca
+                };
+            }
         }
     }
 }

@@ -161,7 +161,8 @@ every_pair!(payment, check_payment,
               record_bank_payment "RecordBankPayment", record_initiation_rejected "RecordInitiationRejected",
               record_unknown_outcome "RecordUnknownOutcome", record_not_sent "RecordNotSent", reconcile_found "ReconcileOutcome(found)",
               reconcile_not_found "ReconcileOutcome(notFound)", observe_status "ObserveStatus(ACTC)",
-              request_cancellation "RequestCancellation", stop_polling "StopPolling"]);
+              request_cancellation "RequestCancellation", stop_polling "StopPolling",
+              record_authorisation "RecordAuthorisation"]);
 
 every_pair!(observed_status, check_observed,
     states [rcvd "RCVD", pdng "PDNG", patc "PATC", actc "ACTC", accp "ACCP", acfc "ACFC", acwc "ACWC",

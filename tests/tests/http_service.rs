@@ -118,7 +118,8 @@ async fn every_route_refuses_bad_input_and_stores_nothing(store: Backend) {
         let path = template
             .replace("{user}", "not-a-uuid")
             .replace("{rule}", "nope")
-            .replace("{consent}", &uuid::Uuid::new_v4().to_string());
+            .replace("{consent}", &uuid::Uuid::new_v4().to_string())
+            .replace("{payment}", &uuid::Uuid::new_v4().to_string());
         // Query parameters are read before the path's ids: the spending route gets a good month.
         let path = if template.ends_with("/spending") {
             format!("{path}?month=2026-05")
@@ -132,12 +133,14 @@ async fn every_route_refuses_bad_input_and_stores_nothing(store: Backend) {
             "userId"
         };
         assert_problem(&answer, 400, "invalid-field", Some(field));
-        if template.contains("{consent}") {
-            let path = template
-                .replace("{user}", &user.to_string())
-                .replace("{consent}", "not-a-uuid");
-            let answer = world.call(&method, &path, Some(&key), None).await;
-            assert_problem(&answer, 400, "invalid-field", Some("consentId"));
+        for (segment, field) in [("{consent}", "consentId"), ("{payment}", "paymentId")] {
+            if template.contains(segment) {
+                let path = template
+                    .replace("{user}", &user.to_string())
+                    .replace(segment, "not-a-uuid");
+                let answer = world.call(&method, &path, Some(&key), None).await;
+                assert_problem(&answer, 400, "invalid-field", Some(field));
+            }
         }
     }
 

@@ -1,5 +1,5 @@
-//! `consentry jobs status|run`: the scheduler's due work on the store `DATABASE_URL` names. `status` shows the
-//! work by kind (how much, how much is due, how late the oldest is, how much is leased) and who holds leases;
+//! `consentry jobs status|run`: the scheduler's due work on the store `DATABASE_URL` names, its read model
+//! brought up to date with the log first. `status` shows the work by kind (how much, how much is due, how late the oldest is, how much is leased) and who holds leases;
 //! `run KIND` brings the read models up to date and runs one pass of that kind now, with the banks of
 //! `consentry.toml`. `--json` prints one JSON document for scripts.
 
@@ -13,6 +13,7 @@ use consentry::scheduler::SchedulerConfig;
 use consentry::{Engine, EngineError};
 use consentry_adapters::SystemClock;
 use consentry_projections::read_models::due_work::WorkKind;
+use consentry_projections::Projection;
 
 use super::CliResult;
 
@@ -39,6 +40,12 @@ pub async fn run(command: JobsCommand) -> CliResult {
     match command {
         JobsCommand::Status { json } => {
             let engine = super::open_engine().await?;
+            engine
+                .projection_runner()
+                .with_projections(vec![Projection::DUE_WORK])
+                .catch_up()
+                .await
+                .map_err(EngineError::from)?;
             let status = engine.jobs_status().await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);

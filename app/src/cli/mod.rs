@@ -8,6 +8,7 @@ mod audit;
 mod bank;
 mod bench;
 mod jobs;
+mod pay;
 mod progress;
 mod replay;
 mod serve;
@@ -80,6 +81,8 @@ enum Command {
         #[command(subcommand)]
         command: jobs::JobsCommand,
     },
+    /// Pays for a tenant's user: records the order, sends it to the bank and starts its authorisation.
+    Pay(Box<pay::PayArgs>),
     /// Rebuilds read models from the first event, atomically.
     Replay(replay::ReplayArgs),
     /// Prints an aggregate's events with their metadata and its state as of a time.
@@ -132,6 +135,7 @@ impl Cli {
                 command: BankCommand::Probe { base_url, json },
             } => bank::run_probe(&base_url, json).await.map_err(Into::into),
             Command::Jobs { command } => jobs::run(command).await.map(|()| true),
+            Command::Pay(args) => pay::run(*args).await.map(|()| true),
             Command::Replay(args) => replay::run(args).await.map(|()| true),
             Command::Audit(args) => audit::run(args).await.map(|()| true),
             Command::Bench(args) => bench::run(args).await.map(|()| true),

@@ -6,11 +6,12 @@ use std::net::IpAddr;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, NaiveDate};
-use consentry_adapters::sca_states;
+use consentry_adapters::sca_states::{self, Subject};
 use consentry_domain::bank::{BankError, ConsentCreation, RedirectUris, ScaRequest};
 use consentry_domain::consent::{BankConsentUse, ConsentAccess, ConsentCommand, ConsentStatus, ExpiryCause, RevokedBy};
+use consentry_domain::payment::TransactionStatus;
 use consentry_domain::sca::{ScaApproach, ScaLinks, ScaStatus};
-use consentry_domain::{BankId, ConsentId, FieldError, TenantId};
+use consentry_domain::{BankId, ConsentId, FieldError, PaymentId, TenantId};
 use uuid::Uuid;
 
 use crate::banks::ConnectedBank;
@@ -39,6 +40,13 @@ pub struct ConnectRequest {
     pub approach: Option<ScaApproach>,
     /// Set when this connection renews an earlier consent.
     pub renewal_of: Option<ConsentId>,
+}
+
+/// What a redirect SCA callback confirmed, as the bank reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackOutcome {
+    Consent(ConsentId, ConsentStatus),
+    Payment(PaymentId, Option<TransactionStatus>),
 }
 
 /// What the host shows the user next.
@@ -102,21 +110,8 @@ impl Engine {
         let consent = self.request_consent(ctx, input).await?;
         let redirect = match approach {
             ScaApproach::Redirect => {
-                let state = unguessable_state();
-                sca_states::issue(
-                    self.database(),
-                    &state,
-                    &ctx.tenant.to_string(),
-                    &consent.to_string(),
-                    self.now(),
-                )
-                .await?;
-                let separator = if request.callback_url.contains('?') { '&' } else { '?' };
-                let ok = format!("{}{separator}state={state}", request.callback_url);
-                Some(RedirectUris {
-                    nok: Some(format!("{ok}&outcome=nok")),
-                    ok,
-                })
+                let subject = (Subject::Consent, consent.to_string());
+                Some(self.redirect_uris(ctx, subject, &request.callback_url).await?)
             }
             _ => None,
         };
@@ -162,22 +157,56 @@ impl Engine {
         })
     }
 
-    /// The SCA redirect callback: accepted only with a state this engine issued, unused and recent. The consent's
-    /// status is then read back from the bank — the callback alone proves nothing.
-    pub async fn complete_sca_callback(&self, state: &str) -> Result<(ConsentId, ConsentStatus), EngineError> {
+    /// Where the bank sends the user back after a redirect SCA: the shared callback with a single-use `state`,
+    /// recorded as bound to `subject` (a consent or a payment, and its id).
+    pub(crate) async fn redirect_uris(
+        &self,
+        ctx: &RequestContext,
+        (subject, id): (Subject, String),
+        callback_url: &str,
+    ) -> Result<RedirectUris, EngineError> {
+        let state = unguessable_state();
+        sca_states::issue(
+            self.database(),
+            &state,
+            &ctx.tenant.to_string(),
+            subject,
+            &id,
+            self.now(),
+        )
+        .await?;
+        let separator = if callback_url.contains('?') { '&' } else { '?' };
+        let ok = format!("{callback_url}{separator}state={state}");
+        Ok(RedirectUris {
+            nok: Some(format!("{ok}&outcome=nok")),
+            ok,
+        })
+    }
+
+    /// The SCA redirect callback: accepted only with a state this engine issued, unused and recent. The status of
+    /// the consent or payment it was bound to is then read back from the bank — the callback alone proves
+    /// nothing.
+    pub async fn complete_sca_callback(&self, state: &str) -> Result<CallbackOutcome, EngineError> {
         let refused = || EngineError::CallbackRefused("unknown, used or expired state".into());
         if state.is_empty() || state.len() > 128 {
             return Err(refused());
         }
-        let Some((tenant, consent)) =
-            sca_states::consume(self.database(), state, self.now(), SCA_STATE_MAX_AGE).await?
-        else {
+        let Some(bound) = sca_states::consume(self.database(), state, self.now(), SCA_STATE_MAX_AGE).await? else {
             return Err(refused());
         };
-        let (tenant, consent) = (TenantId::parse(&tenant)?, ConsentId::parse(&consent)?);
-        let ctx = RequestContext::system(tenant, None);
-        let status = self.refresh_consent_status(&ctx, consent).await?;
-        Ok((consent, status))
+        let ctx = RequestContext::system(TenantId::parse(&bound.tenant_id)?, None);
+        match bound.subject {
+            Subject::Consent => {
+                let consent = ConsentId::parse(&bound.id)?;
+                let status = self.refresh_consent_status(&ctx, consent).await?;
+                Ok(CallbackOutcome::Consent(consent, status))
+            }
+            Subject::Payment => {
+                let payment = PaymentId::parse(&bound.id)?;
+                let status = self.poll_payment_status(&ctx, payment).await?;
+                Ok(CallbackOutcome::Payment(payment, status))
+            }
+        }
     }
 
     /// Decoupled approach: starts the authorisation and polls its scaStatus until the user decided in the bank's

@@ -9,5 +9,5 @@ pub(crate) mod routes;
 mod terminate;
 
 pub use commands::ConsentInput;
-pub use connect::{ConnectRequest, ConnectStarted, MAX_VALIDITY_DAYS, SCA_STATE_MAX_AGE};
+pub use connect::{CallbackOutcome, ConnectRequest, ConnectStarted, MAX_VALIDITY_DAYS, SCA_STATE_MAX_AGE};
 pub use consentry_projections::read_models::consents::{AccessKind, ConsentView};

@@ -21,8 +21,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::ConnectRequest;
 use super::ConsentView;
+use super::{CallbackOutcome, ConnectRequest};
 use crate::http::api::{
     consent_id, ip_address, json_body, page, read_your_writes, user, ApiError, BodyProblems, ProblemType, Problems,
     Tenant,
@@ -65,10 +65,18 @@ async fn sca_callback(State(app): State<AppState>, Query(parameters): Query<Call
         return page(StatusCode::BAD_REQUEST, "Connection refused", "The link has no state.");
     };
     match app.engine.complete_sca_callback(&state).await {
-        Ok((_, status)) => page(
+        Ok(CallbackOutcome::Consent(_, status)) => page(
             StatusCode::OK,
             "Bank connection",
             &format!("The bank reports this connection {status}."),
+        ),
+        Ok(CallbackOutcome::Payment(_, status)) => page(
+            StatusCode::OK,
+            "Payment",
+            &match status {
+                Some(status) => format!("The bank reports this payment {status}."),
+                None => "The bank has not reported this payment's status yet.".to_owned(),
+            },
         ),
         Err(EngineError::CallbackRefused(_)) => page(
             StatusCode::BAD_REQUEST,

@@ -44,6 +44,11 @@ impl From<EngineError> for ApiError {
                 ProblemType::Conflict
             }
             EngineError::NotFound { .. } => ProblemType::NotFound,
+            // The bank's clear refusal of a cancellation (405 CANCELLATION_INVALID) is about the payment's state.
+            EngineError::Bank {
+                source: consentry_domain::bank::BankError::CancellationInvalid(_),
+                ..
+            } => ProblemType::Conflict,
             EngineError::Bank { .. } => ProblemType::BankUnavailable,
             EngineError::CallbackRefused(_) => {
                 return ApiError::new(ProblemType::InvalidField, error.to_string()).with_field("state")

@@ -4,6 +4,7 @@
 
 use consentry_domain::bank::{PaymentInitiation, PaymentResource, RedirectUris, ScaRequest};
 use consentry_domain::payment::{BankPayment, InitiationPhase, PaymentCommand, TransactionStatus};
+use consentry_domain::sca::ScaApproach;
 use consentry_domain::PaymentId;
 
 use crate::{Engine, EngineError, RequestContext};
@@ -13,7 +14,8 @@ impl Engine {
     /// the outcome unknown (a timeout, a dropped connection, a 5xx, a 2xx that does not parse) is recorded as
     /// such, with the payment's id when the answer's `Location` named it, after which the aggregate refuses any
     /// new attempt until the outcome is reconciled with the bank — so a payment is never initiated twice by a
-    /// blind retry. An attempt known not to have reached the bank (no connection, 429) leaves it ready.
+    /// blind retry. An attempt known not to have reached the bank (no connection, 429) leaves it ready. The
+    /// bank's configured SCA approach is preferred.
     pub async fn send_payment(
         &self,
         ctx: &RequestContext,
@@ -21,19 +23,31 @@ impl Engine {
         psu_ip_address: &str,
         redirect: Option<RedirectUris>,
     ) -> Result<Option<TransactionStatus>, EngineError> {
+        let bank = self.payment_state(payment).await?.request.bank;
+        let approach = self.bank(&bank)?.sca_approach;
+        self.send_payment_with(ctx, payment, psu_ip_address, redirect, approach)
+            .await
+    }
+
+    /// [`Engine::send_payment`] preferring `approach`.
+    pub(crate) async fn send_payment_with(
+        &self,
+        ctx: &RequestContext,
+        payment: PaymentId,
+        psu_ip_address: &str,
+        redirect: Option<RedirectUris>,
+        approach: ScaApproach,
+    ) -> Result<Option<TransactionStatus>, EngineError> {
         self.execute_payment(ctx, payment, PaymentCommand::StartInitiationAttempt)
             .await?;
-        let state = self.payment(payment).await?.state.ok_or(EngineError::NotFound {
-            aggregate: "Payment",
-            id: payment.to_string(),
-        })?;
+        let state = self.payment_state(payment).await?;
         let bank_id = state.request.bank.clone();
         let bank = self.bank(&bank_id)?.clone();
         let sca = ScaRequest {
             psu_ip_address: psu_ip_address.to_owned(),
             psu_id: None,
             redirect,
-            preferred_approach: Some(bank.sca_approach),
+            preferred_approach: Some(approach),
         };
         let initiation = PaymentInitiation::from_request(&state.request, sca);
         let command = match bank.port.initiate_payment(&initiation).await {

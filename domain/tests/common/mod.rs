@@ -216,6 +216,10 @@ pub fn payment_command(name: &str) -> PaymentCommand {
         "ObserveStatus(ACTC)" => PaymentCommand::ObserveStatus(TransactionStatus::Actc),
         "RequestCancellation" => PaymentCommand::RequestCancellation,
         "StopPolling" => PaymentCommand::StopPolling,
+        "RecordAuthorisation" => PaymentCommand::RecordAuthorisation {
+            authorisation_id: "auth-1".into(),
+            sca: ScaLinks::default(),
+        },
         other => panic!("docs/events.md names an unknown payment command {other:?}"),
     }
 }

@@ -148,7 +148,8 @@ fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> {
                     | PaymentEvent::InitiationAttemptStarted { .. }
                     | PaymentEvent::InitiationNotSent { .. }
                     | PaymentEvent::PaymentStatusObserved { .. }
-                    | PaymentEvent::CancellationRequested => {}
+                    | PaymentEvent::CancellationRequested
+                    | PaymentEvent::PaymentAuthorisationStarted { .. } => {}
                 }
             }
             DomainEvent::Consent(event) => {

@@ -236,6 +236,12 @@ fn plan(events: &[FeedEvent], backend: Backend) -> Result<Vec<Write>, Projection
             }
             // The due-work schedule drops the payment's polling; its status stays the last one seen.
             PaymentEvent::StatusPollingStopped => None,
+            PaymentEvent::PaymentAuthorisationStarted { sca, .. } => {
+                if sca.redirect_url.is_some() {
+                    row.sca_redirect_url = sca.redirect_url;
+                }
+                None
+            }
         };
         if let Some(status) = new_status {
             row.status = Some(status.code());
