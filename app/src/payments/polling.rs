@@ -29,7 +29,7 @@ impl Engine {
             tracing::warn!(payment = %id, "no final status 24 hours after submission; polling stopped");
             return Ok(WorkOutcome::Done);
         }
-        match self.poll_payment_status(&ctx, id).await {
+        match self.observe_payment_status(&ctx, id, &state).await {
             Ok(Some(status)) if status.is_final() => Ok(WorkOutcome::Done),
             Ok(_) => Ok(next_status_poll(work.since, now).map_or(WorkOutcome::Next(now), WorkOutcome::Next)),
             Err(EngineError::Bank { source, .. }) => {

@@ -73,10 +73,18 @@ impl Engine {
         ctx: &RequestContext,
         payment: PaymentId,
     ) -> Result<Option<TransactionStatus>, EngineError> {
-        let state = self.payment(payment).await?.state.ok_or(EngineError::NotFound {
-            aggregate: "Payment",
-            id: payment.to_string(),
-        })?;
+        let state = self.payment_state(payment).await?;
+        self.observe_payment_status(ctx, payment, &state).await
+    }
+
+    /// [`Engine::poll_payment_status`] from a state just loaded: a status seen again is not even offered to the
+    /// aggregate (it would store nothing), so a poll that finds nothing new costs one load and one bank call.
+    pub(crate) async fn observe_payment_status(
+        &self,
+        ctx: &RequestContext,
+        payment: PaymentId,
+        state: &consentry_domain::payment::PaymentState,
+    ) -> Result<Option<TransactionStatus>, EngineError> {
         let (InitiationPhase::Submitted, Some(payment_id)) = (state.phase, state.bank_payment_id.clone()) else {
             return Ok(state.status);
         };
@@ -94,8 +102,10 @@ impl Engine {
             .payment_status(&resource)
             .await
             .map_err(|source| EngineError::Bank { bank: bank_id, source })?;
-        self.execute_payment(ctx, payment, PaymentCommand::ObserveStatus(status))
-            .await?;
+        if state.status != Some(status) {
+            self.execute_payment(ctx, payment, PaymentCommand::ObserveStatus(status))
+                .await?;
+        }
         Ok(Some(status))
     }
 }

@@ -16,6 +16,8 @@
 //!   two-round critical path (accounts, then balances).
 //! - `categorize`: transactions categorised with 1,000 rules on one core, against a naive per-rule loop;
 //!   transactions/s each.
+//! - `poll`: N payments in flight and due at the in-process sandbox, polled by the scheduler's workers against
+//!   a naive worker claiming one row per transaction on the same table; polls/s each (PostgreSQL).
 //!
 //! `scratch` makes and removes the scratch databases; `replay_ceiling` measures the replay's `COPY` ceiling;
 //! `report` prints the figures.
@@ -23,6 +25,7 @@
 mod aggregate;
 mod append;
 mod categorize;
+mod poll;
 mod replay;
 mod replay_ceiling;
 mod report;
@@ -40,6 +43,7 @@ pub enum BenchName {
     Append,
     Categorize,
     Aggregate,
+    Poll,
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +76,12 @@ pub struct BenchArgs {
     /// aggregate: latency the sandbox adds to every request, in milliseconds.
     #[arg(long, default_value_t = 100)]
     pub latency_ms: u64,
+    /// poll: payments in flight, all due.
+    #[arg(long, default_value_t = 100_000)]
+    pub payments: usize,
+    /// poll: polls the naive one-row-per-transaction worker makes (it is much slower).
+    #[arg(long, default_value_t = 2_000)]
+    pub baseline_polls: usize,
     /// End with one JSON line of the results.
     #[arg(long)]
     pub json: bool,
@@ -83,6 +93,7 @@ pub async fn run(args: BenchArgs) -> BenchResult<()> {
         BenchName::Replay => ("replay", replay::run(&args, url.as_deref()).await?),
         BenchName::Append => ("append", append::run(&args, url.as_deref()).await?),
         BenchName::Categorize => ("categorize", categorize(&args)?),
+        BenchName::Poll => ("poll", poll::run(&args, url.as_deref()).await?),
         BenchName::Aggregate => {
             let (consentry, baseline, unit) = aggregate::run(&args).await?;
             (

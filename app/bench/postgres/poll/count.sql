@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM due_work WHERE kind = 'paymentPoll'
