@@ -160,7 +160,7 @@ pub(crate) async fn create_consent(
         .unwrap_or(&state.config().default_psu_id)
         .to_owned();
     let base = state.bank_url(&headers, &bank);
-    state.with_bank(&bank, |bank_state, state| {
+    state.with_bank(&bank, |bank_state, _| {
         let consent_id = uuid::Uuid::new_v4().to_string();
         bank_state.consents.insert(
             consent_id.clone(),
@@ -178,7 +178,7 @@ pub(crate) async fn create_consent(
         let target = AuthorisationTarget::Consent(consent_id.clone());
         let authorisation_id = bank_state.start_authorisation(target, approach, redirect_target(&headers), now);
         if bank_state.auto_approve {
-            bank_state.decide(&authorisation_id, true, now, state.config());
+            bank_state.decide(&authorisation_id, true, now);
         }
         let status = bank_state.consents[&consent_id].status;
         let sca_status = bank_state.authorisations[&authorisation_id].sca_status;
@@ -275,7 +275,7 @@ pub(crate) async fn start_authorisation(
         let redirect = redirect_target(&headers).or_else(|| bank_state.first_redirect(&target));
         let id = bank_state.start_authorisation(target, approach, redirect, now);
         if bank_state.auto_approve {
-            bank_state.decide(&id, true, now, state.config());
+            bank_state.decide(&id, true, now);
         }
         let path = format!("consents/{consent_id}");
         let body = json!({
@@ -490,6 +490,27 @@ pub(crate) async fn account(
     Ok(Json(json!({ "account": account_details(&account, &profile, links) })).into_response())
 }
 
+/// The account's booked (newest first) and pending transactions as of the sandbox's clock: the seeded history
+/// with the debits of the payments from this account executed by now.
+fn history(
+    state: &SandboxState,
+    bank: &str,
+    psu: &str,
+    account: &SeededAccount,
+) -> Result<(Vec<SeededTransaction>, Vec<SeededTransaction>), TppError> {
+    let now = state.now();
+    let (mut booked, pending) = data::transactions(bank, psu, account, now.date_naive());
+    if let Some(iban) = &account.iban {
+        let payments = state.with_bank(bank, |bank_state, _| Ok(bank_state.bookings(iban, now)))?;
+        if !payments.is_empty() {
+            booked.extend(payments);
+            // Stable: the seeded order stays, and a day's payments follow its seeded entries.
+            booked.sort_by_key(|t| std::cmp::Reverse(t.booking_date));
+        }
+    }
+    Ok((booked, pending))
+}
+
 /// Records the entries `corrupter` broke in the bank's counters.
 fn record(state: &SandboxState, bank: &str, corrupter: Corrupter<'_>) -> Result<(), TppError> {
     let broken = corrupter.into_broken();
@@ -515,7 +536,7 @@ pub(crate) async fn balances(
         admit(bank_state, today, &headers, &resource, false)
     })?;
     let account = account_for(&bank, &psu, &profile, &scope, &account_id, Resource::Balances)?;
-    let (booked, pending) = data::transactions(&bank, &psu, &account, today);
+    let (booked, pending) = history(&state, &bank, &psu, &account)?;
     let yesterday = today.pred_opt().unwrap_or(today);
     let mut balances = Vec::new();
     let mut keys = Vec::new();
@@ -563,8 +584,13 @@ fn transaction_json(t: &SeededTransaction, booked: bool, profile: &BankProfile) 
         "entryReference": t.entry_reference,
         "valueDate": t.value_date.to_string(),
         "transactionAmount": amount(t.amount, t.currency.code()),
-        "remittanceInformationUnstructured": t.remittance,
     });
+    if let Some(remittance) = &t.remittance {
+        entry["remittanceInformationUnstructured"] = json!(remittance);
+    }
+    if let Some(end_to_end_id) = &t.end_to_end_id {
+        entry["endToEndId"] = json!(end_to_end_id);
+    }
     // Banks that leave fields out tend to have no id for what is not booked yet.
     if booked || !profile.sparse {
         entry["transactionId"] = json!(t.transaction_id);
@@ -640,7 +666,7 @@ pub(crate) async fn transactions(
         admit(bank_state, today, &headers, &resource, page > 0)
     })?;
     let account = account_for(&bank, &psu, &profile, &scope, &account_id, Resource::Transactions)?;
-    let (booked, pending) = data::transactions(&bank, &psu, &account, today);
+    let (booked, pending) = history(&state, &bank, &psu, &account)?;
     let within = |t: &&SeededTransaction| {
         let date = t.booking_date.unwrap_or(t.value_date);
         date >= date_from && date <= date_to

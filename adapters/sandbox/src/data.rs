@@ -206,15 +206,17 @@ pub(crate) fn accounts(bank: &str, psu: &str, profile: &BankProfile) -> Vec<Seed
 pub(crate) struct SeededTransaction {
     pub transaction_id: String,
     pub entry_reference: String,
+    /// The payer's end-to-end id of a payment initiated at the sandbox (`endToEndId`); none for seeded ones.
+    pub end_to_end_id: Option<String>,
     pub booking_date: Option<NaiveDate>,
     pub value_date: NaiveDate,
     /// Negative for a debit.
     pub amount: Decimal,
     /// The pocket's currency.
     pub currency: Currency,
-    pub counterparty: &'static str,
+    pub counterparty: String,
     pub counterparty_iban: Option<Iban>,
-    pub remittance: String,
+    pub remittance: Option<String>,
     pub bank_transaction_code: &'static str,
 }
 
@@ -320,13 +322,14 @@ fn day_transactions(
                 SeededTransaction {
                     transaction_id: String::new(),
                     entry_reference: entry(&mut rng),
+                    end_to_end_id: None,
                     booking_date: None,
                     value_date: day,
                     amount: Decimal::new(rng.between(600, 900) * 100, 2),
                     currency,
-                    counterparty: "Card repayment",
+                    counterparty: "Card repayment".into(),
                     counterparty_iban: None,
-                    remittance: format!("Repayment {}", day.format("%Y-%m")),
+                    remittance: Some(format!("Repayment {}", day.format("%Y-%m"))),
                     bank_transaction_code: "PMNT-RCDT-ESCT",
                 },
                 false,
@@ -341,13 +344,14 @@ fn day_transactions(
                 SeededTransaction {
                     transaction_id: String::new(),
                     entry_reference: entry(&mut rng),
+                    end_to_end_id: None,
                     booking_date: None,
                     value_date: day,
                     amount: Decimal::new(rng.between(2_400, 2_600) * 100, 2),
                     currency,
-                    counterparty: "UAB Darbdavys",
+                    counterparty: "UAB Darbdavys".into(),
                     counterparty_iban: lithuanian_iban(70440, 5_512_345_678),
-                    remittance: format!("Salary {}", day.format("%Y-%m")),
+                    remittance: Some(format!("Salary {}", day.format("%Y-%m"))),
                     bank_transaction_code: "PMNT-RCDT-ESCT",
                 },
                 false,
@@ -392,13 +396,14 @@ fn card_or_bill(
     SeededTransaction {
         transaction_id: String::new(),
         entry_reference: format!("{:016X}", rng.next_u64()),
+        end_to_end_id: None,
         booking_date: None,
         value_date: day,
         amount: Decimal::new(cents, 2),
         currency,
-        counterparty: name,
+        counterparty: name.into(),
         counterparty_iban: iban,
-        remittance: format!("{name} {}", day.format("%d.%m")),
+        remittance: Some(format!("{name} {}", day.format("%d.%m"))),
         bank_transaction_code: code,
     }
 }

@@ -1,18 +1,38 @@
 //! Fault injection for the sandbox's `/v1` endpoints, and the admin endpoints tests drive it with:
-//! `GET/PUT /{bank}/admin/faults`, `GET /{bank}/admin/counters` (accesses per consent, resource and day;
-//! payments per X-Request-ID and per end-to-end id; every entry served malformed), `GET/PUT
-//! /{bank}/admin/auto-approve` (a JSON boolean) and `POST /{bank}/admin/consents/{id}/revoke` (the user revoking
-//! a consent at the bank). The same layer renders errors as problem+json for the banks set up so.
+//! `GET/PUT /{bank}/admin/faults`, `GET /{bank}/admin/counters`, `GET/PUT /{bank}/admin/auto-approve` (a JSON
+//! boolean) and `POST /{bank}/admin/consents/{id}/revoke` (the user revoking a consent at the bank). The same
+//! layer renders errors as problem+json for the banks set up so, and logs every read of a payment's status
+//! before any fault is drawn, so a poll answered with an injected 429 or 500 is in the log too.
+//!
+//! The counters, as JSON:
+//!
+//! ```json
+//! {
+//!   "accesses": [{ "consentId": "…", "resource": "accounts/{id}/transactions", "day": "2026-05-04",
+//!                  "requests": 3, "unattended": 2 }],
+//!   "paymentsByRequestId": { "<X-Request-ID>": 1 },
+//!   "paymentsByEndToEndId": { "<endToEndIdentification>": 1 },
+//!   "statusPolls": { "<paymentId>": ["2026-05-04T09:00:05.000Z", "2026-05-04T09:00:10.000Z"] },
+//!   "malformedEntries": [{ "resource": "accounts", "list": "accounts", "index": 2, "entry": "…",
+//!                          "field": "iban", "fault": "ibanChecksum" }]
+//! }
+//! ```
+//!
+//! `paymentsByRequestId` and `paymentsByEndToEndId` count the payments created (a payment initiated twice
+//! shows 2); `statusPolls` lists, per payment, the time of every `GET` of the payment or of its status, in
+//! the order received, on the sandbox's clock (RFC 3339, milliseconds, UTC).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use chrono::SecondsFormat;
 use consentry_domain::consent::ConsentStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -59,10 +79,29 @@ struct Draw {
 
 const OVERSIZED_BYTES: usize = 5 * 1024 * 1024;
 
-fn draw(state: &SandboxState, bank: &str) -> Option<Draw> {
+/// The payment a request reads the status of (`GET .../{service}/{product}/{paymentId}[/status]`), if it does.
+fn polled_payment<'a>(method: &Method, segments: &[&'a str]) -> Option<&'a str> {
+    if method != Method::GET {
+        return None;
+    }
+    match segments {
+        [_, "v1", service, _, payment_id] | [_, "v1", service, _, payment_id, "status"]
+            if ["payments", "bulk-payments", "periodic-payments"].contains(service) =>
+        {
+            Some(payment_id)
+        }
+        _ => None,
+    }
+}
+
+/// Logs a read of `polled`'s status, then draws the request's faults.
+fn draw(state: &SandboxState, bank: &str, polled: Option<&str>) -> Option<Draw> {
     let problem_json = state.config().problem_json_banks.iter().any(|b| b == bank);
     state
-        .with_bank(bank, |bank_state, _| {
+        .with_bank(bank, |bank_state, state| {
+            if let Some(payment) = polled.and_then(|id| bank_state.payments.get_mut(id)) {
+                payment.polls.push(state.now());
+            }
             let f = bank_state.faults.clone();
             let rng = &mut bank_state.fault_rng;
             let mut roll = |rate: f64| rate > 0.0 && rng.unit() < rate;
@@ -81,15 +120,10 @@ fn draw(state: &SandboxState, bank: &str) -> Option<Draw> {
 }
 
 pub(crate) async fn inject(State(state): State<Arc<SandboxState>>, request: Request, next: Next) -> Response {
-    let bank = request
-        .uri()
-        .path()
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let Some(draw) = draw(&state, &bank) else {
+    let path = request.uri().path().to_owned();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let bank = segments.first().copied().unwrap_or_default();
+    let Some(draw) = draw(&state, bank, polled_payment(request.method(), &segments)) else {
         return next.run(request).await;
     };
     if !draw.latency.is_zero() {
@@ -232,10 +266,24 @@ pub(crate) async fn counters(
             .iter()
             .map(|(id, (n, _))| (id.clone(), json!(n)))
             .collect();
+        let polls: BTreeMap<&str, Vec<String>> = bank_state
+            .payments
+            .iter()
+            .filter(|(_, p)| !p.polls.is_empty())
+            .map(|(id, p)| {
+                let times = p
+                    .polls
+                    .iter()
+                    .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+                    .collect();
+                (id.as_str(), times)
+            })
+            .collect();
         Ok(Json(json!({
             "accesses": accesses,
             "paymentsByRequestId": by_request,
             "paymentsByEndToEndId": bank_state.payments_by_end_to_end_id,
+            "statusPolls": polls,
             "malformedEntries": bank_state.malformed_entries,
         })))
     })

@@ -8,12 +8,15 @@
 //! - `data`: deterministic accounts, balances and six months of transactions per bank and PSU, shaped by the
 //!   bank's [`BankProfile`] (a card account without IBAN, one multicurrency account, ...).
 //! - `state`: consents, payments and authorisations, and the rules that move them (SCA, expiry, recurring
-//!   consents replacing each other, payment status progression).
-//! - `ais` / `pis`: the account-information and payment-initiation endpoints.
+//!   consents replacing each other, payment status progression per bank, executed payments booked in the
+//!   debtor's account).
+//! - `ais` / `pis`: the account-information and payment-initiation endpoints (see `pis` for the payment
+//!   lifecycle: explicit or implicit authorisation, cancellation, status progression).
 //! - `request_id`: `X-Request-ID` required on every `/v1` request and echoed on every answer.
 //! - `sca_page`: the HTML page where the user approves or denies (redirect approach).
-//! - `faults`: fault injection and the admin endpoints (`/{bank}/admin/faults`, `/{bank}/admin/counters`,
-//!   `/{bank}/admin/auto-approve`); `malformed`: the entries it breaks the ways real banks get them wrong.
+//! - `faults`: fault injection and the admin endpoints (`/{bank}/admin/faults`, `/{bank}/admin/counters` with
+//!   the payments per end-to-end id and every status poll per payment, `/{bank}/admin/auto-approve`);
+//!   `malformed`: the entries it breaks the ways real banks get them wrong.
 //!
 //! [`Sandbox::start`] runs it in-process on 127.0.0.1 (port 0 for tests); `consentry sandbox --port N` runs it
 //! standalone.
@@ -70,11 +73,14 @@ pub struct SandboxConfig {
     pub auto_approve: bool,
     /// The PSU of a consent created without a `PSU-ID` header.
     pub default_psu_id: String,
-    /// How long a decoupled SCA takes until the user "approves in the app".
+    /// How long a decoupled SCA takes until the user "approves in the app": its scaStatus is `received` for the
+    /// first half, `psuAuthenticated` for the second, then `finalised`.
     pub decoupled_delay_ms: u64,
-    /// From authorisation to ACTC (funds checked; or RJCT when over `funds_limit`).
+    /// From authorisation to ACTC (funds checked; or RJCT when over `funds_limit`); a bank's
+    /// [`PaymentProfile`] may set its own.
     pub accept_after_ms: u64,
-    /// From authorisation to ACSC (instant payments settle at acceptance).
+    /// From authorisation to ACSC (instant payments settle at acceptance); a bank's [`PaymentProfile`] may set
+    /// its own.
     pub settle_after_ms: u64,
     /// Payments above this amount (in whole units of their currency) are rejected for insufficient funds.
     pub funds_limit: u64,
@@ -82,7 +88,9 @@ pub struct SandboxConfig {
     pub blocked_creditors: Vec<String>,
     /// Whether a repeated `X-Request-ID` on payment initiation returns the first payment instead of a new one.
     pub dedupe_request_ids: bool,
-    /// Whether cancelling an authorised payment needs the user's SCA (202) instead of succeeding at once (204).
+    /// Whether cancelling an authorised payment that is not executed yet needs the user's SCA (202) instead of
+    /// succeeding at once (204). A payment not authorised yet is always cancelled at once, an executed or
+    /// otherwise final one never (405 CANCELLATION_INVALID).
     pub cancellation_requires_sca: bool,
     /// Banks that answer errors as `application/problem+json` instead of `tppMessages`.
     pub problem_json_banks: Vec<String>,
@@ -95,7 +103,7 @@ pub struct SandboxConfig {
 
 /// The ways one bank's answers differ from another's, as they do between real banks. Each is allowed by the spec
 /// and each trips a client that assumes otherwise.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BankProfile {
     /// A credit card account in place of the SEK wallet: no IBAN, only a `maskedPan`, `cashAccountType` CARD.
@@ -110,6 +118,33 @@ pub struct BankProfile {
     /// balances but closingBooked and interimAvailable, bank transaction codes, and the transactionId of pending
     /// transactions (so a TPP has to fall back to its own fingerprint).
     pub sparse: bool,
+    /// How the bank moves payments along (`[sandbox.profiles.<bank>.payments]`).
+    pub payments: PaymentProfile,
+}
+
+/// How one bank moves its payments along once they are authorised, in the sandbox's clock time. Without one,
+/// a bank follows the `[sandbox]` delays and executes every payment it does not refuse (funds limit, blocked
+/// creditor). Which payments are rejected or stay pending is a property of the payment: seeded by the bank and
+/// the payment's end-to-end id (its payment id when it has none), the same payment fares the same in every
+/// run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaymentProfile {
+    /// From authorisation to ACTC at this bank; none: `[sandbox] accept_after_ms`.
+    pub accept_after_ms: Option<u64>,
+    /// From authorisation to execution (ACSC, or ACCC with `reports_accc`) at this bank; none:
+    /// `[sandbox] settle_after_ms`. Instant payments are executed at acceptance.
+    pub settle_after_ms: Option<u64>,
+    /// The share of payments (0 to 1) rejected at acceptance: RCVD, then RJCT.
+    pub rejected_share: f64,
+    /// The share of payments (0 to 1) that never reach a final status: RCVD, then PDNG for ever (to try a
+    /// TPP's polling limit).
+    pub pending_share: f64,
+    /// Executed payments report ACCC (the creditor's account credited) instead of ACSC.
+    pub reports_accc: bool,
+    /// Starts the authorisation of every payment itself, ignoring `TPP-Explicit-Authorisation-Preferred`, as
+    /// the spec lets a bank without signing baskets do.
+    pub implicit_authorisation_only: bool,
 }
 
 /// The personalities of the default banks: Swedbank pages, SEB has a card account, Luminor sends the bare
@@ -170,6 +205,31 @@ impl Default for SandboxConfig {
             faults: BTreeMap::new(),
             profiles: default_profiles(),
         }
+    }
+}
+
+impl SandboxConfig {
+    /// The settings that make no sense (a share outside 0 to 1, shares adding up to more than all payments).
+    fn check(&self) -> Result<(), SandboxError> {
+        if self.banks.is_empty() {
+            return Err(SandboxError::Config("no banks configured".into()));
+        }
+        if let Some(bad) = self.banks.iter().find(|b| consentry_domain::BankId::parse(b).is_err()) {
+            return Err(SandboxError::Config(format!(
+                "bank name {bad:?} is not a valid bank id"
+            )));
+        }
+        for (bank, profile) in &self.profiles {
+            let payments = &profile.payments;
+            let shares = [payments.rejected_share, payments.pending_share];
+            if shares.iter().any(|s| !(0.0..=1.0).contains(s)) || shares.iter().sum::<f64>() > 1.0 {
+                return Err(SandboxError::Config(format!(
+                    "profiles.{bank}.payments: rejected_share and pending_share are between 0 and 1, and add up \
+                     to at most 1"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -380,18 +440,7 @@ impl Sandbox {
         clock: Arc<dyn Clock>,
         addr: SocketAddr,
     ) -> Result<SandboxHandle, SandboxError> {
-        if config.banks.is_empty() {
-            return Err(SandboxError::Config("no banks configured".into()));
-        }
-        if let Some(bad) = config
-            .banks
-            .iter()
-            .find(|b| consentry_domain::BankId::parse(b).is_err())
-        {
-            return Err(SandboxError::Config(format!(
-                "bank name {bad:?} is not a valid bank id"
-            )));
-        }
+        config.check()?;
         let banks = config
             .banks
             .iter()
@@ -470,6 +519,10 @@ fn router(state: Arc<SandboxState>) -> Router {
         .route(
             "/{bank}/v1/{service}/{product}/{payment_id}/authorisations/{authorisation_id}",
             get(pis::sca_status),
+        )
+        .route(
+            "/{bank}/v1/{service}/{product}/{payment_id}/cancellation-authorisations",
+            post(pis::start_cancellation_authorisation),
         )
         .route(
             "/{bank}/v1/{service}/{product}/{payment_id}/cancellation-authorisations/{authorisation_id}",

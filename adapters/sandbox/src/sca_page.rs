@@ -110,7 +110,7 @@ pub(crate) async fn decide(
             .authorisations
             .get(&authorisation_id)
             .map(|a| a.redirect.clone());
-        let changed = bank_state.decide(&authorisation_id, approve, state.now(), state.config());
+        let changed = bank_state.decide(&authorisation_id, approve, state.now());
         Ok((redirect, changed))
     });
     match decided {

@@ -1,8 +1,10 @@
 //! Conformance with the Berlin Group NextGenPSD2 1.3.12 OpenAPI document, in both directions. The real client
 //! drives every endpoint it uses against each of the four sandbox banks through a recording proxy: consents
 //! (create, read, status, delete, authorisations and their scaStatus), accounts, balances, every page of
-//! transactions, payments (initiate, read, status, cancel, authorisations and their scaStatus), and the error
-//! answers on the way (400, 401, 403, 404, 405, 409, 429, 500, as tppMessages and as problem+json). Every request
+//! transactions, payments (initiate, read, status, cancel, authorisations and their scaStatus), an executed
+//! payment booked with its end-to-end id, and the error answers on the way (400, 401, 403, 404, 405, 409, 429,
+//! 500, as tppMessages and as problem+json); and, over raw HTTP through the same proxy, a cancellation whose
+//! authorisation the TPP starts itself (202 with startAuthorisation, 201, its scaStatus). Every request
 //! the client sent is checked against the spec's operation for it, and every answer the sandbox gave against
 //! the operation's response for its status (see `openapi`). The test lists every violation and expects none.
 
@@ -14,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::response::Response;
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use consentry_adapters::berlin_group::BerlinGroupClient;
 use consentry_adapters::config::BankConfig;
 use consentry_domain::bank::{
@@ -24,7 +26,7 @@ use consentry_domain::bank::{
 use consentry_domain::consent::{ConsentAccess, ConsentStatus};
 use consentry_domain::payment::{PaymentProduct, PaymentService, TransactionStatus};
 use consentry_domain::sca::ScaApproach;
-use consentry_domain::{Currency, Iban, Money};
+use consentry_domain::{Clock, Currency, Iban, Money};
 use consentry_sandbox::{Sandbox, SandboxConfig, SandboxHandle, BLOCKED_CREDITOR};
 use openapi::{Exchange, Spec};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -133,6 +135,21 @@ async fn forward(State(forwarding): State<Forwarding>, request: Request) -> Resp
     response
 }
 
+/// The sandbox's clock, moved by the test so payments execute without waiting.
+struct TestClock(Mutex<DateTime<Utc>>);
+
+impl TestClock {
+    fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
 fn client(recorder: &Recorder, bank: &str) -> BerlinGroupClient {
     BerlinGroupClient::new(BankConfig::sandbox(bank, bank, &recorder.url).unwrap()).unwrap()
 }
@@ -212,8 +229,39 @@ fn refused<T: std::fmt::Debug>(result: Result<T, BankError>, expected: &str) {
     assert!(format!("{error:?}").starts_with(expected), "{expected}: {error:?}");
 }
 
+/// A call through the proxy with a fresh X-Request-ID, preferring to start authorisations explicitly; its
+/// status and body.
+async fn explicit_call(recorder: &Recorder, method: reqwest::Method, url: &str) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method.clone(), url)
+        .header("X-Request-ID", uuid::Uuid::new_v4().to_string());
+    if method == reqwest::Method::DELETE {
+        request = request.header("TPP-Explicit-Authorisation-Preferred", "true");
+    }
+    if method == reqwest::Method::POST {
+        request = request.json(&json!({}));
+    }
+    let answer = request.send().await.unwrap();
+    let status = answer.status().as_u16();
+    let body = answer.json().await.unwrap_or(Value::Null);
+    assert!(url.starts_with(&recorder.url), "{url} goes through the proxy");
+    (status, body)
+}
+
+/// Initiates a payment and has the user approve it on the SCA page; its payment id.
+async fn authorised(bank: &BerlinGroupClient, request: &PaymentInitiation) -> String {
+    let created = bank.initiate_payment(request).await.expect("initiatePayment");
+    let payment = resource(request.product, &created.bank_payment_id);
+    let authorisation = bank
+        .start_payment_authorisation(&payment)
+        .await
+        .expect("startPaymentAuthorisation");
+    approve(authorisation.sca.redirect_url.as_deref().expect("scaRedirect")).await;
+    created.bank_payment_id
+}
+
 /// Every endpoint the client uses, once or more, at `bank`, with the error answers on the way.
-async fn drive(recorder: &Recorder, bank_id: &str) {
+async fn drive(recorder: &Recorder, clock: &TestClock, bank_id: &str) {
     let bank = client(recorder, bank_id);
     let today = Utc::now().date_naive();
     let present = PsuContext::present(PSU_IP);
@@ -314,10 +362,13 @@ async fn drive(recorder: &Recorder, bank_id: &str) {
 
     // Payments: initiated, read, authorised, cancelled with SCA (202); cancelled before authorisation (204);
     // rejected, then not cancellable (405); a product the bank does not offer (400).
-    let debtor = listed
+    let (debtor_account, debtor) = listed
         .iter()
-        .find_map(|a| a["iban"].as_str().and_then(|i| Iban::parse(i).ok()))
-        .unwrap_or_else(|| iban("LT121000011101001000"));
+        .find_map(|a| {
+            let iban = a["iban"].as_str().and_then(|i| Iban::parse(i).ok())?;
+            Some((a["resourceId"].as_str()?.to_owned(), iban))
+        })
+        .expect("an account with an IBAN");
     let sepa = PaymentProduct::SepaCreditTransfers;
     let initiated = bank
         .initiate_payment(&payment(sepa, &debtor, CREDITOR))
@@ -363,6 +414,52 @@ async fn drive(recorder: &Recorder, bank_id: &str) {
         bank.initiate_payment(&payment(PaymentProduct::Target2Payments, &debtor, CREDITOR))
             .await,
         "ProductInvalid",
+    );
+
+    // A cancellation whose authorisation the TPP starts itself: 202 with startAuthorisation, then 201.
+    let cancelled = authorised(&bank, &payment(sepa, &debtor, CREDITOR)).await;
+    let url = format!(
+        "{}/{bank_id}/v1/payments/sepa-credit-transfers/{cancelled}",
+        recorder.url
+    );
+    let (status, body) = explicit_call(recorder, reqwest::Method::DELETE, &url).await;
+    assert_eq!(status, 202, "{body}");
+    let start = body["_links"]["startAuthorisation"]["href"]
+        .as_str()
+        .expect("startAuthorisation");
+    let (status, body) = explicit_call(recorder, reqwest::Method::POST, start).await;
+    assert_eq!(status, 201, "{body}");
+    let sca_status = body["_links"]["scaStatus"]["href"].as_str().expect("scaStatus");
+    let (status, _) = explicit_call(recorder, reqwest::Method::GET, sca_status).await;
+    assert_eq!(status, 200);
+
+    // An executed payment, booked in its debtor account with its end-to-end id.
+    let executed = payment(sepa, &debtor, CREDITOR);
+    let end_to_end_id = executed.end_to_end_id.clone();
+    authorised(&bank, &executed).await;
+    clock.advance(chrono::Duration::hours(2));
+    let today = clock.now().date_naive();
+    let query = TransactionQuery {
+        booking_status: BookingStatus::Booked,
+        date_from: today,
+        date_to: None,
+    };
+    if let Err(error) = bank.transactions(&consent, &debtor_account, &query, &present).await {
+        println!("{bank_id}: the client could not read the transactions of {debtor_account}: {error:?}");
+    }
+    let path = format!("/v1/accounts/{debtor_account}/transactions");
+    let booked = recorder.exchanges().into_iter().any(|(bank, exchange)| {
+        bank == bank_id
+            && exchange.path == path
+            && serde_json::from_slice::<Value>(&exchange.response_body).is_ok_and(|body| {
+                body["transactions"]["booked"]
+                    .as_array()
+                    .is_some_and(|entries| entries.iter().any(|t| t["endToEndId"] == end_to_end_id.as_str()))
+            })
+    });
+    assert!(
+        booked,
+        "{bank_id}: the executed payment is booked with its end-to-end id"
     );
     bank.delete_consent(&consent).await.expect("deleteConsent");
 }
@@ -415,16 +512,21 @@ async fn every_exchange_between_the_client_and_the_sandbox_conforms() {
         auto_approve: false,
         cancellation_requires_sca: true,
         problem_json_banks: vec!["revolut".into()],
-        // Nothing moves on its own during the test: decoupled SCA and payment progress wait an hour.
-        decoupled_delay_ms: 3_600_000,
+        // Nothing moves on its own during the test: payments wait an hour for the clock the test moves (two
+        // hours per bank), decoupled SCA a day (so the decoupled consent never replaces the one in use).
+        decoupled_delay_ms: 86_400_000,
         accept_after_ms: 3_600_000,
         settle_after_ms: 3_600_000,
         ..SandboxConfig::default()
     };
-    let sandbox = Sandbox::start(config).await.unwrap();
+    // Each bank's payments execute when the test moves the clock on by two hours; the day stays the same.
+    let morning = Utc::now().date_naive().and_hms_opt(6, 0, 0).unwrap().and_utc();
+    let clock = Arc::new(TestClock(Mutex::new(morning)));
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let sandbox = Sandbox::start_with_clock(config, clock.clone(), addr).await.unwrap();
     let recorder = Recorder::start(sandbox.base_url()).await;
     for bank in ["swedbank", "seb", "luminor", "revolut"] {
-        drive(&recorder, bank).await;
+        drive(&recorder, &clock, bank).await;
     }
     drive_faults(&recorder, &sandbox, "seb").await;
     drive_faults(&recorder, &sandbox, "revolut").await;
@@ -455,7 +557,10 @@ async fn every_exchange_between_the_client_and_the_sandbox_conforms() {
         }
     }
 
-    for operation in CLIENT_OPERATIONS {
+    for operation in CLIENT_OPERATIONS.iter().chain(&[
+        "startPaymentInitiationCancellationAuthorisation",
+        "getPaymentCancellationScaStatus",
+    ]) {
         assert!(
             answered
                 .iter()

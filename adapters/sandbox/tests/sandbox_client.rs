@@ -9,8 +9,8 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use consentry_adapters::berlin_group::BerlinGroupClient;
 use consentry_adapters::config::BankConfig;
 use consentry_domain::bank::{
-    BalanceType, BankError, BankPort, BookingStatus, CancellationOutcome, ConsentCreation, PaymentInitiation,
-    PaymentResource, PsuContext, RedirectUris, RetryAfter, ScaRequest, TransactionQuery,
+    Balance, BalanceType, BankError, BankPort, BookingStatus, CancellationOutcome, ConsentCreation, Listing,
+    PaymentInitiation, PaymentResource, PsuContext, RedirectUris, RetryAfter, ScaRequest, TransactionQuery,
 };
 use consentry_domain::consent::{ConsentAccess, ConsentStatus};
 use consentry_domain::payment::{PaymentProduct, PaymentService, TransactionStatus};
@@ -305,9 +305,17 @@ async fn decoupled_sca_completes_after_the_delay() {
         bank.consent_sca_status(&created.consent_id, authorisation_id)
             .await
             .unwrap(),
-        ScaStatus::Started
+        ScaStatus::Received
     );
-    clock.advance(chrono::Duration::milliseconds(200));
+    clock.advance(chrono::Duration::milliseconds(100));
+    assert_eq!(
+        bank.consent_sca_status(&created.consent_id, authorisation_id)
+            .await
+            .unwrap(),
+        ScaStatus::PsuAuthenticated,
+        "half way through the delay"
+    );
+    clock.advance(chrono::Duration::milliseconds(100));
     assert_eq!(
         bank.consent_sca_status(&created.consent_id, authorisation_id)
             .await
@@ -657,10 +665,29 @@ async fn payment_authorisation_and_cancellation_with_sca() {
         .await
         .unwrap();
     let payment_ref = resource(sepa, &created.bank_payment_id);
-    assert!(created.sca.redirect_url.is_some());
+    // The client prefers to start the authorisation itself: the bank started none.
+    assert!(created.sca.redirect_url.is_none() && created.sca.sca_status_url.is_none());
+    let start = created
+        .sca
+        .start_authorisation_url
+        .as_deref()
+        .expect("startAuthorisation");
+    assert!(
+        start.ends_with(&format!(
+            "/payments/sepa-credit-transfers/{}/authorisations",
+            created.bank_payment_id
+        )),
+        "{start}"
+    );
     let authorisation = bank.start_payment_authorisation(&payment_ref).await.unwrap();
     assert_eq!(authorisation.sca_status, ScaStatus::Received);
-    press(authorisation.sca.redirect_url.as_deref().unwrap(), "approve").await;
+    assert_eq!(authorisation.sca.approach, Some(ScaApproach::Redirect));
+    let answer = press(authorisation.sca.redirect_url.as_deref().unwrap(), "approve").await;
+    assert_eq!(
+        answer.headers()["location"],
+        "https://tpp.example/ok",
+        "back to the redirect URI given at initiation"
+    );
     let status = bank
         .payment_sca_status(&payment_ref, &authorisation.authorisation_id)
         .await
@@ -814,5 +841,563 @@ async fn random_faults_never_panic_the_client() {
         }
     }
     assert!(ok > 0 && failed > 0, "ok {ok}, failed {failed}");
+    sandbox.shutdown().await;
+}
+
+/// A payment from `debtor` under the end-to-end id `end_to_end_id`.
+fn payment_from(debtor: &Iban, amount: Money, end_to_end_id: &str) -> PaymentInitiation {
+    PaymentInitiation {
+        debtor: debtor.clone(),
+        end_to_end_id: end_to_end_id.into(),
+        ..payment(PaymentProduct::SepaCreditTransfers, CREDITOR, amount)
+    }
+}
+
+/// A call to `url` with a fresh X-Request-ID and the user present; with `explicit`, the TPP prefers to start
+/// authorisations itself. The status and the body (Null when empty).
+async fn raw(method: reqwest::Method, url: &str, consent: Option<&str>, explicit: bool) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .header("X-Request-ID", uuid::Uuid::new_v4().to_string())
+        .header("PSU-IP-Address", "192.0.2.1");
+    if let Some(consent) = consent {
+        request = request.header("Consent-ID", consent);
+    }
+    if explicit {
+        request = request.header("TPP-Explicit-Authorisation-Preferred", "true");
+    }
+    let answer = request.send().await.unwrap();
+    let status = answer.status().as_u16();
+    let text = answer.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    };
+    (status, body)
+}
+
+/// The booked transactions of an account from `from` on, as the bank sends them.
+async fn raw_booked(sandbox: &SandboxHandle, bank: &str, consent: &str, account: &str, from: NaiveDate) -> Vec<Value> {
+    let url = format!(
+        "{}/v1/accounts/{account}/transactions?bookingStatus=booked&dateFrom={from}",
+        sandbox.bank_url(bank)
+    );
+    let (status, body) = raw(reqwest::Method::GET, &url, Some(consent), false).await;
+    assert_eq!(status, 200, "{body}");
+    body["transactions"]["booked"].as_array().cloned().unwrap_or_default()
+}
+
+fn seconds(n: i64) -> chrono::Duration {
+    chrono::Duration::seconds(n)
+}
+
+/// The statuses of `ids` at Swedbank now.
+async fn statuses(bank: &BerlinGroupClient, ids: &[String]) -> Vec<TransactionStatus> {
+    let mut statuses = Vec::new();
+    for id in ids {
+        let status = bank
+            .payment_status(&resource(PaymentProduct::SepaCreditTransfers, id))
+            .await
+            .unwrap();
+        statuses.push(status);
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn each_bank_moves_payments_on_its_own_delays_and_rejects_its_share() {
+    let mut config = SandboxConfig {
+        accept_after_ms: 100,
+        settle_after_ms: 250,
+        ..SandboxConfig::default()
+    };
+    let swedbank = config.profiles.get_mut("swedbank").unwrap();
+    swedbank.payments.accept_after_ms = Some(2_000);
+    swedbank.payments.settle_after_ms = Some(10_000);
+    swedbank.payments.rejected_share = 0.25;
+    swedbank.payments.pending_share = 0.15;
+    config.profiles.get_mut("seb").unwrap().payments.reports_accc = true;
+    let start = Utc.with_ymd_and_hms(2026, 5, 4, 9, 0, 0).unwrap();
+
+    // The same payments (by end-to-end id) at two sandboxes fare the same.
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let (sandbox, clock) = start_at(config.clone(), start).await;
+        let bank = client(&sandbox, "swedbank");
+        let mut ids = Vec::new();
+        for n in 0..40 {
+            let request = payment_from(
+                &iban("LT121000011101001000"),
+                euros(1_000 + n),
+                &format!("E2E-FATE-{n}"),
+            );
+            ids.push(bank.initiate_payment(&request).await.unwrap().bank_payment_id);
+        }
+        clock.advance(seconds(1));
+        let before_acceptance = statuses(&bank, &ids).await;
+        assert!(
+            before_acceptance.iter().all(|s| *s == TransactionStatus::Rcvd),
+            "{before_acceptance:?}"
+        );
+        clock.advance(seconds(2));
+        let accepted = statuses(&bank, &ids).await;
+        clock.advance(seconds(8));
+        let executed = statuses(&bank, &ids).await;
+        clock.advance(chrono::Duration::hours(25));
+        let a_day_later = statuses(&bank, &ids).await;
+        assert_eq!(
+            executed, a_day_later,
+            "nothing moves after execution, pending ones included"
+        );
+        for (accepted, executed) in accepted.iter().zip(&executed) {
+            let expected = match accepted {
+                TransactionStatus::Actc => TransactionStatus::Acsc,
+                other => *other,
+            };
+            assert_eq!(*executed, expected, "accepted {accepted}");
+        }
+        let count = |status| executed.iter().filter(|s| **s == status).count();
+        let (rejected, pending, settled) = (
+            count(TransactionStatus::Rjct),
+            count(TransactionStatus::Pdng),
+            count(TransactionStatus::Acsc),
+        );
+        assert_eq!(rejected + pending + settled, 40, "{executed:?}");
+        assert!((4..=17).contains(&rejected), "about a quarter rejected: {rejected}");
+        assert!((2..=12).contains(&pending), "some stay pending: {pending}");
+        runs.push(executed);
+
+        // SEB follows the global delays and reports ACCC.
+        let seb = client(&sandbox, "seb");
+        let paid = seb
+            .initiate_payment(&payment(PaymentProduct::SepaCreditTransfers, CREDITOR, euros(2_000)))
+            .await
+            .unwrap();
+        let paid = resource(PaymentProduct::SepaCreditTransfers, &paid.bank_payment_id);
+        clock.advance(chrono::Duration::milliseconds(150));
+        assert_eq!(seb.payment_status(&paid).await.unwrap(), TransactionStatus::Actc);
+        clock.advance(chrono::Duration::milliseconds(150));
+        assert_eq!(seb.payment_status(&paid).await.unwrap(), TransactionStatus::Accc);
+        sandbox.shutdown().await;
+    }
+    assert_eq!(runs[0], runs[1], "the fates are reproducible");
+
+    let mut bad = SandboxConfig::default();
+    bad.profiles.get_mut("seb").unwrap().payments.rejected_share = 0.7;
+    bad.profiles.get_mut("seb").unwrap().payments.pending_share = 0.7;
+    assert!(Sandbox::start(bad).await.is_err(), "shares over 1 are refused");
+}
+
+#[tokio::test]
+async fn every_status_poll_is_logged_on_the_sandbox_clock() {
+    let start = Utc.with_ymd_and_hms(2026, 5, 4, 9, 0, 0).unwrap();
+    let (sandbox, clock) = start_at(SandboxConfig::default(), start).await;
+    let bank = client(&sandbox, "luminor");
+    let sepa = PaymentProduct::SepaCreditTransfers;
+    let request = payment(sepa, CREDITOR, euros(4_200));
+    let polled = bank.initiate_payment(&request).await.unwrap();
+    let quiet = bank
+        .initiate_payment(&payment(sepa, CREDITOR, euros(100)))
+        .await
+        .unwrap();
+    let polled_ref = resource(sepa, &polled.bank_payment_id);
+
+    clock.advance(seconds(5));
+    bank.payment_status(&polled_ref).await.unwrap();
+    clock.advance(chrono::Duration::milliseconds(5_250));
+    bank.get_payment(&polled_ref).await.unwrap();
+    set_faults(
+        &sandbox,
+        "luminor",
+        serde_json::json!({ "too_many_requests_rate": 1.0, "retry_after_secs": 2 }),
+    )
+    .await;
+    clock.advance(seconds(30));
+    let refused = bank.payment_status(&polled_ref).await;
+    assert!(matches!(refused, Err(BankError::AccessExceeded { .. })), "{refused:?}");
+    set_faults(&sandbox, "luminor", serde_json::json!({})).await;
+
+    let counters = admin(&sandbox, "luminor", "counters").await;
+    assert_eq!(
+        counters["statusPolls"][&polled.bank_payment_id],
+        serde_json::json!([
+            "2026-05-04T09:00:05.000Z",
+            "2026-05-04T09:00:10.250Z",
+            "2026-05-04T09:00:40.250Z"
+        ]),
+        "{counters}"
+    );
+    assert!(
+        counters["statusPolls"].get(&quiet.bank_payment_id).is_none(),
+        "never polled"
+    );
+    assert_eq!(counters["paymentsByEndToEndId"][&request.end_to_end_id], 1);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_executed_payment_is_booked_in_the_debtor_account_with_its_end_to_end_id() {
+    let start = Utc.with_ymd_and_hms(2026, 5, 4, 9, 0, 0).unwrap();
+    let day = start.date_naive();
+    let (sandbox, clock) = start_at(SandboxConfig::default(), start).await;
+    let bank = client(&sandbox, "seb");
+    let psu = PsuContext::present("192.0.2.1");
+    let consent = bank
+        .create_consent(&consent_request("psu-pay", day, 4))
+        .await
+        .unwrap()
+        .consent_id;
+    let accounts = bank.accounts(&consent, &psu).await.unwrap().entries;
+    let eur = accounts
+        .iter()
+        .find(|a| a.currency.code() == "EUR" && a.iban.is_some())
+        .unwrap();
+    let debtor = eur.iban.clone().unwrap();
+    let closing = |balances: &Listing<Balance>| {
+        balances
+            .entries
+            .iter()
+            .find(|b| b.balance_type == BalanceType::ClosingBooked)
+            .map(|b| b.amount.amount())
+            .unwrap()
+    };
+    let before = closing(&bank.balances(&consent, &eur.resource_id, &psu).await.unwrap());
+
+    let paid = bank
+        .initiate_payment(&payment_from(&debtor, euros(4_250), "E2E-BOOKED-1"))
+        .await
+        .unwrap();
+    let refused = bank
+        .initiate_payment(&PaymentInitiation {
+            creditor: iban(BLOCKED_CREDITOR),
+            ..payment_from(&debtor, euros(100), "E2E-REFUSED-1")
+        })
+        .await
+        .unwrap();
+    assert_eq!(refused.status, TransactionStatus::Rjct);
+    bank.initiate_payment(&payment_from(
+        &iban("LT121000011101001000"),
+        euros(700),
+        "E2E-ELSEWHERE",
+    ))
+    .await
+    .unwrap();
+    let with_end_to_end_id = |booked: &[Value]| -> Vec<Value> {
+        booked
+            .iter()
+            .filter(|t| t.get("endToEndId").is_some())
+            .cloned()
+            .collect()
+    };
+
+    clock.advance(seconds(2));
+    let paid_ref = resource(PaymentProduct::SepaCreditTransfers, &paid.bank_payment_id);
+    assert_eq!(bank.payment_status(&paid_ref).await.unwrap(), TransactionStatus::Actc);
+    let booked = raw_booked(&sandbox, "seb", &consent, &eur.resource_id, day).await;
+    assert!(
+        with_end_to_end_id(&booked).is_empty(),
+        "not booked before execution: {booked:?}"
+    );
+
+    clock.advance(seconds(2));
+    assert_eq!(bank.payment_status(&paid_ref).await.unwrap(), TransactionStatus::Acsc);
+    let after = closing(&bank.balances(&consent, &eur.resource_id, &psu).await.unwrap());
+    assert_eq!(
+        after,
+        before - Decimal::new(4_250, 2),
+        "the debit is in the booked balance"
+    );
+    // A day later the entry is still there, dated the day of execution.
+    clock.advance(chrono::Duration::days(1));
+    let booked = raw_booked(&sandbox, "seb", &consent, &eur.resource_id, day).await;
+    let ours = with_end_to_end_id(&booked);
+    assert_eq!(
+        ours,
+        [serde_json::json!({
+            "transactionId": format!("B-PAY-{}", paid.bank_payment_id),
+            "entryReference": ours[0]["entryReference"],
+            "endToEndId": "E2E-BOOKED-1",
+            "bookingDate": "2026-05-04",
+            "valueDate": "2026-05-04",
+            "transactionAmount": { "amount": "-42.50", "currency": "EUR" },
+            "creditorName": "Ignitis",
+            "creditorAccount": { "iban": CREDITOR },
+            "remittanceInformationUnstructured": "Invoice 2026-11",
+            "bankTransactionCode": "PMNT-ICDT-ESCT",
+        })],
+        "only the executed payment, not the refused one nor one from another account"
+    );
+
+    // The client reads it as any other debit.
+    let query = TransactionQuery {
+        booking_status: BookingStatus::Booked,
+        date_from: day,
+        date_to: None,
+    };
+    let report = bank
+        .transactions(&consent, &eur.resource_id, &query, &psu)
+        .await
+        .unwrap();
+    let read = report
+        .booked
+        .iter()
+        .find(|t| t.transaction_id.as_deref() == Some(&format!("B-PAY-{}", paid.bank_payment_id)))
+        .expect("the client reads the booking");
+    assert_eq!(read.amount, Money::new(Decimal::new(-4_250, 2), Currency::EUR).unwrap());
+    assert_eq!(read.creditor_iban.as_deref(), Some(CREDITOR));
+    assert_eq!(read.remittance_information.as_deref(), Some("Invoice 2026-11"));
+    sandbox.shutdown().await;
+}
+
+/// Initiates a payment at `bank` and has the user approve it on the SCA page; its reference.
+async fn authorised_payment(bank: &BerlinGroupClient, amount: Money) -> PaymentResource {
+    let created = bank
+        .initiate_payment(&payment(PaymentProduct::SepaCreditTransfers, CREDITOR, amount))
+        .await
+        .unwrap();
+    let payment = resource(PaymentProduct::SepaCreditTransfers, &created.bank_payment_id);
+    let authorisation = bank.start_payment_authorisation(&payment).await.unwrap();
+    let answer = press(authorisation.sca.redirect_url.as_deref().unwrap(), "approve").await;
+    assert_eq!(answer.status().as_u16(), 303);
+    payment
+}
+
+#[tokio::test]
+async fn cancellation_is_204_before_authorisation_202_before_execution_and_405_after() {
+    let config = SandboxConfig {
+        auto_approve: false,
+        cancellation_requires_sca: true,
+        accept_after_ms: 60_000,
+        settle_after_ms: 3_600_000,
+        ..SandboxConfig::default()
+    };
+    let (sandbox, clock) = start_with_manual_clock(config).await;
+    let bank = client(&sandbox, "swedbank");
+    let sepa = PaymentProduct::SepaCreditTransfers;
+    let url = |payment: &PaymentResource, tail: &str| {
+        format!(
+            "{}/v1/payments/sepa-credit-transfers/{}{tail}",
+            sandbox.bank_url("swedbank"),
+            payment.payment_id
+        )
+    };
+
+    // Not authorised yet: cancelled at once, whatever the TPP prefers.
+    let created = bank
+        .initiate_payment(&payment(sepa, CREDITOR, euros(1_000)))
+        .await
+        .unwrap();
+    let unauthorised = resource(sepa, &created.bank_payment_id);
+    let (status, body) = raw(reqwest::Method::DELETE, &url(&unauthorised, ""), None, true).await;
+    assert_eq!((status, body), (204, Value::Null));
+    assert_eq!(
+        bank.payment_status(&unauthorised).await.unwrap(),
+        TransactionStatus::Canc
+    );
+    let again = bank.cancel_payment(&unauthorised).await;
+    assert!(matches!(again, Err(BankError::CancellationInvalid(_))), "{again:?}");
+
+    // Authorised, not executed, the TPP starts the cancellation's authorisation itself: 202 with
+    // startAuthorisation, and nothing started yet.
+    let explicit = authorised_payment(&bank, euros(2_000)).await;
+    let (status, body) = raw(
+        reqwest::Method::POST,
+        &url(&explicit, "/cancellation-authorisations"),
+        None,
+        false,
+    )
+    .await;
+    assert_eq!(
+        (status, body["tppMessages"][0]["code"].as_str()),
+        (409, Some("STATUS_INVALID")),
+        "no cancellation asked for yet"
+    );
+    clock.advance(seconds(61));
+    let (status, body) = raw(reqwest::Method::DELETE, &url(&explicit, ""), None, true).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["transactionStatus"], "ACTC");
+    assert!(body.get("scaStatus").is_none(), "{body}");
+    assert_eq!(
+        body["_links"]["startAuthorisation"]["href"],
+        url(&explicit, "/cancellation-authorisations").as_str()
+    );
+    assert!(body["_links"].get("scaRedirect").is_none(), "{body}");
+    let (status, started) = raw(
+        reqwest::Method::POST,
+        &url(&explicit, "/cancellation-authorisations"),
+        None,
+        false,
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    assert_eq!(started["scaStatus"], "received");
+    let authorisation_id = started["authorisationId"].as_str().unwrap();
+    assert_eq!(
+        started["_links"]["scaStatus"]["href"],
+        url(&explicit, &format!("/cancellation-authorisations/{authorisation_id}")).as_str()
+    );
+    let answer = press(started["_links"]["scaRedirect"]["href"].as_str().unwrap(), "approve").await;
+    assert_eq!(
+        answer.headers()["location"],
+        "https://tpp.example/ok",
+        "the initiation's redirect URI"
+    );
+    let (_, sca) = raw(
+        reqwest::Method::GET,
+        &url(&explicit, &format!("/cancellation-authorisations/{authorisation_id}")),
+        None,
+        false,
+    )
+    .await;
+    assert_eq!(sca["scaStatus"], "finalised");
+    assert_eq!(bank.payment_status(&explicit).await.unwrap(), TransactionStatus::Canc);
+
+    // Without the preference the bank starts it: 202 with the SCA links; denied, the payment goes on.
+    let implicit = authorised_payment(&bank, euros(3_000)).await;
+    let outcome = bank.cancel_payment(&implicit).await.unwrap();
+    let CancellationOutcome::AuthorisationRequired { status, sca } = outcome else {
+        panic!("SCA needed: {outcome:?}")
+    };
+    assert_eq!(status, TransactionStatus::Rcvd);
+    assert!(sca.start_authorisation_url.is_none() && sca.sca_status_url.is_some());
+    let answer = press(sca.redirect_url.as_deref().unwrap(), "deny").await;
+    assert_eq!(answer.headers()["location"], "https://tpp.example/nok");
+    assert_eq!(bank.payment_status(&implicit).await.unwrap(), TransactionStatus::Rcvd);
+    let (status, _) = raw(
+        reqwest::Method::POST,
+        &url(&implicit, "/cancellation-authorisations"),
+        None,
+        false,
+    )
+    .await;
+    assert_eq!(status, 409, "the denied cancellation is over");
+
+    // Executed: final, not cancellable.
+    clock.advance(chrono::Duration::hours(2));
+    assert_eq!(bank.payment_status(&implicit).await.unwrap(), TransactionStatus::Acsc);
+    let (status, body) = raw(reqwest::Method::DELETE, &url(&implicit, ""), None, true).await;
+    assert_eq!(
+        (status, body["tppMessages"][0]["code"].as_str()),
+        (405, Some("CANCELLATION_INVALID"))
+    );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn payment_sca_explicit_or_implicit_redirect_or_decoupled() {
+    let mut config = SandboxConfig {
+        auto_approve: false,
+        decoupled_delay_ms: 2_000,
+        accept_after_ms: 1_000,
+        settle_after_ms: 3_000,
+        ..SandboxConfig::default()
+    };
+    config
+        .profiles
+        .get_mut("luminor")
+        .unwrap()
+        .payments
+        .implicit_authorisation_only = true;
+    let (sandbox, clock) = start_with_manual_clock(config).await;
+    let sepa = PaymentProduct::SepaCreditTransfers;
+    let decoupled = |amount| {
+        let mut request = payment(sepa, CREDITOR, amount);
+        request.sca.preferred_approach = Some(ScaApproach::Decoupled);
+        request
+    };
+
+    // Explicit and decoupled: the TPP starts the authorisation without saying the approach again; its
+    // scaStatus moves received → psuAuthenticated → finalised over the delay, then the payment moves on.
+    let bank = client(&sandbox, "swedbank");
+    let created = bank.initiate_payment(&decoupled(euros(1_500))).await.unwrap();
+    assert_eq!(created.sca.approach, Some(ScaApproach::Decoupled));
+    assert!(created.sca.start_authorisation_url.is_some() && created.sca.sca_status_url.is_none());
+    let paid = resource(sepa, &created.bank_payment_id);
+    clock.advance(seconds(5));
+    assert_eq!(
+        bank.payment_status(&paid).await.unwrap(),
+        TransactionStatus::Rcvd,
+        "waits for SCA"
+    );
+    let authorisation = bank.start_payment_authorisation(&paid).await.unwrap();
+    assert_eq!(authorisation.sca.approach, Some(ScaApproach::Decoupled));
+    assert!(authorisation.sca.redirect_url.is_none() && authorisation.sca.sca_status_url.is_some());
+    let mut seen = vec![authorisation.sca_status];
+    for _ in 0..4 {
+        clock.advance(chrono::Duration::milliseconds(500));
+        seen.push(
+            bank.payment_sca_status(&paid, &authorisation.authorisation_id)
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        seen,
+        [
+            ScaStatus::Received,
+            ScaStatus::Received,
+            ScaStatus::PsuAuthenticated,
+            ScaStatus::PsuAuthenticated,
+            ScaStatus::Finalised
+        ]
+    );
+    // Authorised 2 s after the start, accepted a second later, executed three seconds after authorisation; a
+    // clock that jumps past both sees them at once.
+    clock.advance(chrono::Duration::milliseconds(999));
+    assert_eq!(bank.payment_status(&paid).await.unwrap(), TransactionStatus::Rcvd);
+    clock.advance(chrono::Duration::milliseconds(1));
+    assert_eq!(bank.payment_status(&paid).await.unwrap(), TransactionStatus::Actc);
+    clock.advance(seconds(2));
+    assert_eq!(bank.payment_status(&paid).await.unwrap(), TransactionStatus::Acsc);
+    let again = bank.start_payment_authorisation(&paid).await;
+    assert!(matches!(again, Err(BankError::StatusInvalid(_))), "{again:?}");
+
+    // A bank that ignores the preference starts the authorisation itself.
+    let luminor = client(&sandbox, "luminor");
+    let created = luminor
+        .initiate_payment(&payment(sepa, CREDITOR, euros(1_500)))
+        .await
+        .unwrap();
+    assert!(created.sca.start_authorisation_url.is_none());
+    let page = created
+        .sca
+        .redirect_url
+        .expect("scaRedirect of the implicit authorisation");
+    assert_eq!(press(&page, "approve").await.status().as_u16(), 303);
+    clock.advance(seconds(3));
+    assert_eq!(
+        luminor
+            .payment_status(&resource(sepa, &created.bank_payment_id))
+            .await
+            .unwrap(),
+        TransactionStatus::Acsc
+    );
+    let created = luminor.initiate_payment(&decoupled(euros(1_500))).await.unwrap();
+    assert!(created.sca.redirect_url.is_none() && created.sca.sca_status_url.is_some());
+    clock.advance(seconds(5));
+    assert_eq!(
+        luminor
+            .payment_status(&resource(sepa, &created.bank_payment_id))
+            .await
+            .unwrap(),
+        TransactionStatus::Acsc,
+        "decoupled: approved after the delay, then executed"
+    );
+
+    // Auto-approval: a payment the TPP would authorise explicitly needs no authorisation at all.
+    let url = format!("{}/admin/auto-approve", sandbox.bank_url("seb"));
+    reqwest::Client::new().put(url).json(&true).send().await.unwrap();
+    let seb = client(&sandbox, "seb");
+    let created = seb
+        .initiate_payment(&payment(sepa, CREDITOR, euros(1_500)))
+        .await
+        .unwrap();
+    assert!(created.sca.start_authorisation_url.is_none() && created.sca.redirect_url.is_none());
+    let exempted = resource(sepa, &created.bank_payment_id);
+    let refused = seb.start_payment_authorisation(&exempted).await;
+    assert!(matches!(refused, Err(BankError::StatusInvalid(_))), "{refused:?}");
+    clock.advance(seconds(3));
+    assert_eq!(seb.payment_status(&exempted).await.unwrap(), TransactionStatus::Acsc);
     sandbox.shutdown().await;
 }
