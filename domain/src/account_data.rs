@@ -464,6 +464,7 @@ mod tests {
             debtor_iban: None,
             remittance_information: Some("card payment".into()),
             bank_transaction_code: None,
+            end_to_end_id: None,
         }
     }
 

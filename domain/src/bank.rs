@@ -239,6 +239,9 @@ pub struct BankTransaction {
     pub debtor_iban: Option<String>,
     pub remittance_information: Option<String>,
     pub bank_transaction_code: Option<String>,
+    /// The ISO 20022 end-to-end id the payer gave (`endToEndId`): how a payment Consentry initiated is found
+    /// in the debtor's account.
+    pub end_to_end_id: Option<String>,
 }
 
 /// All pages of a transaction query, merged, with the entries that did not parse and the pages read.

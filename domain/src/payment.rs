@@ -116,6 +116,12 @@ pub enum PaymentCommand {
     },
     ObserveStatus(TransactionStatus),
     RequestCancellation,
+    /// Reconciliation found the payment's end-to-end id among the debtor account's transactions (read through
+    /// account information): the bank has executed it (booked) or is executing it (pending).
+    RecordFoundInAccount {
+        transaction_id: String,
+        booked: bool,
+    },
     /// The payment's authorisation was started at the bank (explicitly, as Consentry asks banks to let it do):
     /// its id and where the user authorises (the redirect link, or the scaStatus link to follow).
     RecordAuthorisation {
@@ -142,6 +148,7 @@ impl PaymentCommand {
             PaymentCommand::RequestCancellation => "RequestCancellation",
             PaymentCommand::StopPolling => "StopPolling",
             PaymentCommand::RecordAuthorisation { .. } => "RecordAuthorisation",
+            PaymentCommand::RecordFoundInAccount { .. } => "RecordFoundInAccount",
         }
     }
 }
@@ -183,6 +190,13 @@ pub enum PaymentEvent {
     PaymentCancelledBeforeSending,
     /// Polling stopped 24 hours after submission without a final status.
     StatusPollingStopped,
+    /// The initiation whose outcome was unknown was found among the debtor account's transactions: the payment
+    /// was sent; booked, it is ACSC, pending, ACTC.
+    #[serde(rename_all = "camelCase")]
+    InitiationFoundInAccount {
+        transaction_id: String,
+        booked: bool,
+    },
     #[serde(rename_all = "camelCase")]
     PaymentAuthorisationStarted {
         authorisation_id: String,
@@ -209,6 +223,7 @@ impl DomainEvent for PaymentEvent {
             PaymentEvent::PaymentCancelledBeforeSending => "PaymentCancelledBeforeSending",
             PaymentEvent::StatusPollingStopped => "StatusPollingStopped",
             PaymentEvent::PaymentAuthorisationStarted { .. } => "PaymentAuthorisationStarted",
+            PaymentEvent::InitiationFoundInAccount { .. } => "InitiationFoundInAccount",
         };
         name.to_owned()
     }
@@ -513,6 +528,9 @@ impl Payment {
                 }
             }
             (PaymentCommand::RequestCancellation, Ready) => Ok(vec![PaymentEvent::PaymentCancelledBeforeSending]),
+            (PaymentCommand::RecordFoundInAccount { transaction_id, booked }, OutcomeUnknown) => {
+                Ok(vec![PaymentEvent::InitiationFoundInAccount { transaction_id, booked }])
+            }
             (PaymentCommand::RecordAuthorisation { authorisation_id, sca }, Submitted) => {
                 if authorisation_id.trim().is_empty() {
                     return Err(PaymentError::InvalidField(FieldError::new(
@@ -621,6 +639,14 @@ impl Aggregate for Payment {
                 state.status = Some(TransactionStatus::Canc);
             }
             PaymentEvent::StatusPollingStopped => state.polling_stopped = true,
+            PaymentEvent::InitiationFoundInAccount { booked, .. } => {
+                state.phase = InitiationPhase::Submitted;
+                state.status = Some(if booked {
+                    TransactionStatus::Acsc
+                } else {
+                    TransactionStatus::Actc
+                });
+            }
             PaymentEvent::PaymentAuthorisationStarted { authorisation_id, sca } => {
                 state.authorisation_id = Some(authorisation_id);
                 state.sca = ScaLinks {

@@ -206,3 +206,92 @@ async fn instances_claim_disjoint_rows_and_take_over_expired_leases() {
     assert_eq!(status.leases.len(), 1);
     assert_eq!(status.leases[0].owner, "instance-c");
 }
+
+async fn a_payment_whose_answer_was_dropped_is_found_in_the_debtor_account_not_sent_again(store: Backend) {
+    let world = World::start(store, start(), SandboxConfig::default()).await;
+    let ctx = RequestContext::user(TenantId::new(), UserId::new());
+    let consent = world.valid_consent(&ctx, "swedbank").await;
+    world
+        .engine
+        .sync_consent(
+            &ctx,
+            consent,
+            &consentry_domain::bank::PsuContext::present("192.0.2.10"),
+        )
+        .await
+        .expect("the accounts are known");
+    let data = world.engine.account_data(consent).await.expect("account data");
+    let debtor = data
+        .accounts
+        .iter()
+        .find(|a| a.currency.code() == "EUR")
+        .and_then(|a| a.iban.clone())
+        .expect("a euro account with an IBAN");
+    // The bank processes each initiation, then the connection drops before its answer.
+    let dropping = consentry_sandbox::Faults {
+        drop_after_processing_rate: 1.0,
+        ..consentry_sandbox::Faults::default()
+    };
+    world.set_faults("swedbank", &dropping).await;
+    let mut payments = Vec::new();
+    for _ in 0..3 {
+        let id = world
+            .engine
+            .request_payment(
+                &ctx,
+                consentry::PaymentInput {
+                    debtor_iban: debtor.as_str().to_owned(),
+                    ..payment_input("swedbank", "12.00")
+                },
+            )
+            .await
+            .expect("request");
+        world
+            .engine
+            .send_payment(&ctx, id, "192.0.2.10", None)
+            .await
+            .expect("the attempt is recorded");
+        let state = world.engine.payment(id).await.expect("payment").state.expect("state");
+        assert_eq!(state.phase, consentry_domain::payment::InitiationPhase::OutcomeUnknown);
+        payments.push(id);
+    }
+    world
+        .set_faults("swedbank", &consentry_sandbox::Faults::default())
+        .await;
+
+    // The bank executes them; reconciliation finds each by its end-to-end id among the debtor's transactions.
+    world.clock.advance(Duration::seconds(10));
+    let reconciled = pass(&world.engine, WorkKind::PaymentReconcile).await;
+    assert_eq!((reconciled.claimed, reconciled.done), (3, 3), "{reconciled:?}");
+    for id in &payments {
+        let payment = world.engine.payment(*id).await.expect("payment");
+        assert_eq!(payment.status().map(|s| s.code()), Some("ACSC"), "{id}");
+        let history = world.engine.payment_history(*id).await.expect("history");
+        let attempts = history
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.event,
+                    consentry_domain::payment::PaymentEvent::InitiationAttemptStarted { .. }
+                )
+            })
+            .count();
+        assert_eq!(attempts, 1, "never sent twice");
+    }
+    let counters = world.counters("swedbank").await;
+    let initiations = counters["paymentsByEndToEndId"].as_object().expect("per end-to-end id");
+    assert_eq!(initiations.len(), 3, "{counters}");
+    assert!(
+        initiations.values().all(|n| n == 1),
+        "0 end-to-end ids initiated twice: {counters}"
+    );
+    assert_eq!(
+        pass(&world.engine, WorkKind::PaymentReconcile).await.claimed,
+        0,
+        "no work is left"
+    );
+}
+on_both_stores!(
+    dropped_answers,
+    a_payment_whose_answer_was_dropped_is_found_in_the_debtor_account_not_sent_again
+);

@@ -281,6 +281,7 @@ fn transaction(entry: &Entry) -> Result<BankTransaction, Bad> {
         debtor_iban: entry.reference_iban("debtorAccount")?,
         remittance_information: text("remittanceInformationUnstructured")?,
         bank_transaction_code: text("bankTransactionCode")?,
+        end_to_end_id: text("endToEndId")?,
     })
 }
 

@@ -15,6 +15,8 @@ use consentry::banks::Banks;
 use consentry::config::sandbox_banks;
 use consentry::consents::ConnectRequest;
 use consentry::http::HttpServer;
+use consentry::payments::PaymentStart;
+use consentry::scheduler::SchedulerConfig;
 use consentry::{Engine, EngineError, PaymentInput, RequestContext};
 use consentry_adapters::ecb::SnapshotRates;
 use consentry_adapters::SimulatedClock;
@@ -23,6 +25,7 @@ use consentry_domain::consent::{ConsentAccess, ConsentCommand, ExpiryCause};
 use consentry_domain::payment::{PaymentProduct, PaymentService};
 use consentry_domain::rates::RatesPort;
 use consentry_domain::{Clock, ConsentId, Currency, PaymentId, TenantId, UserId};
+use consentry_projections::read_models::due_work::WorkKind;
 use consentry_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 
 use browser::approve_in_browser;
@@ -77,7 +80,8 @@ async fn run(database_url: Option<&str>) -> Result<(), DemoError> {
     demo.merge_and_categorise_transactions().await?;
     demo.keep_unattended_reads_within_budget().await?;
     let payment = demo.pay_ignitis().await?;
-    demo.poll_payment_status(payment).await?;
+    demo.follow_the_payment_with_the_scheduler(payment).await?;
+    demo.reconcile_a_payment_whose_answer_was_lost().await?;
     demo.revoke_seb_in_the_banks_app().await?;
     demo.keep_consents_valid_through_their_last_day().await?;
     demo.expire_consents_on_day_90().await?;
@@ -199,12 +203,8 @@ impl Demo {
 
     /// One scheduler pass over the consent expiries due now.
     async fn run_due_expiries(&self) -> Result<consentry::scheduler::Pass, DemoError> {
-        let config = consentry::scheduler::SchedulerConfig {
-            owner: "demo".into(),
-            ..Default::default()
-        };
-        let kinds = [consentry_projections::read_models::due_work::WorkKind::ConsentExpiry];
-        Ok(self.engine.run_due_work(&kinds, &config).await?)
+        let kinds = [WorkKind::ConsentExpiry];
+        Ok(self.engine.run_due_work(&kinds, &self.scheduler("demo")).await?)
     }
 
     async fn catch_up_read_models(&self) -> Result<(), DemoError> {
@@ -446,53 +446,151 @@ impl Demo {
 
     async fn pay_ignitis(&mut self) -> Result<PaymentId, DemoError> {
         self.step(
-            "The user pays 42.50 EUR to Ignitis; the intent and its idempotency key are stored before the bank is called",
+            "The user pays 42.50 EUR to Ignitis; the order and its idempotency key are stored before the bank is called",
         );
-        let payment = self
+        let started = self
             .engine
-            .request_payment(
+            .start_payment(
                 &self.as_user,
-                PaymentInput {
-                    bank: "swedbank".into(),
-                    service: PaymentService::Payments,
-                    product: PaymentProduct::SepaCreditTransfers,
-                    debtor_iban: "LT12 1000 0111 0100 1000".into(),
-                    creditor_iban: "LT73 7300 0100 0000 0003".into(),
-                    creditor_name: "Ignitis UAB".into(),
-                    amount: "42.50".into(),
-                    currency: "EUR".into(),
-                    remittance_information: Some("Electricity, December".into()),
-                },
+                self.order("42.50", "Electricity, December", "LT12 1000 0111 0100 1000"),
             )
             .await?;
-        let as_system = RequestContext::system(self.tenant, Some(self.user));
-        self.engine.send_payment(&as_system, payment, PSU_IP, None).await?;
-        self.show_payment(payment).await?;
-        let sca = self
-            .engine
-            .payment(payment)
-            .await?
-            .state
-            .and_then(|s| s.sca.redirect_url);
-        if let Some(link) = sca {
+        self.show_payment(started.payment).await?;
+        if let Some(link) = started.sca_redirect {
             let (_, status) = approve_in_browser(&self.browser, &link).await?;
             println!("    the user approves the payment at the bank (HTTP {status})");
         }
-        Ok(payment)
+        Ok(started.payment)
     }
 
-    /// Every poll runs twice, as two instances might: a status seen again stores nothing.
-    async fn poll_payment_status(&mut self, payment: PaymentId) -> Result<(), DemoError> {
-        for seconds in [2, 4] {
-            self.clock.advance(Duration::seconds(seconds));
-            self.step("Status poll");
-            let as_poller = RequestContext::job(self.tenant, Some(self.user));
-            self.engine.poll_payment_status(&as_poller, payment).await?;
-            self.engine.poll_payment_status(&as_poller, payment).await?;
-            self.show_payment(payment).await?;
+    /// A payment order of the user's at Swedbank.
+    fn order(&self, amount: &str, remittance: &str, debtor: &str) -> PaymentStart {
+        PaymentStart {
+            order: PaymentInput {
+                bank: "swedbank".into(),
+                service: PaymentService::Payments,
+                product: PaymentProduct::SepaCreditTransfers,
+                debtor_iban: debtor.into(),
+                creditor_iban: "LT73 7300 0100 0000 0003".into(),
+                creditor_name: "Ignitis UAB".into(),
+                amount: amount.into(),
+                currency: "EUR".into(),
+                remittance_information: Some(remittance.into()),
+            },
+            psu_ip_address: PSU_IP.into(),
+            callback_url: self.server.callback_url(),
+            approach: None,
         }
-        println!("    (each poll ran twice; a status seen again stored nothing)");
-        Ok(())
+    }
+
+    /// The scheduler polls the payment on the guide's schedule (every 5 s in the first minute) until its final
+    /// status; each pass runs twice, as two instances might, and a status seen again stores nothing.
+    async fn follow_the_payment_with_the_scheduler(&mut self, payment: PaymentId) -> Result<(), DemoError> {
+        self.step("No call from the host: the scheduler polls the status on the guide's schedule");
+        let kinds = [WorkKind::PaymentPoll];
+        loop {
+            self.catch_up_read_models().await?;
+            let Some(due) = self.engine.due_at(WorkKind::PaymentPoll, &payment.to_string()).await? else {
+                break;
+            };
+            self.clock.set(due.max(self.clock.now()));
+            let first = self.engine.run_due_work(&kinds, &self.scheduler("instance-a")).await?;
+            let second = self.engine.run_due_work(&kinds, &self.scheduler("instance-b")).await?;
+            let status = self.engine.payment(payment).await?.status();
+            println!(
+                "    poll at {}: {} (instance a polled {}, instance b found nothing left to claim: {})",
+                due.format("%H:%M:%S"),
+                status.map_or("none yet", |s| s.code()),
+                first.claimed,
+                second.claimed
+            );
+        }
+        self.show_payment(payment).await
+    }
+
+    /// A payment whose answer never arrives is not sent again: the scheduler finds it in the debtor's account.
+    async fn reconcile_a_payment_whose_answer_was_lost(&mut self) -> Result<(), DemoError> {
+        self.step("A second payment, to a trusted beneficiary (no SCA): the bank processes it, then the connection drops before its answer");
+        let faults = format!("{}/admin/faults", self.sandbox.bank_url("swedbank"));
+        let exempt = format!("{}/admin/auto-approve", self.sandbox.bank_url("swedbank"));
+        let dropping = serde_json::json!({ "drop_after_processing_rate": 1.0 });
+        self.browser
+            .put(&faults)
+            .json(&dropping)
+            .send()
+            .await
+            .map_err(browser::failed)?;
+        self.browser
+            .put(&exempt)
+            .json(&true)
+            .send()
+            .await
+            .map_err(browser::failed)?;
+        let debtor = self.euro_account_at("swedbank").await?;
+        let started = self
+            .engine
+            .start_payment(&self.as_user, self.order("18.20", "Water, December", &debtor))
+            .await?;
+        self.browser
+            .put(&faults)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .map_err(browser::failed)?;
+        self.browser
+            .put(&exempt)
+            .json(&false)
+            .send()
+            .await
+            .map_err(browser::failed)?;
+        println!(
+            "    the initiation's outcome is unknown: {:?}; nothing is sent again",
+            started.phase
+        );
+        self.clock.advance(Duration::seconds(10));
+        self.catch_up_read_models().await?;
+        let pass = self
+            .engine
+            .run_due_work(&[WorkKind::PaymentReconcile], &self.scheduler("instance-a"))
+            .await?;
+        let status = self.engine.payment(started.payment).await?.status();
+        println!(
+            "    reconciliation read the debtor account: the end-to-end id is booked there, so the payment is {} ({} reconciled)",
+            status.map_or("unknown", |s| s.code()),
+            pass.done
+        );
+        let counters: serde_json::Value = self
+            .browser
+            .get(format!("{}/admin/counters", self.sandbox.bank_url("swedbank")))
+            .send()
+            .await
+            .map_err(browser::failed)?
+            .json()
+            .await
+            .map_err(browser::failed)?;
+        let twice = counters["paymentsByEndToEndId"]
+            .as_object()
+            .map_or(0, |m| m.values().filter(|n| n.as_u64() > Some(1)).count());
+        println!("    end-to-end ids the bank received twice: {twice}");
+        self.show_payment(started.payment).await
+    }
+
+    /// The IBAN of the user's first euro account at `bank`, as account information recorded it.
+    async fn euro_account_at(&self, bank: &str) -> Result<String, DemoError> {
+        let consent = self.connection(bank)?.consent;
+        let data = self.engine.account_data(consent).await?;
+        data.accounts
+            .iter()
+            .find(|a| a.currency.code() == "EUR")
+            .and_then(|a| a.iban.as_ref().map(|iban| iban.as_str().to_owned()))
+            .ok_or_else(|| setup("no euro account with an IBAN"))
+    }
+
+    fn scheduler(&self, owner: &str) -> SchedulerConfig {
+        SchedulerConfig {
+            owner: owner.into(),
+            ..SchedulerConfig::default()
+        }
     }
 
     async fn revoke_seb_in_the_banks_app(&mut self) -> Result<(), DemoError> {

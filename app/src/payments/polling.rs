@@ -10,6 +10,10 @@ use crate::payments::Reconciliation;
 use crate::scheduler::WorkOutcome;
 use crate::{Engine, EngineError, RequestContext};
 
+/// How long reconciliation keeps looking for a payment in the debtor's account, and how often.
+const RECONCILE_FOR: chrono::Duration = chrono::Duration::days(3);
+const RECONCILE_EVERY: chrono::Duration = chrono::Duration::hours(6);
+
 impl Engine {
     /// One status poll of a submitted payment: done at a final status; after 24 hours polling stops and the
     /// payment says so; otherwise due again at the schedule's next slot, or after a back-off (honouring a 429's
@@ -59,9 +63,16 @@ impl Engine {
         let ctx = RequestContext::job(state.request.tenant, Some(state.request.user));
         let now = self.now();
         match self.reconcile_payment(&ctx, id).await {
-            Ok(Reconciliation::Found(_) | Reconciliation::NotNeeded) => Ok(WorkOutcome::Done),
+            Ok(Reconciliation::Found(_) | Reconciliation::FoundInAccount { .. } | Reconciliation::NotNeeded) => {
+                Ok(WorkOutcome::Done)
+            }
+            // A payment is booked a day or two after it is sent: look again, within the consent's daily budget,
+            // for a few days; then the host decides.
+            Ok(Reconciliation::Undetermined) if now - work.since < RECONCILE_FOR => {
+                Ok(WorkOutcome::Next(now + RECONCILE_EVERY))
+            }
             Ok(Reconciliation::Undetermined) => {
-                tracing::warn!(payment = %id, "initiation outcome unknown and nothing names the payment at the bank: it needs the host's decision");
+                tracing::warn!(payment = %id, "initiation outcome unknown and the payment found nowhere: it needs the host's decision");
                 Ok(WorkOutcome::Done)
             }
             Err(EngineError::Bank { .. } | EngineError::Payment { .. } | EngineError::Conflict { .. }) => {

@@ -2,7 +2,10 @@
 //! Every bank answer becomes a command on the Payment aggregate, so the event log records what the bank said
 //! and when.
 
-use consentry_domain::bank::{PaymentInitiation, PaymentResource, RedirectUris, ScaRequest};
+use consentry_domain::bank::{
+    BookingStatus, PaymentInitiation, PaymentResource, PsuContext, RedirectUris, ScaRequest, TransactionQuery,
+};
+use consentry_domain::consent::{BankConsentUse, ConsentCommand};
 use consentry_domain::payment::{BankPayment, InitiationPhase, PaymentCommand, TransactionStatus};
 use consentry_domain::sca::ScaApproach;
 use consentry_domain::PaymentId;
@@ -115,6 +118,8 @@ impl Engine {
 pub enum Reconciliation {
     /// The bank has the payment: its status was read back and recorded, and the payment goes on.
     Found(TransactionStatus),
+    /// The payment's end-to-end id is among the debtor account's transactions: it was sent (booked or pending).
+    FoundInAccount { booked: bool },
     /// Nothing names the payment at the bank yet; the host decides (see the payment's facts) or a later
     /// reconciliation looks again.
     Undetermined,
@@ -139,7 +144,14 @@ impl Engine {
             return Ok(Reconciliation::NotNeeded);
         }
         let Some(payment_id) = state.bank_payment_id.clone() else {
-            return Ok(Reconciliation::Undetermined);
+            return match self.find_in_debtor_account(&state).await? {
+                Some((transaction_id, booked)) => {
+                    let found = PaymentCommand::RecordFoundInAccount { transaction_id, booked };
+                    self.execute_payment(ctx, payment, found).await?;
+                    Ok(Reconciliation::FoundInAccount { booked })
+                }
+                None => Ok(Reconciliation::Undetermined),
+            };
         };
         let bank_id = state.request.bank.clone();
         let port = self.bank(&bank_id)?.port.clone();
@@ -160,5 +172,75 @@ impl Engine {
         self.execute_payment(ctx, payment, PaymentCommand::ReconcileOutcome { found: Some(found) })
             .await?;
         Ok(Reconciliation::Found(status))
+    }
+}
+
+/// How far back reconciliation looks for a payment in the debtor's account.
+const RECONCILIATION_LOOKBACK_DAYS: i64 = 7;
+
+impl Engine {
+    /// Looks for the payment's end-to-end id among the transactions of its debtor account, through a valid
+    /// account-information consent of the same user at the same bank that covers that account. The read is an
+    /// unattended access, counted against the consent's frequencyPerDay like any other (over budget, nothing is
+    /// read and the next attempt looks again). The transaction's id and whether it is booked, when found.
+    async fn find_in_debtor_account(
+        &self,
+        state: &consentry_domain::payment::PaymentState,
+    ) -> Result<Option<(String, bool)>, EngineError> {
+        let request = &state.request;
+        let end_to_end_id = request.end_to_end_id();
+        let ctx = RequestContext::job(request.tenant, Some(request.user));
+        for (consent, bank) in self.valid_consents(request.tenant, request.user).await? {
+            if bank != request.bank {
+                continue;
+            }
+            let data = self.account_data(consent).await?;
+            let Some(account) = data.accounts.iter().find(|a| a.iban.as_ref() == Some(&request.debtor)) else {
+                continue;
+            };
+            let Some(consent_state) = self.consent(consent).await?.state else {
+                continue;
+            };
+            let Ok(bank_consent) = consent_state.bank_consent_for(BankConsentUse::ReadAccountData) else {
+                continue;
+            };
+            let resource = format!("accounts/{}/transactions", account.resource_id);
+            let count = ConsentCommand::CountUnattendedAccess {
+                resources: vec![resource],
+            };
+            if let Err(refused) = self.execute_consent(&ctx, consent, count).await {
+                tracing::info!(%consent, %refused, "reconciliation cannot read the debtor account now");
+                continue;
+            }
+            let query = TransactionQuery {
+                booking_status: BookingStatus::Both,
+                date_from: self.now().date_naive() - chrono::Duration::days(RECONCILIATION_LOOKBACK_DAYS),
+                date_to: None,
+            };
+            let port = self.bank(&bank)?.port.clone();
+            let report = port
+                .transactions(&bank_consent.id, &account.resource_id, &query, &PsuContext::absent())
+                .await
+                .map_err(|source| EngineError::Bank {
+                    bank: bank.clone(),
+                    source,
+                })?;
+            let matching = |t: &&consentry_domain::bank::BankTransaction| {
+                t.end_to_end_id.as_deref() == Some(end_to_end_id.as_str())
+            };
+            let id = |t: &consentry_domain::bank::BankTransaction| {
+                t.transaction_id
+                    .clone()
+                    .or_else(|| t.entry_reference.clone())
+                    .unwrap_or_default()
+            };
+            if let Some(found) = report.booked.iter().find(matching) {
+                return Ok(Some((id(found), true)));
+            }
+            if let Some(found) = report.pending.iter().find(matching) {
+                return Ok(Some((id(found), false)));
+            }
+        }
+        Ok(None)
     }
 }

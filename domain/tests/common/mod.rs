@@ -216,6 +216,10 @@ pub fn payment_command(name: &str) -> PaymentCommand {
         "ObserveStatus(ACTC)" => PaymentCommand::ObserveStatus(TransactionStatus::Actc),
         "RequestCancellation" => PaymentCommand::RequestCancellation,
         "StopPolling" => PaymentCommand::StopPolling,
+        "RecordFoundInAccount" => PaymentCommand::RecordFoundInAccount {
+            transaction_id: "B-1".into(),
+            booked: true,
+        },
         "RecordAuthorisation" => PaymentCommand::RecordAuthorisation {
             authorisation_id: "auth-1".into(),
             sca: ScaLinks::default(),

@@ -67,7 +67,7 @@ async fn measure(engine: &Arc<Engine>, args: &BenchArgs) -> BenchResult<Figures>
     let mut failures = 0usize;
     let mut results = futures::stream::iter(0..payments)
         .map(|_| {
-            let (engine, ctx) = (engine.clone(), ctx.clone());
+            let engine = engine.clone();
             async move { engine.start_payment(&ctx, order()).await }
         })
         .buffer_unordered(SEEDING);
@@ -80,12 +80,11 @@ async fn measure(engine: &Arc<Engine>, args: &BenchArgs) -> BenchResult<Figures>
     if failures > 0 {
         return Err(format!("{failures} of {payments} payments could not be initiated").into());
     }
-    engine
-        .projection_runner()
-        .catch_up()
-        .await
-        .map_err(EngineError::from)?;
-    println!("{payments} payments in flight after {:.0} s", started.elapsed().as_secs_f64());
+    engine.projection_runner().catch_up().await.map_err(EngineError::from)?;
+    println!(
+        "{payments} payments in flight after {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let Database::Postgres(pool) = engine.database() else {
         return Err("bench poll needs PostgreSQL".into());
@@ -112,10 +111,7 @@ async fn measure(engine: &Arc<Engine>, args: &BenchArgs) -> BenchResult<Figures>
     }
     let consentry = polled as f64 / started.elapsed().as_secs_f64();
     polling.finish_and_clear();
-    println!(
-        "Consentry: {polled} polls in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    println!("Consentry: {polled} polls in {:.1} s", started.elapsed().as_secs_f64());
 
     // The naive worker: one row per transaction, for a sample of the same table.
     sqlx::query(MAKE_DUE).execute(pool).await?;

@@ -132,6 +132,7 @@ fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> {
                     PaymentEvent::InitiationOutcomeUnknown { .. } => {
                         set(WorkKind::PaymentReconcile, Plan::Schedule { since: at, due: at });
                     }
+                    PaymentEvent::InitiationFoundInAccount { .. } => set(WorkKind::PaymentReconcile, Plan::Drop),
                     PaymentEvent::InitiationOutcomeReconciled { found } => {
                         set(WorkKind::PaymentReconcile, Plan::Drop);
                         if let Some(bank) = found {

@@ -236,6 +236,14 @@ fn plan(events: &[FeedEvent], backend: Backend) -> Result<Vec<Write>, Projection
             }
             // The due-work schedule drops the payment's polling; its status stays the last one seen.
             PaymentEvent::StatusPollingStopped => None,
+            PaymentEvent::InitiationFoundInAccount { booked, .. } => {
+                row.phase = Some(phase_name(InitiationPhase::Submitted));
+                Some(if booked {
+                    TransactionStatus::Acsc
+                } else {
+                    TransactionStatus::Actc
+                })
+            }
             PaymentEvent::PaymentAuthorisationStarted { sca, .. } => {
                 if sca.redirect_url.is_some() {
                     row.sca_redirect_url = sca.redirect_url;
