@@ -1,7 +1,9 @@
 //! The scheduler on both stores, on the simulated clock: a sent payment is polled on the guide's schedule until
-//! its final status with no call from the host; a valid consent is synced unattended at its slots of the day and
-//! not once after it ends (counted at the bank); and, on PostgreSQL, workers of different instances claim
-//! disjoint rows, and a crashed worker's work is taken over once its lease has expired.
+//! its final status with no call from the host, and the bank's own poll log shows the schedule, the back-off
+//! after errors and the stop after 24 hours; a payment whose answer was dropped is found in the debtor's account
+//! instead of being sent again; a valid consent is synced unattended at its slots of the day and not once after
+//! it ends (counted at the bank); and, on PostgreSQL, workers of different instances claim disjoint rows, and a
+//! crashed worker's work is taken over once its lease has expired.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry::scheduler::{Pass, SchedulerConfig};
@@ -294,4 +296,79 @@ async fn a_payment_whose_answer_was_dropped_is_found_in_the_debtor_account_not_s
 on_both_stores!(
     dropped_answers,
     a_payment_whose_answer_was_dropped_is_found_in_the_debtor_account_not_sent_again
+);
+
+/// The offsets from `since` of every status poll the sandbox logged for `bank_payment_id`, in whole seconds.
+async fn logged_polls(world: &World, bank: &str, bank_payment_id: &str, since: DateTime<Utc>) -> Vec<i64> {
+    world.counters(bank).await["statusPolls"][bank_payment_id]
+        .as_array()
+        .expect("the payment's polls")
+        .iter()
+        .map(|at| {
+            let at: DateTime<Utc> = serde_json::from_value(at.clone()).expect("a time");
+            (at - since).num_milliseconds() / 1000
+        })
+        .collect()
+}
+
+async fn the_bank_sees_the_guides_schedule_the_back_off_and_the_24_hour_stop(store: Backend) {
+    let mut sandbox = SandboxConfig::default();
+    sandbox.profiles.entry("seb".into()).or_default().payments.pending_share = 1.0;
+    let world = World::start(store, start(), sandbox).await;
+    let ctx = RequestContext::user(TenantId::new(), UserId::new());
+    let id = world
+        .engine
+        .request_payment(&ctx, payment_input("seb", "5.00"))
+        .await
+        .expect("request");
+    world
+        .engine
+        .send_payment(&ctx, id, "192.0.2.10", None)
+        .await
+        .expect("sent");
+    let submitted = world.clock.now();
+    let state = world.engine.payment(id).await.expect("payment").state.expect("state");
+    let bank_payment_id = state.bank_payment_id.expect("the bank's id");
+    let key = id.to_string();
+    let poll_at_next_due = || async {
+        let next = due(&world.engine, WorkKind::PaymentPoll, &key).await;
+        let Some(next) = next else {
+            return false;
+        };
+        world.clock.set(next.max(world.clock.now()));
+        pass(&world.engine, WorkKind::PaymentPoll).await;
+        true
+    };
+
+    // The first three polls fail at the bank: each next one comes attempts × 1 s later.
+    let failing = consentry_sandbox::Faults {
+        error_rate: 1.0,
+        ..consentry_sandbox::Faults::default()
+    };
+    world.set_faults("seb", &failing).await;
+    for _ in 0..3 {
+        assert!(poll_at_next_due().await);
+    }
+    world.set_faults("seb", &consentry_sandbox::Faults::default()).await;
+    let mut passes = 0;
+    while poll_at_next_due().await {
+        passes += 1;
+        assert!(passes < 400, "polling ends within 24 hours");
+    }
+
+    // Then the guide's schedule: every 5 s in the first minute, every 30 s until 5 minutes, every 5 minutes
+    // after, and none from 24 hours on; the payment says polling stopped.
+    let mut expected = vec![5, 6, 8, 11];
+    expected.extend((3..=12).map(|k| k * 5));
+    expected.extend((3..=10).map(|k| k * 30));
+    expected.extend((2..288).map(|k| k * 300));
+    let polls = logged_polls(&world, "seb", &bank_payment_id, submitted).await;
+    assert_eq!(polls, expected);
+    let state = world.engine.payment(id).await.expect("payment").state.expect("state");
+    assert!(state.polling_stopped, "{state:?}");
+    assert_eq!(state.status.map(|s| s.code()), Some("PDNG"));
+}
+on_both_stores!(
+    poll_log,
+    the_bank_sees_the_guides_schedule_the_back_off_and_the_24_hour_stop
 );

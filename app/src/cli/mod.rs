@@ -57,6 +57,9 @@ enum Command {
         /// on the sandbox's SCA pages).
         #[arg(long)]
         sandbox: bool,
+        /// How long the scheduler's claims last: another instance takes over a crashed one's work after that.
+        #[arg(long, default_value_t = 60)]
+        lease_seconds: u64,
     },
     /// Creates tenants, lists them and rotates their API keys, on the store DATABASE_URL names.
     Tenant {
@@ -118,12 +121,14 @@ impl Cli {
                 config,
                 public_url,
                 sandbox,
+                lease_seconds,
             } => serve::run(serve::ServeOptions {
                 bind,
                 port,
                 config: &config,
                 public_url: public_url.as_deref(),
                 sandbox,
+                lease: std::time::Duration::from_secs(lease_seconds),
             })
             .await
             .map(|()| true),

@@ -31,6 +31,8 @@ pub struct ServeOptions<'a> {
     pub config: &'a Path,
     pub public_url: Option<&'a str>,
     pub sandbox: bool,
+    /// How long the scheduler's claims last.
+    pub lease: std::time::Duration,
 }
 
 pub async fn run(options: ServeOptions<'_>) -> CliResult {
@@ -66,7 +68,11 @@ pub async fn run(options: ServeOptions<'_>) -> CliResult {
     // The read models follow the log live, the scheduler runs what they make due; both stop with the process.
     let _projections = engine.start_projections();
     let (stop_scheduler, stopping) = tokio::sync::watch::channel(false);
-    let scheduler = spawn_scheduler(engine.clone(), SchedulerConfig::default(), stopping);
+    let scheduler_config = SchedulerConfig {
+        lease: options.lease,
+        ..SchedulerConfig::default()
+    };
+    let scheduler = spawn_scheduler(engine.clone(), scheduler_config, stopping);
     let server = HttpServer::start(engine, rates, SocketAddr::new(options.bind, port), Some(public_url)).await?;
     match &sandbox {
         Some(sandbox) => println!(
