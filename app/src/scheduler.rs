@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use consentry_projections::read_models::due_work::{self, Claimed, KindStatus, LeaseHolder, WorkKind};
+use consentry_projections::read_models::due_work::{self, Claimed, KindStatus, LeaseHolder, Settled, WorkKind};
 use consentry_store::Database;
 use futures::StreamExt;
 use tokio::sync::watch;
@@ -73,7 +73,7 @@ pub struct Pass {
     pub done: usize,
     pub rescheduled: usize,
     pub retried: usize,
-    /// Work whose lease was lost meanwhile, or whose row the projection dropped.
+    /// Work whose lease was lost meanwhile, or whose row the projection dropped (counted among the others too).
     pub lost: usize,
     /// Work that failed on the store, left to its lease's expiry.
     pub failed: usize,
@@ -98,8 +98,7 @@ impl Engine {
             claimed: claimed.len(),
             ..Pass::default()
         };
-        let owner = config.owner.as_str();
-        let outcomes: Vec<Result<(WorkOutcome, bool), EngineError>> = futures::stream::iter(claimed)
+        let outcomes: Vec<(Claimed, WorkOutcome)> = futures::stream::iter(claimed)
             .map(|work| async move {
                 let outcome = match self.work(&work).await {
                     Ok(outcome) => outcome,
@@ -110,22 +109,43 @@ impl Engine {
                 };
                 metrics::counter!("consentry_jobs_total", "kind" => work.kind.as_str(), "outcome" => outcome.label())
                     .increment(1);
-                let kept = self.settle(&work, owner, outcome).await?;
-                Ok((outcome, kept))
+                (work, outcome)
             })
             .buffer_unordered(config.concurrency.max(1))
             .collect()
             .await;
-        for outcome in outcomes {
-            match outcome {
-                Ok((_, false)) => pass.lost += 1,
-                Ok((WorkOutcome::Done, true)) => pass.done += 1,
-                Ok((WorkOutcome::Next(_), true)) => pass.rescheduled += 1,
-                Ok((WorkOutcome::Retry(_), true)) => pass.retried += 1,
-                Err(error) => {
-                    tracing::warn!(%error, "recording due work's outcome failed; its lease expires");
-                    pass.failed += 1;
+        let settled: Vec<Settled> = outcomes
+            .iter()
+            .map(|(work, outcome)| match outcome {
+                WorkOutcome::Done => Settled::Complete(work),
+                WorkOutcome::Next(due) => Settled::Reschedule {
+                    work,
+                    due: *due,
+                    attempts: 0,
+                },
+                WorkOutcome::Retry(due) => Settled::Reschedule {
+                    work,
+                    due: *due,
+                    attempts: work.attempts + 1,
+                },
+            })
+            .collect();
+        match due_work::settle(self.database(), &config.owner, &settled).await {
+            Ok(kept) => {
+                for (_, outcome) in &outcomes {
+                    match outcome {
+                        WorkOutcome::Done => pass.done += 1,
+                        WorkOutcome::Next(_) => pass.rescheduled += 1,
+                        WorkOutcome::Retry(_) => pass.retried += 1,
+                    }
                 }
+                pass.lost = outcomes
+                    .len()
+                    .saturating_sub(usize::try_from(kept).unwrap_or(usize::MAX));
+            }
+            Err(error) => {
+                tracing::warn!(%error, "recording due work's outcomes failed; their leases expire");
+                pass.failed = outcomes.len();
             }
         }
         Ok(pass)
@@ -139,16 +159,6 @@ impl Engine {
             WorkKind::ConsentExpiry => self.expire_due_consent(work).await,
             WorkKind::ConsentSync => self.sync_due_consent(work).await,
         }
-    }
-
-    /// Records the outcome on the row while the lease is still `owner`'s; false when it no longer was.
-    async fn settle(&self, work: &Claimed, owner: &str, outcome: WorkOutcome) -> Result<bool, EngineError> {
-        let database = self.database();
-        Ok(match outcome {
-            WorkOutcome::Done => due_work::complete(database, work, owner).await?,
-            WorkOutcome::Next(due) => due_work::reschedule(database, work, owner, due, 0).await?,
-            WorkOutcome::Retry(due) => due_work::reschedule(database, work, owner, due, work.attempts + 1).await?,
-        })
     }
 
     /// When `kind` of work on the aggregate `id` is due next, as far as the read models have caught up.

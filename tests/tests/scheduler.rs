@@ -194,10 +194,15 @@ async fn instances_claim_disjoint_rows_and_take_over_expired_leases() {
     .expect("take over");
     assert_eq!(taken.len(), 40, "every expired lease is taken over");
     let stale = &a[0];
-    let ignored = due_work::reschedule(database, stale, "instance-a", later, 0)
+    let stale_outcome = [due_work::Settled::Reschedule {
+        work: stale,
+        due: later,
+        attempts: 0,
+    }];
+    let kept = due_work::settle(database, "instance-a", &stale_outcome)
         .await
-        .expect("reschedule");
-    assert!(!ignored, "a lost lease reschedules nothing");
+        .expect("settle");
+    assert_eq!(kept, 0, "a lost lease reschedules nothing");
     let status = world.engine.jobs_status().await.expect("status");
     let polls = status
         .kinds

@@ -197,7 +197,7 @@ pub(crate) async fn initiate(
             SandboxPayment {
                 service: service.clone(),
                 product: product.clone(),
-                body: json.clone(),
+                body: json.to_string().into_boxed_str(),
                 creditor,
                 creditor_name: creditor_name.clone(),
                 amount,
@@ -294,7 +294,7 @@ pub(crate) async fn get_payment(
 ) -> Answer {
     state.with_bank(&bank, |bank_state, state| {
         let payment = payment(bank_state, &service, &product, &payment_id)?;
-        let mut body = payment.body.clone();
+        let mut body: Value = serde_json::from_str(&payment.body).unwrap_or_else(|_| json!({}));
         body["transactionStatus"] = json!(payment.status(state.now()).code());
         Ok(Json(body).into_response())
     })

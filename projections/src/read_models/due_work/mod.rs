@@ -14,5 +14,5 @@ mod query;
 
 pub(crate) use project::DueWork;
 pub use query::{
-    claim, complete, due_of, leases, next_due, release, reschedule, status, Claimed, KindStatus, LeaseHolder, WorkKind,
+    claim, due_of, leases, next_due, release, settle, status, Claimed, KindStatus, LeaseHolder, Settled, WorkKind,
 };

@@ -15,10 +15,16 @@ const CLAIM: Statement = Statement::each(
     include_str!("sql/claim.postgres.sql"),
     include_str!("sql/claim.sqlite.sql"),
 );
-/// Sets a claimed row's next due time and attempts and frees its lease, if the lease is still the owner's.
-const RESCHEDULE: Statement = Statement::both(include_str!("sql/reschedule.sql"));
-/// Deletes a claimed row whose work is done, if the lease is still the owner's.
-const COMPLETE: Statement = Statement::both(include_str!("sql/complete.sql"));
+/// Sets claimed rows' next due time and attempts and frees their leases, where the lease is still the owner's.
+const RESCHEDULE: Statement = Statement::each(
+    include_str!("sql/reschedule.postgres.sql"),
+    include_str!("sql/reschedule.sqlite.sql"),
+);
+/// Deletes claimed rows whose work is done, where the lease is still the owner's.
+const COMPLETE: Statement = Statement::each(
+    include_str!("sql/complete.postgres.sql"),
+    include_str!("sql/complete.sqlite.sql"),
+);
 /// Per kind: rows, rows due at `$1`, the oldest due time, rows leased.
 const STATUS: Statement = Statement::both(include_str!("sql/status.sql"));
 /// Per lease owner: rows held at `$1`, and until when.
@@ -146,39 +152,73 @@ pub async fn claim(
         .collect()
 }
 
-/// Frees a claimed row's lease and sets when it is due next; false when the lease was lost (expired and taken
-/// by another worker) or the row is gone (the projection dropped the work meanwhile).
-pub async fn reschedule(
-    database: &Database,
-    claimed: &Claimed,
-    owner: &str,
-    due: DateTime<Utc>,
-    attempts: u32,
-) -> Result<bool, QueryError> {
-    let sql = RESCHEDULE.sql(database.backend());
-    let done = on_pool!(database, pool => sqlx::query(sql)
-        .bind(due.timestamp_millis())
-        .bind(i32::try_from(attempts).unwrap_or(i32::MAX))
-        .bind(claimed.kind.as_str())
-        .bind(&claimed.aggregate_id)
-        .bind(owner)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(done == 1)
+/// What becomes of a claimed row: due again (at `due`, after `attempts` failed attempts in a row), or done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled<'a> {
+    Reschedule {
+        work: &'a Claimed,
+        due: DateTime<Utc>,
+        attempts: u32,
+    },
+    Complete(&'a Claimed),
 }
 
-/// Deletes a claimed row whose work is done; false when the lease was lost or the row is gone.
-pub async fn complete(database: &Database, claimed: &Claimed, owner: &str) -> Result<bool, QueryError> {
-    let sql = COMPLETE.sql(database.backend());
-    let done = on_pool!(database, pool => sqlx::query(sql)
-        .bind(claimed.kind.as_str())
-        .bind(&claimed.aggregate_id)
-        .bind(owner)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(done == 1)
+#[derive(serde::Serialize)]
+struct RescheduleRow<'a> {
+    kind: &'static str,
+    aggregate_id: &'a str,
+    due_ms: i64,
+    attempts: i64,
+}
+
+#[derive(serde::Serialize)]
+struct CompleteRow<'a> {
+    kind: &'static str,
+    aggregate_id: &'a str,
+}
+
+/// Records what became of a pass's claimed rows in two statements: the rescheduled ones get their next due
+/// time and their lease freed, the done ones are deleted — each only while its lease is still `owner`'s (one
+/// that expired and was taken by another worker, or whose row the projection dropped meanwhile, is left alone).
+/// How many rows were still the owner's.
+pub async fn settle(database: &Database, owner: &str, settled: &[Settled<'_>]) -> Result<u64, QueryError> {
+    let mut rescheduled = Vec::new();
+    let mut completed = Vec::new();
+    for outcome in settled {
+        match outcome {
+            Settled::Reschedule { work, due, attempts } => rescheduled.push(RescheduleRow {
+                kind: work.kind.as_str(),
+                aggregate_id: &work.aggregate_id,
+                due_ms: due.timestamp_millis(),
+                attempts: i64::from(*attempts),
+            }),
+            Settled::Complete(work) => completed.push(CompleteRow {
+                kind: work.kind.as_str(),
+                aggregate_id: &work.aggregate_id,
+            }),
+        }
+    }
+    let mut kept = 0;
+    for (statement, rows) in [
+        (&RESCHEDULE, encode("rescheduled work", &rescheduled)?),
+        (&COMPLETE, encode("completed work", &completed)?),
+    ] {
+        if rows == "[]" {
+            continue;
+        }
+        let sql = statement.sql(database.backend());
+        kept += on_pool!(database, pool => sqlx::query(sql)
+            .bind(&rows)
+            .bind(owner)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    Ok(kept)
+}
+
+fn encode<T: serde::Serialize>(what: &'static str, rows: &T) -> Result<String, QueryError> {
+    serde_json::to_string(rows).map_err(|source| QueryError::Encoding { what, source })
 }
 
 /// Frees every lease `owner` holds (a worker shutting down hands its claimed work back at once); how many.
