@@ -172,3 +172,59 @@ on_both_stores!(
     redirect_sca,
     a_redirect_sca_returns_through_the_callback_bound_to_the_payment
 );
+
+async fn the_host_resolves_a_payment_whose_outcome_is_unknown(store: Backend) {
+    let world = World::start(store, start(), SandboxConfig::default()).await;
+    let (_, key) = world.engine.create_tenant("Fintech").await.expect("tenant");
+    let user = UserId::new();
+    let path = format!("/v1/users/{user}/payments");
+    let dropping = consentry_sandbox::Faults {
+        drop_after_processing_rate: 1.0,
+        ..consentry_sandbox::Faults::default()
+    };
+    world.set_faults("swedbank", &dropping).await;
+    let (status, paid) = world.call("POST", &path, Some(&key), Some(order())).await;
+    assert_eq!(status, 201, "{paid}");
+    assert_eq!(paid["phase"], "outcomeUnknown", "{paid}");
+    world
+        .set_faults("swedbank", &consentry_sandbox::Faults::default())
+        .await;
+    let id = paid["paymentId"].as_str().expect("paymentId").to_owned();
+    let one = format!("{path}/{id}");
+    let (_, detail) = world.call("GET", &one, Some(&key), None).await;
+    assert_eq!(detail["waitingFor"], "reconciliation", "{detail}");
+
+    // Bad decisions are refused by field, and change nothing.
+    let resolution = format!("{one}/resolution");
+    for (body, field) in [
+        (json!({ "outcome": "sent" }), "bankPaymentId"),
+        (json!({ "outcome": "maybe" }), "outcome"),
+        (json!({ "outcome": "notSent" }), "psuIpAddress"),
+    ] {
+        let (status, problem) = world.call("POST", &resolution, Some(&key), Some(body)).await;
+        assert_eq!((status, problem["field"].as_str()), (400, Some(field)), "{problem}");
+    }
+    let state = world
+        .engine
+        .payment(PaymentId::parse(&id).expect("id"))
+        .await
+        .expect("payment")
+        .state
+        .expect("state");
+    assert_eq!(state.attempts, 1);
+
+    // Not sent, says the host: sent again, with the same end-to-end id.
+    let body = json!({ "outcome": "notSent", "psuIpAddress": "192.0.2.10" });
+    let (status, resolved) = world.call("POST", &resolution, Some(&key), Some(body)).await;
+    assert_eq!(status, 200, "{resolved}");
+    let (_, detail) = world.call("GET", &one, Some(&key), None).await;
+    assert_eq!(
+        (detail["phase"].as_str(), detail["attempts"].as_i64()),
+        (Some("submitted"), Some(2)),
+        "{detail}"
+    );
+    let counters = world.counters("swedbank").await;
+    let initiations = counters["paymentsByEndToEndId"].as_object().expect("per end-to-end id");
+    assert_eq!(initiations.len(), 1, "the same end-to-end id both times: {counters}");
+}
+on_both_stores!(host_resolution, the_host_resolves_a_payment_whose_outcome_is_unknown);

@@ -10,4 +10,4 @@ mod send;
 pub use commands::PaymentInput;
 pub use consentry_projections::read_models::payments::{PaymentView, StatusChange};
 pub use initiate::{Cancellation, PaymentStart, PaymentStarted};
-pub use send::Reconciliation;
+pub use send::{Reconciliation, Resolution};

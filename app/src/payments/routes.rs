@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Cancellation, PaymentInput, PaymentStart, PaymentView};
+use super::{Cancellation, PaymentInput, PaymentStart, PaymentView, Resolution};
 use crate::http::api::{json_body, read_your_writes, user, ApiError, BodyProblems, Problems, Tenant};
 use crate::http::problem::ProblemType;
 use crate::http::views::{PaymentViewSchema, ScaApproachSchema};
@@ -30,6 +30,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(payments))
         .routes(idempotent(routes!(pay)))
         .routes(routes!(payment, cancel))
+        .routes(idempotent(routes!(resolve)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -308,4 +309,94 @@ async fn cancel(
             }),
         ),
     })
+}
+
+/// The host's decision on a payment that waits for it (`waitingFor: hostDecision`): Consentry could not tell
+/// whether its initiation reached the bank.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ResolveBody {
+    /// `notSent`: send it again now, with the same end-to-end id; `sent`: the bank has it as `bankPaymentId`.
+    outcome: String,
+    /// With `sent`: the bank's payment id, under which its status is read from now on.
+    #[serde(default)]
+    bank_payment_id: Option<String>,
+    /// With `notSent`: the user's device address, sent to the bank as PSU-IP-Address on the new attempt.
+    #[serde(default)]
+    psu_ip_address: Option<String>,
+}
+
+/// What the decision led to.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Resolved {
+    #[schema(value_type = uuid::Uuid)]
+    payment_id: PaymentId,
+    /// The bank's status now, when it answered.
+    #[schema(value_type = Option<String>)]
+    status: Option<TransactionStatus>,
+}
+
+/// Resolves a payment waiting for the host's decision: not sent (sent again with the same end-to-end id), or
+/// sent (its status read from the bank under the id the host gives).
+#[utoipa::path(
+    post,
+    path = "/v1/users/{user}/payments/{payment}/resolution",
+    tag = "payments",
+    params(
+        PaymentPath,
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry answer what the first request answered")
+    ),
+    request_body = ResolveBody,
+    responses((status = 200, description = "Resolved", body = Resolved), BodyProblems)
+)]
+async fn resolve(
+    State(app): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(path): Path<PaymentPath>,
+    body: Result<Json<ResolveBody>, JsonRejection>,
+) -> Result<Json<Resolved>, ApiError> {
+    let (user, id) = path.parse()?;
+    let body = json_body(body)?;
+    owned(&app.engine, tenant, user, id).await?;
+    let psu = match (body.outcome.as_str(), &body.psu_ip_address) {
+        (_, Some(raw)) => Some(crate::http::api::ip_address("psuIpAddress", raw)?.to_string()),
+        ("notSent", None) => {
+            return Err(
+                ApiError::new(ProblemType::InvalidField, "a new attempt needs the user's address")
+                    .with_field("psuIpAddress"),
+            )
+        }
+        _ => None,
+    };
+    let resolution = match (body.outcome.as_str(), body.bank_payment_id) {
+        ("notSent", None) => Resolution::NotSent,
+        ("sent", Some(bank_payment_id)) if !bank_payment_id.trim().is_empty() => Resolution::Sent { bank_payment_id },
+        ("sent", _) => {
+            return Err(
+                ApiError::new(ProblemType::InvalidField, "a sent payment needs the bank's payment id")
+                    .with_field("bankPaymentId"),
+            )
+        }
+        ("notSent", Some(_)) => {
+            return Err(ApiError::new(
+                ProblemType::InvalidField,
+                "a payment that was not sent has no bank payment id",
+            )
+            .with_field("bankPaymentId"))
+        }
+        (other, _) => {
+            return Err(ApiError::new(
+                ProblemType::InvalidField,
+                format!("{other:?} is not an outcome; the outcomes are notSent and sent"),
+            )
+            .with_field("outcome"))
+        }
+    };
+    let ctx = RequestContext::user(tenant, user);
+    let status = app
+        .engine
+        .resolve_payment(&ctx, id, resolution, psu.as_deref().unwrap_or_default())
+        .await?;
+    Ok(Json(Resolved { payment_id: id, status }))
 }

@@ -244,3 +244,64 @@ impl Engine {
         Ok(None)
     }
 }
+
+/// The host's answer about a payment whose initiation outcome Consentry could not determine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// It was not sent: send it again now, with the same end-to-end id (and idempotency key).
+    NotSent,
+    /// It was sent: the bank knows it by this payment id; its status is read from the bank from now on.
+    Sent { bank_payment_id: String },
+}
+
+impl Engine {
+    /// Resolves a payment waiting for the host's decision (its initiation outcome unknown, nothing found at the
+    /// bank): not sent, it is sent again with the same end-to-end id; sent, its status is read back under the
+    /// bank's id the host gives. Refused for a payment whose outcome is known.
+    pub async fn resolve_payment(
+        &self,
+        ctx: &RequestContext,
+        payment: PaymentId,
+        resolution: Resolution,
+        psu_ip_address: &str,
+    ) -> Result<Option<TransactionStatus>, EngineError> {
+        let state = self.payment_state(payment).await?;
+        match resolution {
+            Resolution::NotSent => {
+                self.execute_payment(ctx, payment, PaymentCommand::ReconcileOutcome { found: None })
+                    .await?;
+                self.send_payment(ctx, payment, psu_ip_address, None).await
+            }
+            Resolution::Sent { bank_payment_id } => {
+                if state.phase != InitiationPhase::OutcomeUnknown {
+                    return Err(EngineError::Payment {
+                        id: payment,
+                        source: consentry_domain::payment::PaymentError::NotAllowed {
+                            command: "ReconcileOutcome(found)",
+                            phase: state.phase,
+                        },
+                    });
+                }
+                let bank_id = state.request.bank.clone();
+                let port = self.bank(&bank_id)?.port.clone();
+                let resource = PaymentResource {
+                    service: state.request.service,
+                    product: state.request.product,
+                    payment_id: bank_payment_id.clone(),
+                };
+                let status = port
+                    .payment_status(&resource)
+                    .await
+                    .map_err(|source| EngineError::Bank { bank: bank_id, source })?;
+                let found = BankPayment {
+                    bank_payment_id,
+                    status,
+                    sca: state.sca.clone(),
+                };
+                self.execute_payment(ctx, payment, PaymentCommand::ReconcileOutcome { found: Some(found) })
+                    .await?;
+                Ok(Some(status))
+            }
+        }
+    }
+}
