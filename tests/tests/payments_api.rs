@@ -228,3 +228,46 @@ async fn the_host_resolves_a_payment_whose_outcome_is_unknown(store: Backend) {
     assert_eq!(initiations.len(), 1, "the same end-to-end id both times: {counters}");
 }
 on_both_stores!(host_resolution, the_host_resolves_a_payment_whose_outcome_is_unknown);
+
+async fn a_decoupled_payment_settles_with_no_call_from_the_host(store: Backend) {
+    let world = World::start(
+        store,
+        start(),
+        SandboxConfig {
+            auto_approve: false,
+            ..SandboxConfig::default()
+        },
+    )
+    .await;
+    let (_, key) = world.engine.create_tenant("Fintech").await.expect("tenant");
+    let user = UserId::new();
+    let path = format!("/v1/users/{user}/payments");
+    let mut body = order();
+    body["approach"] = json!("DECOUPLED");
+    let (status, paid) = world.call("POST", &path, Some(&key), Some(body)).await;
+    assert_eq!(status, 201, "{paid}");
+    assert_eq!(
+        (paid["approach"].as_str(), &paid["scaRedirect"]),
+        (Some("DECOUPLED"), &Value::Null),
+        "{paid}"
+    );
+    let id = paid["paymentId"].as_str().expect("paymentId").to_owned();
+    let (_, detail) = world.call("GET", &format!("{path}/{id}"), Some(&key), None).await;
+    assert_eq!(
+        detail["waitingFor"], "authorisation",
+        "the user approves in the bank's app: {detail}"
+    );
+
+    // The user approves in the bank's app; the scheduler's polls see the payment move on to settlement.
+    poll_until_settled(&world, &id).await;
+    let (_, detail) = world.call("GET", &format!("{path}/{id}"), Some(&key), None).await;
+    assert_eq!(detail["status"], "ACSC", "{detail}");
+    let reached: Vec<&str> = detail["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|change| change["status"].as_str())
+        .collect();
+    assert_eq!(reached.first(), Some(&"RCVD"), "{detail}");
+}
+on_both_stores!(decoupled, a_decoupled_payment_settles_with_no_call_from_the_host);
