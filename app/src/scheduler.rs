@@ -9,11 +9,13 @@
 //! `consentry serve` runs [`spawn_scheduler`]; `consentry jobs run KIND` runs one pass; `consentry jobs status`
 //! shows the work by kind, how late the oldest is, and the leases held.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use consentry_projections::read_models::due_work::{self, Claimed, KindStatus, LeaseHolder, Settled, WorkKind};
+use consentry_projections::read_models::payments::{self, PollTarget};
 use consentry_store::Database;
 use futures::StreamExt;
 use tokio::sync::watch;
@@ -98,9 +100,24 @@ impl Engine {
             claimed: claimed.len(),
             ..Pass::default()
         };
+        // The payments to poll, as the read model has them, for the whole batch in one query.
+        let polled: Vec<&str> = claimed
+            .iter()
+            .filter(|work| work.kind == WorkKind::PaymentPoll)
+            .map(|work| work.aggregate_id.as_str())
+            .collect();
+        let targets: HashMap<String, PollTarget> = match polled.is_empty() {
+            true => HashMap::new(),
+            false => payments::poll_targets(self.database(), &polled)
+                .await?
+                .into_iter()
+                .map(|target| (target.payment.to_string(), target))
+                .collect(),
+        };
+        let targets = &targets;
         let outcomes: Vec<(Claimed, WorkOutcome)> = futures::stream::iter(claimed)
             .map(|work| async move {
-                let outcome = match self.work(&work).await {
+                let outcome = match self.work(&work, targets.get(&work.aggregate_id)).await {
                     Ok(outcome) => outcome,
                     Err(error) => {
                         tracing::warn!(kind = %work.kind, id = %work.aggregate_id, %error, "due work failed");
@@ -152,9 +169,9 @@ impl Engine {
     }
 
     /// Hands a claimed row to the capability it belongs to.
-    async fn work(&self, work: &Claimed) -> Result<WorkOutcome, EngineError> {
+    async fn work(&self, work: &Claimed, target: Option<&PollTarget>) -> Result<WorkOutcome, EngineError> {
         match work.kind {
-            WorkKind::PaymentPoll => self.poll_due_payment(work).await,
+            WorkKind::PaymentPoll => self.poll_due_payment(work, target).await,
             WorkKind::PaymentReconcile => self.reconcile_due_payment(work).await,
             WorkKind::ConsentExpiry => self.expire_due_consent(work).await,
             WorkKind::ConsentSync => self.sync_due_consent(work).await,

@@ -1,10 +1,12 @@
 //! A payment's due work: its status polled on the guide's schedule until a final status or 24 hours, and an
 //! initiation whose outcome is unknown reconciled — both run by the scheduler, never by a blocking loop.
 
-use consentry_domain::payment::PaymentCommand;
+use consentry_domain::bank::{BankError, PaymentResource};
+use consentry_domain::payment::{InitiationPhase, PaymentCommand, TransactionStatus};
 use consentry_domain::schedule::{backoff, next_status_poll, polling_over};
-use consentry_domain::PaymentId;
+use consentry_domain::{BankId, PaymentId};
 use consentry_projections::read_models::due_work::Claimed;
+use consentry_projections::read_models::payments::PollTarget;
 
 use crate::payments::Reconciliation;
 use crate::scheduler::WorkOutcome;
@@ -17,8 +19,17 @@ const RECONCILE_EVERY: chrono::Duration = chrono::Duration::hours(6);
 impl Engine {
     /// One status poll of a submitted payment: done at a final status; after 24 hours polling stops and the
     /// payment says so; otherwise due again at the schedule's next slot, or after a back-off (honouring a 429's
-    /// `Retry-After`) when the bank failed. A status seen again stores nothing.
-    pub(crate) async fn poll_due_payment(&self, work: &Claimed) -> Result<WorkOutcome, EngineError> {
+    /// `Retry-After`) when the bank failed. A status seen again stores nothing. With the payment as the read
+    /// model has it (`target`, read for the whole claimed batch at once), a poll that finds the status unchanged
+    /// never loads the aggregate; a changed status is always decided by the aggregate.
+    pub(crate) async fn poll_due_payment(
+        &self,
+        work: &Claimed,
+        target: Option<&PollTarget>,
+    ) -> Result<WorkOutcome, EngineError> {
+        if let Some(outcome) = self.poll_from_read_model(work, target).await? {
+            return Ok(outcome);
+        }
         let id = PaymentId::parse(&work.aggregate_id)?;
         let Some(state) = self.payment(id).await?.state else {
             return Ok(WorkOutcome::Done);
@@ -33,24 +44,50 @@ impl Engine {
             tracing::warn!(payment = %id, "no final status 24 hours after submission; polling stopped");
             return Ok(WorkOutcome::Done);
         }
-        match self.observe_payment_status(&ctx, id, &state).await {
-            Ok(Some(status)) if status.is_final() => Ok(WorkOutcome::Done),
-            Ok(_) => Ok(next_status_poll(work.since, now).map_or(WorkOutcome::Next(now), WorkOutcome::Next)),
-            Err(EngineError::Bank { source, .. }) => {
-                let retry_after = match &source {
-                    consentry_domain::bank::BankError::AccessExceeded {
-                        retry_after: Some(wait),
-                        ..
-                    } => Some(wait.not_before(now)),
-                    _ => None,
-                };
-                Ok(WorkOutcome::Retry(backoff(work.attempts + 1, now, retry_after)))
-            }
-            Err(EngineError::Payment { .. } | EngineError::Conflict { .. }) => {
-                Ok(WorkOutcome::Retry(backoff(work.attempts + 1, now, None)))
-            }
-            Err(other) => Err(other),
+        let observed = self.observe_payment_status(&ctx, id, &state).await;
+        after_poll(work, now, observed)
+    }
+
+    /// The poll of a payment the read model shows submitted, not final, and within its 24 hours: the bank's
+    /// status is read and, when unchanged, nothing else is done; `None` when the read model cannot say (the
+    /// full path decides).
+    async fn poll_from_read_model(
+        &self,
+        work: &Claimed,
+        target: Option<&PollTarget>,
+    ) -> Result<Option<WorkOutcome>, EngineError> {
+        let now = self.now();
+        let Some(target) = target else {
+            return Ok(None);
+        };
+        if target.status.is_some_and(|s| s.is_final()) {
+            return Ok(Some(WorkOutcome::Done));
         }
+        let (Some(InitiationPhase::Submitted), Some(payment_id), false) = (
+            target.phase,
+            target.bank_payment_id.clone(),
+            polling_over(work.since, now),
+        ) else {
+            return Ok(None);
+        };
+        let bank = BankId::parse(&target.bank)?;
+        let port = self.bank(&bank)?.port.clone();
+        let resource = PaymentResource {
+            service: target.service,
+            product: target.product,
+            payment_id,
+        };
+        let observed = match port.payment_status(&resource).await {
+            Ok(status) if Some(status) == target.status => Ok(Some(status)),
+            Ok(status) => {
+                let ctx = RequestContext::job(target.tenant, Some(target.user));
+                self.execute_payment(&ctx, target.payment, PaymentCommand::ObserveStatus(status))
+                    .await
+                    .map(|()| Some(status))
+            }
+            Err(source) => Err(EngineError::Bank { bank, source }),
+        };
+        after_poll(work, now, observed).map(Some)
     }
 
     /// One reconciliation of an initiation whose outcome is unknown: done when the bank's answer settles it;
@@ -80,5 +117,32 @@ impl Engine {
             }
             Err(other) => Err(other),
         }
+    }
+}
+
+/// What a poll's outcome makes of the work: done at a final status, due at the next slot otherwise; after a
+/// failure, due again after the back-off (or the bank's `Retry-After`).
+fn after_poll(
+    work: &Claimed,
+    now: chrono::DateTime<chrono::Utc>,
+    observed: Result<Option<TransactionStatus>, EngineError>,
+) -> Result<WorkOutcome, EngineError> {
+    match observed {
+        Ok(Some(status)) if status.is_final() => Ok(WorkOutcome::Done),
+        Ok(_) => Ok(next_status_poll(work.since, now).map_or(WorkOutcome::Next(now), WorkOutcome::Next)),
+        Err(EngineError::Bank { source, .. }) => {
+            let retry_after = match &source {
+                BankError::AccessExceeded {
+                    retry_after: Some(wait),
+                    ..
+                } => Some(wait.not_before(now)),
+                _ => None,
+            };
+            Ok(WorkOutcome::Retry(backoff(work.attempts + 1, now, retry_after)))
+        }
+        Err(EngineError::Payment { .. } | EngineError::Conflict { .. }) => {
+            Ok(WorkOutcome::Retry(backoff(work.attempts + 1, now, None)))
+        }
+        Err(other) => Err(other),
     }
 }

@@ -7,4 +7,4 @@ mod project;
 mod query;
 
 pub(crate) use project::Payments;
-pub use query::{of_user, PaymentView, StatusChange};
+pub use query::{of_user, poll_targets, PaymentView, PollTarget, StatusChange};

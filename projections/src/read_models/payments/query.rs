@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use consentry_domain::payment::{InitiationPhase, PaymentProduct, PaymentService, TransactionStatus};
 use consentry_domain::{Money, PaymentId, TenantId, UserId};
-use consentry_store::{Database, Statement};
+use consentry_store::{on_pool, Database, Statement};
 
 use crate::read_models::queries::{rows_of_user, QueryError, Table};
 
@@ -20,6 +20,12 @@ const OF_USER: Statement = Statement::each(
 const STATUS_CHANGES_OF_USER: Statement = Statement::each(
     include_str!("sql/status_changes_of_user.postgres.sql"),
     include_str!("sql/status_changes_of_user.sqlite.sql"),
+);
+
+/// The payments named by a JSON array of ids, as a status poll needs them.
+const POLL_TARGETS: Statement = Statement::each(
+    include_str!("sql/poll_targets.postgres.sql"),
+    include_str!("sql/poll_targets.sqlite.sql"),
 );
 
 const PAYMENTS: Table = Table::of("payments");
@@ -120,4 +126,63 @@ pub async fn of_user(database: &Database, tenant: TenantId, user: UserId) -> Res
             row.into_view(past)
         })
         .collect()
+}
+
+/// What a status poll needs of a payment, as the read model has it: whose it is, where the bank keeps it, and
+/// the status last recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollTarget {
+    pub payment: PaymentId,
+    pub tenant: TenantId,
+    pub user: UserId,
+    pub bank: String,
+    pub service: PaymentService,
+    pub product: PaymentProduct,
+    pub phase: Option<InitiationPhase>,
+    pub status: Option<TransactionStatus>,
+    pub bank_payment_id: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PollTargetRow {
+    payment_id: String,
+    tenant_id: Option<String>,
+    user_id: Option<String>,
+    bank: Option<String>,
+    service: Option<String>,
+    product: Option<String>,
+    phase: Option<String>,
+    status: Option<String>,
+    bank_payment_id: Option<String>,
+}
+
+/// The poll targets of `payments` (ids as text), in one query: the scheduler reads a whole claimed batch at
+/// once. A payment the read model does not have yet, or not whole, is left out.
+pub async fn poll_targets(database: &Database, payments: &[&str]) -> Result<Vec<PollTarget>, QueryError> {
+    let ids = serde_json::to_string(payments).map_err(|source| QueryError::Encoding {
+        what: "payment ids",
+        source,
+    })?;
+    let sql = POLL_TARGETS.sql(database.backend());
+    let rows: Vec<PollTargetRow> = on_pool!(database, pool => sqlx::query_as(sql).bind(&ids).fetch_all(pool).await)?;
+    let mut targets = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (Some(tenant), Some(user), Some(bank), Some(service), Some(product)) =
+            (row.tenant_id, row.user_id, row.bank, row.service, row.product)
+        else {
+            continue;
+        };
+        targets.push(PollTarget {
+            payment: PaymentId::parse(&row.payment_id).map_err(|e| PAYMENTS.corrupt("payment_id", e))?,
+            tenant: TenantId::parse(&tenant).map_err(|e| PAYMENTS.corrupt("tenant_id", e))?,
+            user: UserId::parse(&user).map_err(|e| PAYMENTS.corrupt("user_id", e))?,
+            bank,
+            service: PAYMENTS.spelled("service", &service)?,
+            product: PAYMENTS.spelled("product", &product)?,
+            phase: PAYMENTS.optional_spelled("phase", row.phase.as_deref())?,
+            status: PAYMENTS.optional_spelled("status", row.status.as_deref())?,
+            bank_payment_id: row.bank_payment_id,
+        });
+    }
+    Ok(targets)
 }
