@@ -171,6 +171,7 @@ impl Engine {
     /// Hands a claimed row to the capability it belongs to.
     async fn work(&self, work: &Claimed, target: Option<&PollTarget>) -> Result<WorkOutcome, EngineError> {
         match work.kind {
+            WorkKind::PaymentSend => self.resend_due_payment(work).await,
             WorkKind::PaymentPoll => self.poll_due_payment(work, target).await,
             WorkKind::PaymentReconcile => self.reconcile_due_payment(work).await,
             WorkKind::ConsentExpiry => self.expire_due_consent(work).await,

@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
@@ -108,6 +109,10 @@ pub enum PaymentCommand {
     /// a 4xx that says nothing was created): a new attempt with the same key is safe.
     RecordNotSent {
         reason: String,
+        /// When the next attempt may go (the bank's `Retry-After`, or a back-off).
+        retry_at: DateTime<Utc>,
+        /// The user's address the attempt carried, for the automatic retry.
+        psu_ip_address: String,
     },
     /// What looking the payment up at the bank found after an unknown outcome: the payment, or nothing (it never
     /// arrived, so a new attempt with the same key is safe).
@@ -173,9 +178,15 @@ pub enum PaymentEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bank_payment_id: Option<String>,
     },
-    /// The attempt did not reach the bank: the payment is ready for another attempt.
+    /// The attempt did not reach the bank: the payment is ready for another attempt, which the scheduler makes
+    /// at `retryAt` with the same end-to-end id and the user's address of the first.
+    #[serde(rename_all = "camelCase")]
     InitiationNotSent {
         reason: String,
+        #[serde(default)]
+        retry_at: Option<DateTime<Utc>>,
+        #[serde(default)]
+        psu_ip_address: Option<String>,
     },
     InitiationOutcomeReconciled {
         found: Option<BankPayment>,
@@ -379,6 +390,9 @@ pub struct PaymentState {
     /// The authorisation Consentry started at the bank, if any.
     #[serde(default)]
     pub authorisation_id: Option<String>,
+    /// The user's address of an attempt that did not reach the bank, which its automatic retry carries again.
+    #[serde(default)]
+    pub retry_psu_ip_address: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -510,7 +524,18 @@ impl Payment {
                 reason,
                 bank_payment_id,
             }]),
-            (PaymentCommand::RecordNotSent { reason }, Sending) => Ok(vec![PaymentEvent::InitiationNotSent { reason }]),
+            (
+                PaymentCommand::RecordNotSent {
+                    reason,
+                    retry_at,
+                    psu_ip_address,
+                },
+                Sending,
+            ) => Ok(vec![PaymentEvent::InitiationNotSent {
+                reason,
+                retry_at: Some(retry_at),
+                psu_ip_address: Some(psu_ip_address),
+            }]),
             (PaymentCommand::ReconcileOutcome { found }, OutcomeUnknown) => {
                 if let Some(bank) = &found {
                     check_bulk_only(state, bank.status)?;
@@ -600,6 +625,7 @@ impl Aggregate for Payment {
                 cancellation_requested: false,
                 polling_stopped: false,
                 authorisation_id: None,
+                retry_psu_ip_address: None,
             });
             return;
         }
@@ -629,7 +655,10 @@ impl Aggregate for Payment {
                     state.bank_payment_id = bank_payment_id;
                 }
             }
-            PaymentEvent::InitiationNotSent { .. } => state.phase = InitiationPhase::Ready,
+            PaymentEvent::InitiationNotSent { psu_ip_address, .. } => {
+                state.phase = InitiationPhase::Ready;
+                state.retry_psu_ip_address = psu_ip_address;
+            }
             PaymentEvent::InitiationOutcomeReconciled { found: Some(bank) } => record(state, bank),
             PaymentEvent::InitiationOutcomeReconciled { found: None } => state.phase = InitiationPhase::Ready,
             PaymentEvent::PaymentStatusObserved { status } => state.status = Some(status),

@@ -377,3 +377,65 @@ on_both_stores!(
     poll_log,
     the_bank_sees_the_guides_schedule_the_back_off_and_the_24_hour_stop
 );
+
+async fn an_attempt_turned_away_before_it_reached_the_bank_is_retried_on_its_own(store: Backend) {
+    let world = World::start(store, start(), SandboxConfig::default()).await;
+    let ctx = RequestContext::user(TenantId::new(), UserId::new());
+    let id = world
+        .engine
+        .request_payment(&ctx, payment_input("swedbank", "7.00"))
+        .await
+        .expect("request");
+    let busy = consentry_sandbox::Faults {
+        too_many_requests_rate: 1.0,
+        retry_after_secs: Some(30),
+        ..consentry_sandbox::Faults::default()
+    };
+    world.set_faults("swedbank", &busy).await;
+    world
+        .engine
+        .send_payment(&ctx, id, "192.0.2.10", None)
+        .await
+        .expect("the attempt is recorded");
+    world
+        .set_faults("swedbank", &consentry_sandbox::Faults::default())
+        .await;
+    let key = id.to_string();
+    let retry = due(&world.engine, WorkKind::PaymentSend, &key)
+        .await
+        .expect("a retry is due");
+    assert_eq!(
+        retry - world.clock.now(),
+        Duration::seconds(30),
+        "the bank's Retry-After"
+    );
+    assert_eq!(
+        pass(&world.engine, WorkKind::PaymentSend).await.claimed,
+        0,
+        "not before it"
+    );
+
+    world.clock.set(retry);
+    let sent = pass(&world.engine, WorkKind::PaymentSend).await;
+    assert_eq!((sent.claimed, sent.done), (1, 1), "{sent:?}");
+    let state = world.engine.payment(id).await.expect("payment").state.expect("state");
+    assert_eq!(
+        (state.phase, state.attempts),
+        (consentry_domain::payment::InitiationPhase::Submitted, 2)
+    );
+    assert_eq!(due(&world.engine, WorkKind::PaymentSend, &key).await, None);
+    assert!(
+        due(&world.engine, WorkKind::PaymentPoll, &key).await.is_some(),
+        "polled from here"
+    );
+    let counters = world.counters("swedbank").await;
+    let initiations = counters["paymentsByEndToEndId"].as_object().expect("per end-to-end id");
+    assert!(
+        initiations.values().all(|n| n == 1),
+        "the 429 created nothing: {counters}"
+    );
+}
+on_both_stores!(
+    automatic_retry,
+    an_attempt_turned_away_before_it_reached_the_bank_is_retried_on_its_own
+);

@@ -12,6 +12,9 @@ use crate::payments::Reconciliation;
 use crate::scheduler::WorkOutcome;
 use crate::{Engine, EngineError, RequestContext};
 
+/// Attempts after which a payment that never reached the bank waits for the host instead.
+const MAX_ATTEMPTS: u32 = 10;
+
 /// How long reconciliation keeps looking for a payment in the debtor's account, and how often.
 const RECONCILE_FOR: chrono::Duration = chrono::Duration::days(3);
 const RECONCILE_EVERY: chrono::Duration = chrono::Duration::hours(6);
@@ -88,6 +91,37 @@ impl Engine {
             Err(source) => Err(EngineError::Bank { bank, source }),
         };
         after_poll(work, now, observed).map(Some)
+    }
+
+    /// The automatic retry of an initiation known not to have reached the bank (no connection, 429): the
+    /// same payment, end-to-end id and user's address sent again. Its outcome is recorded like any attempt's;
+    /// one that again did not reach the bank schedules the next retry itself (at its back-off or the bank's
+    /// `Retry-After`), up to ten attempts.
+    pub(crate) async fn resend_due_payment(&self, work: &Claimed) -> Result<WorkOutcome, EngineError> {
+        let id = PaymentId::parse(&work.aggregate_id)?;
+        let Some(state) = self.payment(id).await?.state else {
+            return Ok(WorkOutcome::Done);
+        };
+        let (InitiationPhase::Ready, Some(psu_ip_address)) = (state.phase, state.retry_psu_ip_address.clone()) else {
+            return Ok(WorkOutcome::Done);
+        };
+        if state.attempts >= MAX_ATTEMPTS {
+            tracing::warn!(payment = %id, attempts = state.attempts, "the payment never reached the bank; it waits for the host");
+            return Ok(WorkOutcome::Done);
+        }
+        let ctx = RequestContext::job(state.request.tenant, Some(state.request.user));
+        let now = self.now();
+        match self.send_payment(&ctx, id, &psu_ip_address, None).await {
+            Ok(_) => match self.payment_state(id).await?.phase {
+                // Not sent again: the new attempt's event schedules the next one; this row waits for it.
+                InitiationPhase::Ready => Ok(WorkOutcome::Next(backoff(state.attempts + 1, now, None))),
+                _ => Ok(WorkOutcome::Done),
+            },
+            Err(EngineError::Payment { .. } | EngineError::Conflict { .. }) => {
+                Ok(WorkOutcome::Retry(backoff(work.attempts + 1, now, None)))
+            }
+            Err(other) => Err(other),
+        }
     }
 
     /// One reconciliation of an initiation whose outcome is unknown: done when the bank's answer settles it;

@@ -55,9 +55,21 @@ impl Engine {
         let initiation = PaymentInitiation::from_request(&state.request, sca);
         let command = match bank.port.initiate_payment(&initiation).await {
             Ok(created) => PaymentCommand::RecordBankPayment(created),
-            Err(error) if error.not_sent() => PaymentCommand::RecordNotSent {
-                reason: error.to_string(),
-            },
+            Err(error) if error.not_sent() => {
+                let now = self.now();
+                let retry_at = match &error {
+                    consentry_domain::bank::BankError::AccessExceeded {
+                        retry_after: Some(wait),
+                        ..
+                    } => wait.not_before(now),
+                    _ => consentry_domain::schedule::backoff(state.attempts + 1, now, None),
+                };
+                PaymentCommand::RecordNotSent {
+                    reason: error.to_string(),
+                    retry_at,
+                    psu_ip_address: psu_ip_address.to_owned(),
+                }
+            }
             Err(error) if error.outcome_unknown() => PaymentCommand::RecordUnknownOutcome {
                 bank_payment_id: error.created_payment_id().map(str::to_owned),
                 reason: error.to_string(),

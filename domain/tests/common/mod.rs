@@ -208,6 +208,8 @@ pub fn payment_command(name: &str) -> PaymentCommand {
         },
         "RecordNotSent" => PaymentCommand::RecordNotSent {
             reason: "connection refused".into(),
+            retry_at: today().and_hms_opt(10, 0, 5).expect("time").and_utc(),
+            psu_ip_address: "192.0.2.10".into(),
         },
         "ReconcileOutcome(found)" => PaymentCommand::ReconcileOutcome {
             found: Some(bank_payment(TransactionStatus::Rcvd)),

@@ -129,6 +129,16 @@ fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> {
                     PaymentEvent::BankPaymentRecorded(bank) => {
                         set(WorkKind::PaymentPoll, polled_from(at, bank.status.is_final()));
                     }
+                    PaymentEvent::InitiationNotSent { retry_at, .. } => {
+                        let due = retry_at.unwrap_or(at);
+                        set(WorkKind::PaymentSend, Plan::Schedule { since: at, due });
+                    }
+                    PaymentEvent::InitiationAttemptStarted { .. } | PaymentEvent::PaymentCancelledBeforeSending => {
+                        set(WorkKind::PaymentSend, Plan::Drop);
+                        if matches!(event, PaymentEvent::PaymentCancelledBeforeSending) {
+                            set(WorkKind::PaymentPoll, Plan::Drop);
+                        }
+                    }
                     PaymentEvent::InitiationOutcomeUnknown { .. } => {
                         set(WorkKind::PaymentReconcile, Plan::Schedule { since: at, due: at });
                     }
@@ -142,12 +152,10 @@ fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> {
                     PaymentEvent::PaymentStatusObserved { status } if status.is_final() => {
                         set(WorkKind::PaymentPoll, Plan::Drop);
                     }
-                    PaymentEvent::InitiationRejected { .. }
-                    | PaymentEvent::PaymentCancelledBeforeSending
-                    | PaymentEvent::StatusPollingStopped => set(WorkKind::PaymentPoll, Plan::Drop),
+                    PaymentEvent::InitiationRejected { .. } | PaymentEvent::StatusPollingStopped => {
+                        set(WorkKind::PaymentPoll, Plan::Drop)
+                    }
                     PaymentEvent::PaymentInitiationRequested(_)
-                    | PaymentEvent::InitiationAttemptStarted { .. }
-                    | PaymentEvent::InitiationNotSent { .. }
                     | PaymentEvent::PaymentStatusObserved { .. }
                     | PaymentEvent::CancellationRequested
                     | PaymentEvent::PaymentAuthorisationStarted { .. } => {}

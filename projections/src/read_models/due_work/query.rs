@@ -44,6 +44,8 @@ const TABLE: Table = Table::of("due_work");
 /// The kinds of work that run on their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WorkKind {
+    /// Send again a payment whose attempt is known not to have reached the bank.
+    PaymentSend,
     /// Read a submitted payment's status, on the guide's schedule.
     PaymentPoll,
     /// Find out what became of an initiation whose outcome is unknown.
@@ -55,7 +57,8 @@ pub enum WorkKind {
 }
 
 impl WorkKind {
-    pub const ALL: [WorkKind; 4] = [
+    pub const ALL: [WorkKind; 5] = [
+        WorkKind::PaymentSend,
         WorkKind::PaymentPoll,
         WorkKind::PaymentReconcile,
         WorkKind::ConsentExpiry,
@@ -64,6 +67,7 @@ impl WorkKind {
 
     pub fn as_str(&self) -> &'static str {
         match self {
+            WorkKind::PaymentSend => "paymentSend",
             WorkKind::PaymentPoll => "paymentPoll",
             WorkKind::PaymentReconcile => "paymentReconcile",
             WorkKind::ConsentExpiry => "consentExpiry",
