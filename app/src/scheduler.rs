@@ -172,6 +172,7 @@ impl Engine {
     async fn work(&self, work: &Claimed, target: Option<&PollTarget>) -> Result<WorkOutcome, EngineError> {
         match work.kind {
             WorkKind::PaymentSend => self.resend_due_payment(work).await,
+            WorkKind::PaymentAuthorisation => self.follow_due_authorisation(work).await,
             WorkKind::PaymentPoll => self.poll_due_payment(work, target).await,
             WorkKind::PaymentReconcile => self.reconcile_due_payment(work).await,
             WorkKind::ConsentExpiry => self.expire_due_consent(work).await,

@@ -11,7 +11,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::sca::ScaLinks;
+use crate::sca::{ScaLinks, ScaStatus};
 use crate::{BankId, Currency, FieldError, Iban, Money, TenantId, UserId};
 
 /// Berlin Group `payment-service`.
@@ -121,6 +121,9 @@ pub enum PaymentCommand {
     },
     ObserveStatus(TransactionStatus),
     RequestCancellation,
+    /// The scaStatus of the payment's authorisation, as the bank reports it (decoupled approach: the user
+    /// decides in the bank's app, and Consentry follows it).
+    ObserveScaStatus(ScaStatus),
     /// Reconciliation found the payment's end-to-end id among the debtor account's transactions (read through
     /// account information): the bank has executed it (booked) or is executing it (pending).
     RecordFoundInAccount {
@@ -154,6 +157,7 @@ impl PaymentCommand {
             PaymentCommand::StopPolling => "StopPolling",
             PaymentCommand::RecordAuthorisation { .. } => "RecordAuthorisation",
             PaymentCommand::RecordFoundInAccount { .. } => "RecordFoundInAccount",
+            PaymentCommand::ObserveScaStatus(_) => "ObserveScaStatus",
         }
     }
 }
@@ -208,6 +212,11 @@ pub enum PaymentEvent {
         transaction_id: String,
         booked: bool,
     },
+    /// The payment's authorisation moved on at the bank (a scaStatus seen again stores nothing).
+    #[serde(rename_all = "camelCase")]
+    PaymentScaStatusObserved {
+        sca_status: ScaStatus,
+    },
     #[serde(rename_all = "camelCase")]
     PaymentAuthorisationStarted {
         authorisation_id: String,
@@ -235,6 +244,7 @@ impl DomainEvent for PaymentEvent {
             PaymentEvent::StatusPollingStopped => "StatusPollingStopped",
             PaymentEvent::PaymentAuthorisationStarted { .. } => "PaymentAuthorisationStarted",
             PaymentEvent::InitiationFoundInAccount { .. } => "InitiationFoundInAccount",
+            PaymentEvent::PaymentScaStatusObserved { .. } => "PaymentScaStatusObserved",
         };
         name.to_owned()
     }
@@ -393,6 +403,9 @@ pub struct PaymentState {
     /// The user's address of an attempt that did not reach the bank, which its automatic retry carries again.
     #[serde(default)]
     pub retry_psu_ip_address: Option<String>,
+    /// The last scaStatus of the payment's authorisation seen at the bank.
+    #[serde(default)]
+    pub sca_status: Option<ScaStatus>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -553,6 +566,12 @@ impl Payment {
                 }
             }
             (PaymentCommand::RequestCancellation, Ready) => Ok(vec![PaymentEvent::PaymentCancelledBeforeSending]),
+            (PaymentCommand::ObserveScaStatus(sca_status), Submitted) if state.authorisation_id.is_some() => {
+                if state.sca_status == Some(sca_status) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![PaymentEvent::PaymentScaStatusObserved { sca_status }])
+            }
             (PaymentCommand::RecordFoundInAccount { transaction_id, booked }, OutcomeUnknown) => {
                 Ok(vec![PaymentEvent::InitiationFoundInAccount { transaction_id, booked }])
             }
@@ -626,6 +645,7 @@ impl Aggregate for Payment {
                 polling_stopped: false,
                 authorisation_id: None,
                 retry_psu_ip_address: None,
+                sca_status: None,
             });
             return;
         }
@@ -668,6 +688,7 @@ impl Aggregate for Payment {
                 state.status = Some(TransactionStatus::Canc);
             }
             PaymentEvent::StatusPollingStopped => state.polling_stopped = true,
+            PaymentEvent::PaymentScaStatusObserved { sca_status } => state.sca_status = Some(sca_status),
             PaymentEvent::InitiationFoundInAccount { booked, .. } => {
                 state.phase = InitiationPhase::Submitted;
                 state.status = Some(if booked {

@@ -11,6 +11,10 @@
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use uuid::Uuid;
 
+/// How often a decoupled authorisation's scaStatus is read, and for how long at most.
+pub const SCA_STATUS_EVERY: Duration = Duration::seconds(2);
+pub const SCA_STATUS_FOR: Duration = Duration::minutes(10);
+
 /// Polling stops this long after submission: the payment then says so and the host is told.
 pub const POLLING_STOPS_AFTER: Duration = Duration::hours(24);
 

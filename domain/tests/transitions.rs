@@ -162,7 +162,8 @@ every_pair!(payment, check_payment,
               record_unknown_outcome "RecordUnknownOutcome", record_not_sent "RecordNotSent", reconcile_found "ReconcileOutcome(found)",
               reconcile_not_found "ReconcileOutcome(notFound)", observe_status "ObserveStatus(ACTC)",
               request_cancellation "RequestCancellation", stop_polling "StopPolling",
-              record_authorisation "RecordAuthorisation", record_found_in_account "RecordFoundInAccount"]);
+              record_authorisation "RecordAuthorisation", record_found_in_account "RecordFoundInAccount",
+              observe_sca_status "ObserveScaStatus"]);
 
 every_pair!(observed_status, check_observed,
     states [rcvd "RCVD", pdng "PDNG", patc "PATC", actc "ACTC", accp "ACCP", acfc "ACFC", acwc "ACWC",

@@ -258,7 +258,47 @@ async fn a_decoupled_payment_settles_with_no_call_from_the_host(store: Backend) 
         "the user approves in the bank's app: {detail}"
     );
 
-    // The user approves in the bank's app; the scheduler's polls see the payment move on to settlement.
+    // The user approves in the bank's app; the scheduler follows the authorisation's scaStatus (not a blocking
+    // loop), then the status polls see the payment move on to settlement.
+    let config = SchedulerConfig {
+        owner: "test".into(),
+        ..SchedulerConfig::default()
+    };
+    let mut reads = 0;
+    loop {
+        settle(&world.engine).await;
+        let Some(due) = world
+            .engine
+            .due_at(WorkKind::PaymentAuthorisation, &id)
+            .await
+            .expect("due")
+        else {
+            break;
+        };
+        world.clock.set(due.max(world.clock.now()));
+        world
+            .engine
+            .run_due_work(&[WorkKind::PaymentAuthorisation], &config)
+            .await
+            .expect("a pass");
+        reads += 1;
+        assert!(reads < 100, "the authorisation ends");
+    }
+    let history = world
+        .engine
+        .payment_history(PaymentId::parse(&id).expect("id"))
+        .await
+        .expect("history");
+    let seen: Vec<String> = history
+        .iter()
+        .filter_map(|e| match &e.event {
+            consentry_domain::payment::PaymentEvent::PaymentScaStatusObserved { sca_status } => {
+                Some(sca_status.as_str().to_owned())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seen.last().map(String::as_str), Some("finalised"), "{seen:?}");
     poll_until_settled(&world, &id).await;
     let (_, detail) = world.call("GET", &format!("{path}/{id}"), Some(&key), None).await;
     assert_eq!(detail["status"], "ACSC", "{detail}");

@@ -3,7 +3,7 @@
 
 use consentry_domain::bank::{BankError, PaymentResource};
 use consentry_domain::payment::{InitiationPhase, PaymentCommand, TransactionStatus};
-use consentry_domain::schedule::{backoff, next_status_poll, polling_over};
+use consentry_domain::schedule::{backoff, next_status_poll, polling_over, SCA_STATUS_EVERY, SCA_STATUS_FOR};
 use consentry_domain::{BankId, PaymentId};
 use consentry_projections::read_models::due_work::Claimed;
 use consentry_projections::read_models::payments::PollTarget;
@@ -122,6 +122,57 @@ impl Engine {
             }
             Err(other) => Err(other),
         }
+    }
+
+    /// One read of a decoupled authorisation's scaStatus, as due work rather than a blocking loop: a new
+    /// scaStatus is recorded; a final one (the user decided in the bank's app) has the payment's status read at
+    /// once and ends the work; otherwise it is read again 2 s later, for at most 10 minutes.
+    pub(crate) async fn follow_due_authorisation(&self, work: &Claimed) -> Result<WorkOutcome, EngineError> {
+        let id = PaymentId::parse(&work.aggregate_id)?;
+        let Some(state) = self.payment(id).await?.state else {
+            return Ok(WorkOutcome::Done);
+        };
+        let (Some(authorisation_id), Some(payment_id)) =
+            (state.authorisation_id.clone(), state.bank_payment_id.clone())
+        else {
+            return Ok(WorkOutcome::Done);
+        };
+        if state.status.is_some_and(|s| s.is_final()) || state.sca_status.is_some_and(|s| s.is_final()) {
+            return Ok(WorkOutcome::Done);
+        }
+        let now = self.now();
+        if now - work.since > SCA_STATUS_FOR {
+            tracing::info!(payment = %id, "no decision in the bank's app within 10 minutes; the status polls go on");
+            return Ok(WorkOutcome::Done);
+        }
+        let ctx = RequestContext::job(state.request.tenant, Some(state.request.user));
+        let port = self.bank(&state.request.bank)?.port.clone();
+        let resource = PaymentResource {
+            service: state.request.service,
+            product: state.request.product,
+            payment_id,
+        };
+        let sca_status = match port.payment_sca_status(&resource, &authorisation_id).await {
+            Ok(sca_status) => sca_status,
+            Err(_) => return Ok(WorkOutcome::Retry(backoff(work.attempts + 1, now, None))),
+        };
+        match self
+            .execute_payment(&ctx, id, PaymentCommand::ObserveScaStatus(sca_status))
+            .await
+        {
+            Ok(()) => {}
+            Err(EngineError::Payment { .. } | EngineError::Conflict { .. }) => {
+                return Ok(WorkOutcome::Retry(backoff(work.attempts + 1, now, None)))
+            }
+            Err(other) => return Err(other),
+        }
+        if !sca_status.is_final() {
+            return Ok(WorkOutcome::Next(now + SCA_STATUS_EVERY));
+        }
+        if let Err(error) = self.poll_payment_status(&ctx, id).await {
+            tracing::info!(payment = %id, %error, "reading the status after the authorisation failed; the polls go on");
+        }
+        Ok(WorkOutcome::Done)
     }
 
     /// One reconciliation of an initiation whose outcome is unknown: done when the bank's answer settles it;

@@ -218,6 +218,7 @@ pub fn payment_command(name: &str) -> PaymentCommand {
         "ObserveStatus(ACTC)" => PaymentCommand::ObserveStatus(TransactionStatus::Actc),
         "RequestCancellation" => PaymentCommand::RequestCancellation,
         "StopPolling" => PaymentCommand::StopPolling,
+        "ObserveScaStatus" => PaymentCommand::ObserveScaStatus(consentry_domain::sca::ScaStatus::Finalised),
         "RecordFoundInAccount" => PaymentCommand::RecordFoundInAccount {
             transaction_id: "B-1".into(),
             booked: true,

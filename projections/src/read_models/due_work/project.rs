@@ -13,7 +13,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use consentry_domain::consent::ConsentEvent;
 use consentry_domain::payment::PaymentEvent;
-use consentry_domain::schedule::next_status_poll;
+use consentry_domain::sca::ScaApproach;
+use consentry_domain::schedule::{next_status_poll, SCA_STATUS_EVERY};
 use consentry_store::{Backend, Statement};
 use serde::Serialize;
 
@@ -143,6 +144,15 @@ fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> {
                         set(WorkKind::PaymentReconcile, Plan::Schedule { since: at, due: at });
                     }
                     PaymentEvent::InitiationFoundInAccount { .. } => set(WorkKind::PaymentReconcile, Plan::Drop),
+                    PaymentEvent::PaymentAuthorisationStarted { sca, .. }
+                        if sca.approach == Some(ScaApproach::Decoupled) =>
+                    {
+                        let due = at + SCA_STATUS_EVERY;
+                        set(WorkKind::PaymentAuthorisation, Plan::Schedule { since: at, due });
+                    }
+                    PaymentEvent::PaymentScaStatusObserved { sca_status } if sca_status.is_final() => {
+                        set(WorkKind::PaymentAuthorisation, Plan::Drop);
+                    }
                     PaymentEvent::InitiationOutcomeReconciled { found } => {
                         set(WorkKind::PaymentReconcile, Plan::Drop);
                         if let Some(bank) = found {
@@ -158,6 +168,7 @@ fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> {
                     PaymentEvent::PaymentInitiationRequested(_)
                     | PaymentEvent::PaymentStatusObserved { .. }
                     | PaymentEvent::CancellationRequested
+                    | PaymentEvent::PaymentScaStatusObserved { .. }
                     | PaymentEvent::PaymentAuthorisationStarted { .. } => {}
                 }
             }

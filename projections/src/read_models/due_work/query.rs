@@ -46,6 +46,8 @@ const TABLE: Table = Table::of("due_work");
 pub enum WorkKind {
     /// Send again a payment whose attempt is known not to have reached the bank.
     PaymentSend,
+    /// Follow the scaStatus of a payment's decoupled authorisation.
+    PaymentAuthorisation,
     /// Read a submitted payment's status, on the guide's schedule.
     PaymentPoll,
     /// Find out what became of an initiation whose outcome is unknown.
@@ -57,8 +59,9 @@ pub enum WorkKind {
 }
 
 impl WorkKind {
-    pub const ALL: [WorkKind; 5] = [
+    pub const ALL: [WorkKind; 6] = [
         WorkKind::PaymentSend,
+        WorkKind::PaymentAuthorisation,
         WorkKind::PaymentPoll,
         WorkKind::PaymentReconcile,
         WorkKind::ConsentExpiry,
@@ -68,6 +71,7 @@ impl WorkKind {
     pub fn as_str(&self) -> &'static str {
         match self {
             WorkKind::PaymentSend => "paymentSend",
+            WorkKind::PaymentAuthorisation => "paymentAuthorisation",
             WorkKind::PaymentPoll => "paymentPoll",
             WorkKind::PaymentReconcile => "paymentReconcile",
             WorkKind::ConsentExpiry => "consentExpiry",

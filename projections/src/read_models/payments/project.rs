@@ -235,7 +235,7 @@ fn plan(events: &[FeedEvent], backend: Backend) -> Result<Vec<Write>, Projection
                 Some(TransactionStatus::Canc)
             }
             // The due-work schedule drops the payment's polling; its status stays the last one seen.
-            PaymentEvent::StatusPollingStopped => None,
+            PaymentEvent::StatusPollingStopped | PaymentEvent::PaymentScaStatusObserved { .. } => None,
             PaymentEvent::InitiationFoundInAccount { booked, .. } => {
                 row.phase = Some(phase_name(InitiationPhase::Submitted));
                 Some(if booked {
