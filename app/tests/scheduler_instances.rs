@@ -1,7 +1,7 @@
 //! Three `consentry serve` processes on one PostgreSQL database share 1,000 payments in flight: every payment
 //! reaches its final status; no payment is polled twice at once (the bank's own poll log has no two polls of a
 //! payment closer than a second); and when one instance is killed with SIGKILL while it holds claimed work, the
-//! others take that work over once its lease expires.
+//! others take that work over once its lease expires, and the restarted process resumes from the stored schedule.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -102,6 +102,8 @@ async fn three_instances_share_the_payments_and_take_over_a_killed_ones_work() {
     tokio::time::sleep(Duration::from_millis(5_500).saturating_sub(initiated.elapsed())).await;
     let killed = instances.remove(0);
     drop(killed);
+    // Restarted, the process resumes from the stored schedule like any instance.
+    instances.push(serve(&db, dir.path()));
 
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
