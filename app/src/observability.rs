@@ -116,6 +116,7 @@ async fn metrics(State(app): State<AppState>) -> Response {
         }
         Err(error) => tracing::warn!(%error, "projection status unavailable for /metrics"),
     }
+    crate::scheduler::record_gauges(&app.engine).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         recorder().render(),

@@ -220,7 +220,6 @@ pub fn spawn_scheduler(
             Database::Postgres(pool) => Some(tokio::spawn(listen(pool.clone(), wake))),
             Database::Sqlite(_) => None,
         };
-        let mut last_gauges = tokio::time::Instant::now() - Duration::from_secs(60);
         while !*stop.borrow() {
             let full = match engine.run_due_work(&WorkKind::ALL, &config).await {
                 Ok(pass) => pass.claimed as i64 >= config.batch,
@@ -229,10 +228,6 @@ pub fn spawn_scheduler(
                     false
                 }
             };
-            if last_gauges.elapsed() >= Duration::from_secs(10) {
-                last_gauges = tokio::time::Instant::now();
-                record_gauges(&engine).await;
-            }
             if full {
                 continue;
             }
@@ -259,10 +254,15 @@ pub fn spawn_scheduler(
     })
 }
 
-/// `consentry_due_work{kind}` (rows due now) and `consentry_due_work_oldest_seconds{kind}` (how late).
-async fn record_gauges(engine: &Engine) {
-    let Ok(status) = engine.jobs_status().await else {
-        return;
+/// Sets `consentry_due_work{kind}` (rows due now), `consentry_due_work_oldest_seconds{kind}` (how late the
+/// oldest of them is) and `consentry_due_work_leased{kind}` (rows claimed by a worker), as `/metrics` is read.
+pub(crate) async fn record_gauges(engine: &Engine) {
+    let status = match engine.jobs_status().await {
+        Ok(status) => status,
+        Err(error) => {
+            tracing::warn!(%error, "due work unavailable for /metrics");
+            return;
+        }
     };
     for kind in WorkKind::ALL {
         let row = status.kinds.iter().find(|k| k.kind == kind.as_str());
@@ -270,8 +270,10 @@ async fn record_gauges(engine: &Engine) {
         let late = row
             .and_then(|k| k.oldest_due)
             .map_or(0.0, |oldest| (status.now - oldest).num_milliseconds() as f64 / 1000.0);
+        let leased = row.map_or(0, |k| k.leased);
         metrics::gauge!("consentry_due_work", "kind" => kind.as_str()).set(due as f64);
         metrics::gauge!("consentry_due_work_oldest_seconds", "kind" => kind.as_str()).set(late);
+        metrics::gauge!("consentry_due_work_leased", "kind" => kind.as_str()).set(leased as f64);
     }
 }
 

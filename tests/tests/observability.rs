@@ -77,6 +77,10 @@ async fn the_service_reports_on_itself(store: Backend) {
         r#"consentry_bank_call_duration_seconds_bucket{bank="swedbank",operation="#,
         r#"consentry_projection_lag_events{projection="spending"} 0"#,
         r#"consentry_projection_lag_seconds{projection="consents"} 0"#,
+        // The consent's expiry is scheduled, not yet due; its first scheduled sync is due, and nothing leased.
+        r#"consentry_due_work{kind="consentExpiry"} 0"#,
+        r#"consentry_due_work_oldest_seconds{kind="consentSync"}"#,
+        r#"consentry_due_work_leased{kind="consentSync"} 0"#,
     ] {
         assert!(metrics.contains(expected), "/metrics lacks {expected}:\n{metrics}");
     }
