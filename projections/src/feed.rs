@@ -105,8 +105,10 @@ pub struct FeedEvent {
     pub metadata: Option<String>,
 }
 
-/// A row of [`READ`], whose columns come in the order of the fields (taken by position: a rebuild reads a
-/// million rows, and finding each column by its name cost more than decoding it).
+/// A row of [`READ`], whose columns come in the order of the fields with the types its statements give them.
+/// They are taken by position and without checking each value's type against the column's: a rebuild reads a
+/// million rows, and finding each column by its name and checking its type cost more than decoding it. (A
+/// value of another type fails to decode; it is never misread.)
 impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for FeedEvent
 where
     usize: sqlx::ColumnIndex<R>,
@@ -116,15 +118,15 @@ where
 {
     fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
         Ok(Self {
-            transaction_id: row.try_get::<TransactionId, _>(0)?.0,
-            position: row.try_get(1)?,
-            aggregate_type: row.try_get(2)?,
-            aggregate_id: row.try_get(3)?,
-            sequence: row.try_get(4)?,
-            event_type: row.try_get(5)?,
-            event_version: row.try_get(6)?,
-            payload: row.try_get(7)?,
-            metadata: row.try_get(8)?,
+            transaction_id: row.try_get_unchecked::<TransactionId, _>(0)?.0,
+            position: row.try_get_unchecked(1)?,
+            aggregate_type: row.try_get_unchecked(2)?,
+            aggregate_id: row.try_get_unchecked(3)?,
+            sequence: row.try_get_unchecked(4)?,
+            event_type: row.try_get_unchecked(5)?,
+            event_version: row.try_get_unchecked(6)?,
+            payload: row.try_get_unchecked(7)?,
+            metadata: row.try_get_unchecked(8)?,
         })
     }
 }
