@@ -9,6 +9,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// The binary's allocator. The engine allocates many small, short-lived strings (every event read from the log
+/// is a handful of them): with glibc's allocator a rebuild's client spent about a fifth of its time in malloc
+/// and free. (mimalloc's version 2 keeps the least memory between batches.)
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()

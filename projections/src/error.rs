@@ -22,6 +22,9 @@ pub enum ProjectionError {
     /// An amount finer than a millionth of its currency unit, which the spending totals cannot hold exactly.
     #[error("amount {0} is finer than a millionth of its currency unit")]
     AmountPrecision(String),
+    /// The runtime shut down under a rebuild's planning.
+    #[error("the rebuild stopped: {0}")]
+    Stopped(String),
     #[error("no projection is named {0:?}; known: consents, payments, accounts, transactions, spending")]
     UnknownProjection(String),
 }

@@ -33,8 +33,8 @@ pub const ACCOUNT_DATA: &str = "AccountData";
 /// itself with `application_name = 'consentry-rebuild'` before it takes a transaction id (the runner's
 /// `MARK_REBUILD`): otherwise every live projection would stand still until the rebuild committed. With none
 /// running, the horizon is the snapshot's `xmax`. With an interest (`$4` aggregate types, `$5`
-/// event types), the other events come without payload and time: the server need not parse their metadata nor
-/// send their payload to a projection that skips them. (SQLite reads them all: its reader is the writer's own
+/// event types), the other events come without payload and metadata: the server need not send them to a
+/// projection that skips them. The transaction id comes as the `xid8` it is stored as (see `TransactionId`). (SQLite reads them all: its reader is the writer's own
 /// process, with nothing to save on the wire.)
 const READ: Statement = Statement::each(
     include_str!("sql/feed/read.postgres.sql"),
@@ -86,11 +86,12 @@ impl fmt::Display for FeedPosition {
     }
 }
 
-/// One event as stored, with its feed position. The payload stays JSON text until a projection decodes it, so
-/// readers that skip an event do not pay for it; of the metadata, the feed carries the time the event occurred
-/// (the rest is for audits, which read the aggregate's history).
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// One event as stored, with its feed position. The payload and the metadata stay JSON text until a projection
+/// decodes them, so readers that skip an event do not pay for it; of the metadata, projections read only the
+/// time the event occurred (the rest is for audits, which read the aggregate's history).
+#[derive(Debug, Clone)]
 pub struct FeedEvent {
+    /// The writing transaction's id on PostgreSQL (read as the `xid8` it is stored as); 0 on SQLite.
     pub transaction_id: i64,
     pub position: i64,
     pub aggregate_type: String,
@@ -100,8 +101,81 @@ pub struct FeedEvent {
     pub event_version: String,
     /// `None` when the reader's [`Interest`] left it out.
     pub payload: Option<String>,
-    /// `occurred_at` of the metadata, as stored (RFC 3339).
-    pub occurred_at: Option<String>,
+    /// The metadata as stored (a JSON object); `None` when the reader's [`Interest`] left it out.
+    pub metadata: Option<String>,
+}
+
+/// A row of [`READ`], whose columns come in the order of the fields with the types its statements give them.
+/// They are taken by position and without checking each value's type against the column's: a rebuild reads a
+/// million rows, and finding each column by its name and checking its type cost more than decoding it. (A
+/// value of another type fails to decode; it is never misread.)
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for FeedEvent
+where
+    usize: sqlx::ColumnIndex<R>,
+    TransactionId: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            transaction_id: row.try_get_unchecked::<TransactionId, _>(0)?.0,
+            position: row.try_get_unchecked(1)?,
+            aggregate_type: row.try_get_unchecked(2)?,
+            aggregate_id: row.try_get_unchecked(3)?,
+            sequence: row.try_get_unchecked(4)?,
+            event_type: row.try_get_unchecked(5)?,
+            event_version: row.try_get_unchecked(6)?,
+            payload: row.try_get_unchecked(7)?,
+            metadata: row.try_get_unchecked(8)?,
+        })
+    }
+}
+
+/// The one field of an event's metadata the read models use. Taken out of the metadata here rather than by the
+/// database: PostgreSQL would parse the whole `json` value of every event for it, on the server's one backend
+/// that feeds the projection.
+#[derive(serde::Deserialize)]
+struct Stamp<'a> {
+    #[serde(borrow)]
+    occurred_at: std::borrow::Cow<'a, str>,
+}
+
+/// A feed position's transaction id as the feed reads it: PostgreSQL's `xid8`, decoded from its binary form
+/// (casting it to `bigint` through text costs the server more than reading the rest of the event), or
+/// SQLite's integer 0.
+struct TransactionId(i64);
+
+/// `xid8` is a built-in type of PostgreSQL 13 and later, with this fixed OID.
+const XID8_OID: sqlx::postgres::types::Oid = sqlx::postgres::types::Oid(5069);
+
+impl sqlx::Type<sqlx::Postgres> for TransactionId {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        sqlx::postgres::PgTypeInfo::with_oid(XID8_OID)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for TransactionId {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        // An unsigned 64-bit integer, in the same eight bytes (binary) or digits (text) as a `bigint`; epochs
+        // would have to pass 2^31 before it left `i64`'s range.
+        <i64 as sqlx::Decode<sqlx::Postgres>>::decode(value).map(Self)
+    }
+}
+
+impl sqlx::Type<sqlx::Sqlite> for TransactionId {
+    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+        <i64 as sqlx::Type<sqlx::Sqlite>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
+        <i64 as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for TransactionId {
+    fn decode(value: sqlx::sqlite::SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        <i64 as sqlx::Decode<sqlx::Sqlite>>::decode(value).map(Self)
+    }
 }
 
 /// A domain event the read models know, decoded (and upcast to its current shape).
@@ -160,11 +234,12 @@ impl FeedEvent {
 
     /// When the event happened, by the engine's clock (the `occurred_at` of its metadata).
     pub fn occurred_at(&self) -> Result<DateTime<Utc>, ProjectionError> {
-        let stored = self
-            .occurred_at
+        let metadata = self
+            .metadata
             .as_deref()
-            .ok_or_else(|| self.undecodable("metadata.occurred_at is missing"))?;
-        DateTime::parse_from_rfc3339(stored)
+            .ok_or_else(|| self.undecodable("its metadata was not read: it is outside the reader's interest"))?;
+        let stamp: Stamp = serde_json::from_str(metadata).map_err(|e| self.undecodable(format!("metadata: {e}")))?;
+        DateTime::parse_from_rfc3339(&stamp.occurred_at)
             .map(|at| at.with_timezone(&Utc))
             .map_err(|e| self.undecodable(format!("metadata.occurred_at: {e}")))
     }
@@ -187,7 +262,7 @@ pub(crate) const ACCOUNT_INFORMATION_INTEREST: Interest = Interest {
 };
 
 /// Reads up to `limit` events after `after` on an open connection or transaction; with `interest` (heeded on
-/// PostgreSQL), only the events it names come with their payload and time.
+/// PostgreSQL), only the events it names come with their payload and metadata.
 pub(crate) async fn read(
     conn: &mut Conn<'_>,
     after: FeedPosition,

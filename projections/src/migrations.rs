@@ -80,6 +80,10 @@ pub const MIGRATIONS: &[Migration] = &[
         include_str!("../migrations/postgres/0015_replay_account_information.sql"),
         include_str!("../migrations/sqlite/0015_replay_account_information.sql"),
     ),
+    Migration::postgres_only(
+        "projections/0016_rebuild_shadows.sql",
+        include_str!("../migrations/postgres/0016_rebuild_shadows.sql"),
+    ),
     Migration::each(
         "projections/0020_due_work.sql",
         include_str!("../migrations/postgres/0020_due_work.sql"),

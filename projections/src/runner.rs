@@ -17,19 +17,23 @@
 //! event it could not apply.
 //!
 //! A rebuild replays the whole feed into a projection's tables while readers keep seeing the old tables, whole,
-//! until the new ones are complete, and without stopping anything else. On PostgreSQL it empties and refills
-//! the tables in one transaction (MVCC keeps the old rows visible to others); that transaction writes no
-//! events, so it marks itself and the feed's horizon ignores it, and live runners of the other projections go
-//! on. On SQLite, which has one writer at a time, a transaction that long would stop every writer, commands
-//! included; there the rebuild writes into shadow tables, TEMP tables of its own connection, in one short
-//! transaction per batch, and swaps them in at the end (see `Shadow` in `read_models`).
+//! until the new ones are complete, and without stopping anything else. Both stores build new tables beside
+//! the live ones (shadows) and put them in the live ones' place at the end. On PostgreSQL that is one
+//! transaction: the shadows are fresh tables of schema `consentry_rebuild`, created in it and filled with only
+//! the key their upserts need, their other indexes built once they are full, then swapped in by name (see the
+//! projections' migration 0016); nobody else sees them until the commit, and a failed rebuild leaves nothing
+//! behind. That transaction writes no events, so it marks itself and the feed's horizon ignores it, and live
+//! runners of the other projections go on. On SQLite, which has one writer at a time, a transaction that long
+//! would stop every writer, commands included; there the shadows are TEMP tables of the rebuild's own
+//! connection, written in one short transaction per batch and copied in at the end (see `Shadow` in
+//! `read_models`).
 
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use consentry_store::{on_conn, on_pool, Backend, Conn, Database, DedicatedConnection, Statement};
 use sqlx::postgres::PgListener;
-use sqlx::{Connection as _, PgPool, SqliteConnection};
+use sqlx::{Connection as _, PgConnection, PgPool, SqliteConnection};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -81,12 +85,23 @@ const STATUS: Statement = Statement::each(
 /// wait for it. `SET LOCAL` ends with the transaction, and with it the mark.
 const MARK_REBUILD_POSTGRES: Statement = Statement::both(include_str!("sql/runner/mark_rebuild.postgres.sql"));
 
+/// A rebuild on PostgreSQL creates a shadow of each table it fills (`$1`), keyed unless `$2` is false.
+const CREATE_SHADOW_POSTGRES: &str = include_str!("sql/runner/create_shadow.postgres.sql");
+/// The rebuild transaction's search path as it was, to put the shadows first on and to restore.
+const SEARCH_PATH_POSTGRES: &str = include_str!("sql/runner/search_path.postgres.sql");
+/// Puts schema `consentry_rebuild` before the search path `$1`, until the transaction ends.
+const SHADOWS_FIRST_POSTGRES: &str = include_str!("sql/runner/shadows_first.postgres.sql");
+/// Sets the search path back to `$1`, until the transaction ends.
+const SET_SEARCH_PATH_POSTGRES: &str = include_str!("sql/runner/set_search_path.postgres.sql");
+/// Builds the indexes of the shadow of table `$1` and puts it in the live table's place.
+const SWAP_IN_POSTGRES: &str = include_str!("sql/runner/swap_in.postgres.sql");
+
 const BEGIN_IMMEDIATE_SQLITE: &str = include_str!("sql/runner/begin_immediate.sqlite.sql");
 
 /// Events per live batch: small enough to keep transactions short, large enough to amortise them.
 const LIVE_BATCH: i64 = 1_000;
 /// Events per rebuild batch by default: bounds memory (a batch is held decoded) while keeping statements few.
-const REBUILD_BATCH: i64 = 20_000;
+const REBUILD_BATCH: i64 = 10_000;
 /// How long a live runner waits after a batch that was not full unless a notification wakes it first.
 const POLL: Duration = Duration::from_millis(100);
 /// The least time between the starts of two live batches of a projection: under load, the events of this
@@ -390,12 +405,11 @@ impl ProjectionRunner {
         match &mut connection {
             DedicatedConnection::Postgres(conn) => {
                 let mut tx = conn.begin().await?;
-                let outcome =
-                    rebuild_in_place(Conn::Postgres(&mut tx), &self.projections, &mut batches, &mut report).await;
+                let outcome = rebuild_on_postgres(&mut tx, &self.projections, &mut batches, &mut report).await;
                 finish(tx, outcome).await
             }
             DedicatedConnection::Sqlite(conn) => {
-                rebuild_in_shadows(
+                rebuild_on_sqlite(
                     conn,
                     &self.projections,
                     &mut batches,
@@ -443,12 +457,12 @@ struct PlannedBatch {
     events: usize,
 }
 
-/// Reads the feed from the start on a connection of its own and plans each batch for every projection, a
-/// couple of batches ahead of the writer: reading and folding overlap with writing. Reading outside the
-/// rebuild's transaction is safe: the feed only grows after a position. The planner stops after the first
-/// batch that was not full (it had reached the feed's head): the rebuild's transaction no longer holds the
-/// horizon, so under a steady stream of commands it would otherwise chase the head for ever. Live runners (on
-/// PostgreSQL) or the swap (on SQLite) take the events after it.
+/// Plans each batch the reader (`spawn_reader`) reads for every projection, a batch ahead of the writer:
+/// reading, folding and writing overlap, each on a connection and a core of its own where there are cores to
+/// spare. Reading outside the rebuild's transaction is safe: the feed only grows after a position. The reader
+/// stops after the first batch that was not full (it had reached the feed's head): the rebuild's transaction
+/// no longer holds the horizon, so under a steady stream of commands it would otherwise chase the head for
+/// ever. Live runners (on PostgreSQL) or the swap (on SQLite) take the events after it.
 ///
 /// The owners of the consents met are written here, at once and in transactions of their own, not in the
 /// rebuild's: they are facts of the log that never change, which live account-information batches write too
@@ -459,9 +473,9 @@ fn spawn_planner(
     projections: Vec<Projection>,
     batch_size: i64,
 ) -> tokio::sync::mpsc::Receiver<Result<PlannedBatch, ProjectionError>> {
-    let (sender, receiver) = tokio::sync::mpsc::channel(2);
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    let mut read = spawn_reader(database.clone(), batch_size);
     tokio::spawn(async move {
-        let mut after = FeedPosition::START;
         // Kept across batches: the owners met so far, and each tenant's rules as they were when the rebuild
         // started to need them.
         let mut context = PlanContext::default();
@@ -473,30 +487,48 @@ fn spawn_planner(
             let context_needed = needs.iter().any(|n| *n != Needs::Events);
             let rules = needs.contains(&Needs::OwnersAndRules);
             loop {
-                let events = feed::read(&mut conn, after, batch_size, None).await?;
+                let Some(events) = read.recv().await else {
+                    return Ok(());
+                };
+                let events = events?;
                 let Some(last) = events.last().map(FeedEvent::feed_position) else {
                     return Ok(());
                 };
-                if context_needed {
+                let owners = if context_needed {
                     prepare(&mut conn, &mut context, &events, rules).await?;
                     // The consents' owners are shared by the account-information projections: written once.
-                    if let Some(owners) = context.owner_write()? {
-                        apply(&mut conn, owners).await?;
-                    }
-                }
-                let mut writes = Vec::new();
-                for projection in &projections {
-                    writes.extend(projection.read_model().plan(&events, backend, &context)?);
-                }
-                after = last;
-                let at_head = (events.len() as i64) < batch_size;
-                let batch = PlannedBatch {
-                    writes,
-                    last,
-                    events: events.len(),
+                    context.owner_write(backend)?
+                } else {
+                    None
                 };
-                if sender.send(Ok(batch)).await.is_err() || at_head {
-                    // Done, or the rebuild gave up and nobody needs the rest.
+                // Folding is CPU work of tens of milliseconds a batch: off the runtime's workers, which the
+                // reader and the writer need meanwhile to keep their connections busy. The owners are written
+                // meanwhile.
+                let projections = projections.clone();
+                let planning = tokio::task::spawn_blocking(move || {
+                    let mut writes = Vec::new();
+                    for projection in &projections {
+                        writes.extend(projection.read_model().plan(&events, backend, &context)?);
+                    }
+                    Ok::<_, ProjectionError>((writes, context, events.len()))
+                });
+                let owners_written = async {
+                    match owners {
+                        Some(owners) => apply(&mut conn, owners).await,
+                        None => Ok(()),
+                    }
+                };
+                let (owners_written, planned) = tokio::join!(owners_written, planning);
+                owners_written?;
+                let (writes, kept, events) = match planned {
+                    Ok(planned) => planned?,
+                    Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                    Err(error) => return Err(ProjectionError::Stopped(error.to_string())),
+                };
+                context = kept;
+                let batch = PlannedBatch { writes, last, events };
+                if sender.send(Ok(batch)).await.is_err() {
+                    // The rebuild gave up and nobody needs the rest.
                     return Ok(());
                 }
             }
@@ -508,38 +540,102 @@ fn spawn_planner(
     receiver
 }
 
+/// Reads the feed from the start for the planner, on a connection of its own and a batch ahead of it, so that
+/// reading (the server scanning the log, the client receiving and parsing rows) overlaps with planning. Stops
+/// after the first batch that was not full: it had reached the feed's head.
+fn spawn_reader(
+    database: Database,
+    batch_size: i64,
+) -> tokio::sync::mpsc::Receiver<Result<Vec<FeedEvent>, ProjectionError>> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        let read = async {
+            let mut connection = database.dedicated().await?;
+            let mut conn = connection.borrow();
+            let mut after = FeedPosition::START;
+            loop {
+                let events = feed::read(&mut conn, after, batch_size, None).await?;
+                let Some(last) = events.last().map(FeedEvent::feed_position) else {
+                    return Ok(());
+                };
+                after = last;
+                let at_head = (events.len() as i64) < batch_size;
+                if sender.send(Ok(events)).await.is_err() || at_head {
+                    // Done, or the planner gave up and nobody needs the rest.
+                    return Ok(());
+                }
+            }
+        };
+        if let Err(error) = read.await {
+            let _ = sender.send(Err::<Vec<FeedEvent>, ProjectionError>(error)).await;
+        }
+    });
+    receiver
+}
+
 type Planned = tokio::sync::mpsc::Receiver<Result<PlannedBatch, ProjectionError>>;
 
-/// PostgreSQL: marks the transaction as a rebuild's, empties `projections`' tables, writes every planned batch,
-/// and resets their checkpoints to the last event written, inside the caller's transaction.
-async fn rebuild_in_place(
-    mut tx: Conn<'_>,
+/// PostgreSQL: marks the transaction as a rebuild's, locks `projections`' checkpoints, creates a shadow of each
+/// of their tables (see `consentry_rebuild` in the migrations) and puts the shadows first on the transaction's
+/// search path, so the projections' statements write into them unchanged. Writes every planned batch, then
+/// swaps each shadow in (its indexes built, its live table dropped) and resets the checkpoints to the last event
+/// written, all inside the caller's transaction: until it commits, readers and live runners use the live
+/// tables, and if it fails they are left as they were.
+async fn rebuild_on_postgres(
+    tx: &mut PgConnection,
     projections: &[Projection],
     batches: &mut Planned,
     report: &mut impl FnMut(u64),
 ) -> Result<u64, ProjectionError> {
-    tx.run(&MARK_REBUILD_POSTGRES).await?;
+    let mut conn = Conn::Postgres(&mut *tx);
+    conn.run(&MARK_REBUILD_POSTGRES).await?;
     for &projection in projections {
         // Live runners of the projection wait on this lock until the rebuild commits. Waiting for a row lock
         // takes no transaction id, so they do not hold the feed's horizon back meanwhile.
-        checkpoint(&mut tx, &LOCK_CHECKPOINT, projection).await?;
-        for statement in projection.read_model().clear() {
-            tx.run(statement).await?;
+        checkpoint(&mut conn, &LOCK_CHECKPOINT, projection).await?;
+    }
+    let tables: Vec<&str> = projections
+        .iter()
+        .flat_map(|p| p.read_model().tables())
+        .copied()
+        .collect();
+    for &projection in projections {
+        let read_model = projection.read_model();
+        for table in read_model.tables() {
+            sqlx::query(CREATE_SHADOW_POSTGRES)
+                .bind(table)
+                .bind(!read_model.insert_only().contains(table))
+                .execute(&mut *tx)
+                .await?;
         }
     }
+    let (search_path,): (String,) = sqlx::query_as(SEARCH_PATH_POSTGRES).fetch_one(&mut *tx).await?;
+    sqlx::query(SHADOWS_FIRST_POSTGRES)
+        .bind(&search_path)
+        .execute(&mut *tx)
+        .await?;
     let mut done = 0u64;
     let mut after = FeedPosition::START;
     while let Some(batch) = batches.recv().await {
         let batch = batch?;
         for write in batch.writes {
-            apply(&mut tx, write).await?;
+            apply(&mut Conn::Postgres(&mut *tx), write).await?;
         }
         after = batch.last;
         done += batch.events as u64;
         report(done);
     }
+    // The live tables' names mean the live tables again, for the swap and the checkpoints.
+    sqlx::query(SET_SEARCH_PATH_POSTGRES)
+        .bind(&search_path)
+        .execute(&mut *tx)
+        .await?;
+    for table in tables {
+        sqlx::query(SWAP_IN_POSTGRES).bind(table).execute(&mut *tx).await?;
+    }
+    let mut conn = Conn::Postgres(&mut *tx);
     for &projection in projections {
-        move_checkpoint(&mut tx, &RESET, projection, after, done as usize).await?;
+        move_checkpoint(&mut conn, &RESET, projection, after, done as usize).await?;
     }
     Ok(done)
 }
@@ -547,7 +643,7 @@ async fn rebuild_in_place(
 /// SQLite: writes every planned batch into shadow tables, one short transaction each (the shadows are TEMP
 /// tables, so these take no lock on the database's file, and commands and live runners go on), then swaps the
 /// shadows in with one immediate transaction.
-async fn rebuild_in_shadows(
+async fn rebuild_on_sqlite(
     conn: &mut SqliteConnection,
     projections: &[Projection],
     batches: &mut Planned,
@@ -604,7 +700,7 @@ async fn swap_in_shadows(
         let mut context = PlanContext::default();
         if context_needed {
             prepare(&mut tx, &mut context, &events, rules).await?;
-            if let Some(owners) = context.owner_write()? {
+            if let Some(owners) = context.owner_write(Backend::Sqlite)? {
                 apply(&mut tx, owners).await?;
             }
         }
@@ -618,7 +714,7 @@ async fn swap_in_shadows(
     }
     for projection in projections {
         for statement in projection.read_model().clear() {
-            tx.run(statement).await?;
+            on_conn!(&mut tx, c => sqlx::query(statement).execute(&mut **c).await.map(|_| ()))?;
         }
         for shadow in projection.read_model().shadows() {
             on_conn!(&mut tx, c => sqlx::query(shadow.copy).execute(&mut **c).await.map(|_| ()))?;
@@ -647,7 +743,7 @@ async fn batch(mut tx: Conn<'_>, projection: Projection, limit: i64) -> Result<u
     let needs = read_model.needs();
     if needs != Needs::Events {
         prepare(&mut tx, &mut context, &events, needs == Needs::OwnersAndRules).await?;
-        if let Some(owners) = context.owner_write()? {
+        if let Some(owners) = context.owner_write(tx.backend())? {
             apply(&mut tx, owners).await?;
         }
     }

@@ -1,7 +1,7 @@
 //! What a read model is to the runner: the tables it owns, the events it reads, what its planning needs
 //! loaded, and how a batch of events changes its rows.
 
-use consentry_store::{Backend, Statement};
+use consentry_store::Backend;
 
 use super::account_information::PlanContext;
 use super::write::Write;
@@ -16,12 +16,19 @@ pub(crate) trait ReadModel: Sync {
     /// The tables this projection owns.
     fn tables(&self) -> &'static [&'static str];
 
-    /// The statements that empty its tables, children first. A rebuild runs them in the transaction that
-    /// commits the rebuilt rows (on SQLite they name `main`, past the rebuild's shadow tables).
-    fn clear(&self) -> &'static [Statement];
+    /// The statements that empty its tables on SQLite, children first: the rebuild's last transaction runs them
+    /// before it copies the shadows in (they name `main`, past the rebuild's shadow tables).
+    fn clear(&self) -> &'static [&'static str];
 
     /// Its tables as SQLite's rebuild shadows them (see [`Shadow`]).
     fn shadows(&self) -> &'static [Shadow];
+
+    /// Those of its tables that a batch only ever inserts rows into (no upsert, update or delete by key). A
+    /// rebuild on PostgreSQL fills their shadows without a key and builds it at the end; the others' shadows
+    /// have their primary key from the start, for the upserts' `ON CONFLICT`.
+    fn insert_only(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     /// The events it reads: the live runner fetches only their payloads.
     fn interest(&self) -> Interest;

@@ -11,11 +11,11 @@ use chrono::{DateTime, Utc};
 use consentry_domain::account_data::{AccountDataEvent, ObservedTransaction};
 use consentry_domain::consent::ConsentEvent;
 use consentry_domain::{TenantId, UserId};
-use consentry_store::{on_conn, Conn, Statement};
+use consentry_store::{on_conn, Backend, Conn, Statement};
 use serde::Serialize;
 
 use super::rules::{self, StoredRule};
-use super::write::Write;
+use super::write::{aggregate_uuid, Columns, Write};
 use crate::categorise::{default_rules, Categoriser, Rule, RuleError, TransactionFacts};
 use crate::feed::{self, DomainEvent};
 use crate::{FeedEvent, ProjectionError};
@@ -142,9 +142,23 @@ impl PlanContext {
     }
 
     /// Records the owners of the batch's ConsentRequested events in `consent_owners`. The runner writes it once
-    /// per batch, whichever account-information projections the batch is for.
-    pub(crate) fn owner_write(&self) -> Result<Option<Write>, ProjectionError> {
-        Write::json(INSERT_OWNERS, &self.requested)
+    /// per batch, whichever account-information projections the batch is for. On PostgreSQL the rows travel as
+    /// typed arrays (`UNNEST`), on SQLite as a JSON array.
+    pub(crate) fn owner_write(&self, backend: Backend) -> Result<Option<Write>, ProjectionError> {
+        if backend == Backend::Sqlite || self.requested.is_empty() {
+            return Write::json(INSERT_OWNERS, &self.requested);
+        }
+        let rows = &self.requested;
+        let mut columns = Columns::default();
+        columns.add(
+            rows.iter()
+                .map(|r| aggregate_uuid(feed::CONSENT, &r.consent_id))
+                .collect::<Result<Vec<_>, _>>()?,
+        )?;
+        columns.add(rows.iter().map(|r| r.owner.tenant_id.as_uuid()).collect::<Vec<_>>())?;
+        columns.add(rows.iter().map(|r| r.owner.user_id.as_uuid()).collect::<Vec<_>>())?;
+        columns.add(rows.iter().map(|r| r.owner.bank.as_str()).collect::<Vec<_>>())?;
+        Ok(Some(columns.into_write(INSERT_OWNERS)))
     }
 
     /// The tenants of the batch's AccountData events whose rules are not loaded yet.

@@ -28,7 +28,7 @@ fn stored(aggregate_type: &str, sequence: i64, event_type: &str, payload: String
         event_type: event_type.into(),
         event_version: "1.0".into(),
         payload: Some(payload),
-        occurred_at: Some(format!("2026-05-{:02}T08:00:00Z", sequence + 1)),
+        metadata: Some(format!(r#"{{"occurred_at":"2026-05-{:02}T08:00:00Z"}}"#, sequence + 1)),
     }
 }
 
@@ -143,7 +143,10 @@ fn sql(write: &Write) -> &str {
 fn a_booking_replaces_its_pending_row_and_a_vanished_one_is_kept() {
     let (events, context) = batch();
     // The batch's ConsentRequested names the owner, recorded once per batch by the runner.
-    let owners = context.owner_write().expect("owners").expect("an owner row");
+    let owners = context
+        .owner_write(Backend::Sqlite)
+        .expect("owners")
+        .expect("an owner row");
     assert_eq!(rows(&owners).len(), 1);
     let writes = transactions::plan(&events, &context).expect("plan");
     // The hold vanishes in the batch that saw it pending, so its row is written as vanished at once.

@@ -25,16 +25,10 @@ const UPSERT_BALANCES: Statement = Statement::each(
     include_str!("sql/upsert_balances.sqlite.sql"),
 );
 
-/// Empties the tables, children first.
-const CLEAR: &[Statement] = &[
-    Statement::each(
-        include_str!("sql/clear_balances.postgres.sql"),
-        include_str!("sql/clear_balances.sqlite.sql"),
-    ),
-    Statement::each(
-        include_str!("sql/clear.postgres.sql"),
-        include_str!("sql/clear.sqlite.sql"),
-    ),
+/// Empties the real tables at the end of a rebuild on SQLite, children first.
+const CLEAR: &[&str] = &[
+    include_str!("sql/clear_balances.sqlite.sql"),
+    include_str!("sql/clear.sqlite.sql"),
 ];
 
 const SHADOWS: &[Shadow] = &[
@@ -62,7 +56,7 @@ impl ReadModel for Accounts {
         &["accounts", "balances"]
     }
 
-    fn clear(&self) -> &'static [Statement] {
+    fn clear(&self) -> &'static [&'static str] {
         CLEAR
     }
 

@@ -28,11 +28,8 @@ const UPSERT: Statement = Statement::each(
     include_str!("sql/upsert.sqlite.sql"),
 );
 
-/// Empties the tables, children first.
-const CLEAR: &[Statement] = &[Statement::each(
-    include_str!("sql/clear.postgres.sql"),
-    include_str!("sql/clear.sqlite.sql"),
-)];
+/// Empties the real table at the end of a rebuild on SQLite.
+const CLEAR: &[&str] = &[include_str!("sql/clear.sqlite.sql")];
 
 const SHADOWS: &[Shadow] = &[Shadow {
     create: include_str!("sql/shadow.sqlite.sql"),
@@ -52,7 +49,7 @@ impl ReadModel for Consents {
         &["consents"]
     }
 
-    fn clear(&self) -> &'static [Statement] {
+    fn clear(&self) -> &'static [&'static str] {
         CLEAR
     }
 

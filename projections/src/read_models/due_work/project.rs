@@ -36,10 +36,8 @@ const DROP: Statement = Statement::each(
     include_str!("sql/drop.sqlite.sql"),
 );
 
-const CLEAR: &[Statement] = &[Statement::each(
-    include_str!("sql/clear.postgres.sql"),
-    include_str!("sql/clear.sqlite.sql"),
-)];
+/// Empties the real table at the end of a rebuild on SQLite.
+const CLEAR: &[&str] = &[include_str!("sql/clear.sqlite.sql")];
 
 const SHADOWS: &[Shadow] = &[Shadow {
     create: include_str!("sql/shadow.sqlite.sql"),
@@ -59,7 +57,7 @@ impl ReadModel for DueWork {
         &["due_work"]
     }
 
-    fn clear(&self) -> &'static [Statement] {
+    fn clear(&self) -> &'static [&'static str] {
         CLEAR
     }
 

@@ -33,16 +33,10 @@ const INSERT_STATUS_CHANGES: Statement = Statement::each(
     include_str!("sql/insert_status_changes.sqlite.sql"),
 );
 
-/// Empties the tables, children first.
-const CLEAR: &[Statement] = &[
-    Statement::each(
-        include_str!("sql/clear_status_changes.postgres.sql"),
-        include_str!("sql/clear_status_changes.sqlite.sql"),
-    ),
-    Statement::each(
-        include_str!("sql/clear.postgres.sql"),
-        include_str!("sql/clear.sqlite.sql"),
-    ),
+/// Empties the real tables at the end of a rebuild on SQLite, children first.
+const CLEAR: &[&str] = &[
+    include_str!("sql/clear_status_changes.sqlite.sql"),
+    include_str!("sql/clear.sqlite.sql"),
 ];
 
 const SHADOWS: &[Shadow] = &[
@@ -70,12 +64,16 @@ impl ReadModel for Payments {
         &["payments", "payment_status_changes"]
     }
 
-    fn clear(&self) -> &'static [Statement] {
+    fn clear(&self) -> &'static [&'static str] {
         CLEAR
     }
 
     fn shadows(&self) -> &'static [Shadow] {
         SHADOWS
+    }
+
+    fn insert_only(&self) -> &'static [&'static str] {
+        &["payment_status_changes"]
     }
 
     fn interest(&self) -> Interest {
@@ -272,7 +270,7 @@ fn plan(events: &[FeedEvent], backend: Backend) -> Result<Vec<Write>, Projection
         Backend::Postgres => [
             columns(&created, INSERT)?,
             columns(&updated, UPSERT)?,
-            Write::json(INSERT_STATUS_CHANGES, &changes)?,
+            status_change_columns(&changes)?,
         ],
         Backend::Sqlite => [
             Write::json(INSERT, &created)?,
@@ -322,4 +320,22 @@ fn columns(rows: &[PaymentRow], statement: Statement) -> Result<Option<Write>, P
     columns.add(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())?;
     columns.add(rows.iter().map(|r| r.event_count).collect::<Vec<_>>())?;
     Ok(Some(columns.into_write(statement)))
+}
+
+/// The status changes as one array per column, in the order of `INSERT_STATUS_CHANGES`' placeholders.
+fn status_change_columns(changes: &[StatusChangeRow]) -> Result<Option<Write>, ProjectionError> {
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    let mut columns = Columns::default();
+    columns.add(
+        changes
+            .iter()
+            .map(|c| aggregate_uuid("Payment", c.payment_id))
+            .collect::<Result<Vec<_>, _>>()?,
+    )?;
+    columns.add(changes.iter().map(|c| c.sequence).collect::<Vec<_>>())?;
+    columns.add(changes.iter().map(|c| c.status).collect::<Vec<_>>())?;
+    columns.add(changes.iter().map(|c| c.changed_at).collect::<Vec<_>>())?;
+    Ok(Some(columns.into_write(INSERT_STATUS_CHANGES)))
 }

@@ -22,11 +22,8 @@ const ADD: Statement = Statement::each(include_str!("sql/add.postgres.sql"), inc
 /// Millionths per currency unit in `spending.total_micros`.
 pub const MICROS: i64 = 1_000_000;
 
-/// Empties the tables, children first.
-const CLEAR: &[Statement] = &[Statement::each(
-    include_str!("sql/clear.postgres.sql"),
-    include_str!("sql/clear.sqlite.sql"),
-)];
+/// Empties the real table at the end of a rebuild on SQLite.
+const CLEAR: &[&str] = &[include_str!("sql/clear.sqlite.sql")];
 
 const SHADOWS: &[Shadow] = &[Shadow {
     create: include_str!("sql/shadow.sqlite.sql"),
@@ -46,7 +43,7 @@ impl ReadModel for Spending {
         &["spending"]
     }
 
-    fn clear(&self) -> &'static [Statement] {
+    fn clear(&self) -> &'static [&'static str] {
         CLEAR
     }
 

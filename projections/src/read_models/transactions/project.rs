@@ -29,11 +29,8 @@ const MARK_VANISHED: Statement = Statement::each(
     include_str!("sql/mark_vanished.sqlite.sql"),
 );
 
-/// Empties the tables, children first.
-const CLEAR: &[Statement] = &[Statement::each(
-    include_str!("sql/clear.postgres.sql"),
-    include_str!("sql/clear.sqlite.sql"),
-)];
+/// Empties the real table at the end of a rebuild on SQLite.
+const CLEAR: &[&str] = &[include_str!("sql/clear.sqlite.sql")];
 
 const SHADOWS: &[Shadow] = &[Shadow {
     create: include_str!("sql/shadow.sqlite.sql"),
@@ -53,7 +50,7 @@ impl ReadModel for Transactions {
         &["transactions"]
     }
 
-    fn clear(&self) -> &'static [Statement] {
+    fn clear(&self) -> &'static [&'static str] {
         CLEAR
     }
 

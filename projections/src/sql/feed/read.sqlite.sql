@@ -1,5 +1,5 @@
 SELECT 0 AS transaction_id, position, aggregate_type, aggregate_id, sequence,
-       event_type, event_version, payload, json_extract(metadata, '$.occurred_at') AS occurred_at
+       event_type, event_version, payload, metadata
 FROM events
 WHERE position > $1
 ORDER BY position

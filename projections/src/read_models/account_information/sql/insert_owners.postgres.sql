@@ -1,4 +1,3 @@
 INSERT INTO consent_owners (consent_id, tenant_id, user_id, bank)
-SELECT consent_id, tenant_id, user_id, bank
-FROM json_to_recordset($1::json) AS r(consent_id uuid, tenant_id uuid, user_id uuid, bank text)
+SELECT unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::uuid[]), unnest($4::text[])
 ON CONFLICT (consent_id) DO NOTHING

@@ -1,0 +1,1 @@
+SELECT consentry_rebuild.swap_in($1::regclass)
