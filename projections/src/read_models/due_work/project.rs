@@ -22,7 +22,7 @@ use super::query::WorkKind;
 use crate::feed::{self, DomainEvent, Interest};
 use crate::read_models::account_information::PlanContext;
 use crate::read_models::read_model::{Needs, ReadModel, Shadow};
-use crate::read_models::write::Write;
+use crate::read_models::write::{Columns, Write};
 use crate::{FeedEvent, ProjectionError};
 
 /// Schedules work: a row that exists is rescheduled (and its failed attempts forgotten); leases stay.
@@ -76,8 +76,8 @@ impl ReadModel for DueWork {
         Needs::Events
     }
 
-    fn plan(&self, events: &[FeedEvent], _: Backend, _: &PlanContext) -> Result<Vec<Write>, ProjectionError> {
-        plan(events)
+    fn plan(&self, events: &[FeedEvent], backend: Backend, _: &PlanContext) -> Result<Vec<Write>, ProjectionError> {
+        plan(events, backend)
     }
 }
 
@@ -111,7 +111,7 @@ fn polled_from(at: DateTime<Utc>, final_status: bool) -> Plan {
     Plan::Schedule { since: at, due }
 }
 
-fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> {
+fn plan(events: &[FeedEvent], backend: Backend) -> Result<Vec<Write>, ProjectionError> {
     let mut plans: HashMap<(WorkKind, &str), Plan> = HashMap::new();
     for stored in events {
         if stored.aggregate_type != feed::CONSENT && stored.aggregate_type != feed::PAYMENT {
@@ -218,8 +218,32 @@ fn plan(events: &[FeedEvent]) -> Result<Vec<Write>, ProjectionError> {
     // Key order, so concurrent batches lock rows in one order.
     scheduled.sort_unstable_by(|a, b| (a.kind, a.aggregate_id).cmp(&(b.kind, b.aggregate_id)));
     dropped.sort_unstable_by(|a, b| (a.kind, a.aggregate_id).cmp(&(b.kind, b.aggregate_id)));
-    Ok([Write::json(SCHEDULE, &scheduled)?, Write::json(DROP, &dropped)?]
-        .into_iter()
-        .flatten()
-        .collect())
+    let writes = match backend {
+        // Typed arrays, one per column: cheaper for the server than a JSON text to parse.
+        Backend::Postgres => [scheduled_columns(&scheduled)?, dropped_columns(&dropped)?],
+        Backend::Sqlite => [Write::json(SCHEDULE, &scheduled)?, Write::json(DROP, &dropped)?],
+    };
+    Ok(writes.into_iter().flatten().collect())
+}
+
+fn scheduled_columns(rows: &[ScheduleRow]) -> Result<Option<Write>, ProjectionError> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut columns = Columns::default();
+    columns.add(rows.iter().map(|r| r.kind).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.aggregate_id).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.since_ms).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.due_ms).collect::<Vec<_>>())?;
+    Ok(Some(columns.into_write(SCHEDULE)))
+}
+
+fn dropped_columns(rows: &[DropRow]) -> Result<Option<Write>, ProjectionError> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut columns = Columns::default();
+    columns.add(rows.iter().map(|r| r.kind).collect::<Vec<_>>())?;
+    columns.add(rows.iter().map(|r| r.aggregate_id).collect::<Vec<_>>())?;
+    Ok(Some(columns.into_write(DROP)))
 }

@@ -1,3 +1,3 @@
 DELETE FROM due_work w
-USING json_to_recordset($1::json) AS r(kind text, aggregate_id text)
+USING (SELECT unnest($1::text[]) AS kind, unnest($2::text[]) AS aggregate_id) AS r
 WHERE w.kind = r.kind AND w.aggregate_id = r.aggregate_id
