@@ -67,8 +67,8 @@ impl ReadModel for DueWork {
 
     fn interest(&self) -> Interest {
         Interest {
-            aggregate_types: &[feed::CONSENT, feed::PAYMENT],
-            event_types: &[],
+            aggregate_types: &[],
+            event_types: SCHEDULING,
         }
     }
 
@@ -80,6 +80,29 @@ impl ReadModel for DueWork {
         plan(events, backend)
     }
 }
+
+/// The events that schedule or end work: the others (a consent's accesses, a payment's order…) are not even
+/// decoded.
+const SCHEDULING: &[&str] = &[
+    "BankPaymentRecorded",
+    "InitiationOutcomeUnknown",
+    "InitiationNotSent",
+    "InitiationAttemptStarted",
+    "InitiationOutcomeReconciled",
+    "InitiationFoundInAccount",
+    "InitiationRejected",
+    "PaymentStatusObserved",
+    "PaymentCancelledBeforeSending",
+    "StatusPollingStopped",
+    "PaymentAuthorisationStarted",
+    "PaymentScaStatusObserved",
+    "ConsentRequested",
+    "ConsentAuthorised",
+    "ConsentRejected",
+    "ConsentExpired",
+    "ConsentRevokedByPsu",
+    "ConsentTerminatedByTpp",
+];
 
 /// What the batch leaves of one kind of work on one aggregate: the last event decides.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -114,7 +137,8 @@ fn polled_from(at: DateTime<Utc>, final_status: bool) -> Plan {
 fn plan(events: &[FeedEvent], backend: Backend) -> Result<Vec<Write>, ProjectionError> {
     let mut plans: HashMap<(WorkKind, &str), Plan> = HashMap::new();
     for stored in events {
-        if stored.aggregate_type != feed::CONSENT && stored.aggregate_type != feed::PAYMENT {
+        let scheduling = stored.aggregate_type == feed::CONSENT || stored.aggregate_type == feed::PAYMENT;
+        if !scheduling || !SCHEDULING.contains(&stored.event_type.as_str()) {
             continue;
         }
         let id = stored.aggregate_id.as_str();
