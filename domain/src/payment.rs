@@ -77,6 +77,15 @@ impl PaymentRequest {
     pub fn end_to_end_id(&self) -> String {
         self.idempotency_key.simple().to_string()
     }
+
+    /// The payment at the bank, once the bank has given it `payment_id`.
+    pub fn resource(&self, payment_id: impl Into<String>) -> crate::bank::PaymentResource {
+        crate::bank::PaymentResource {
+            service: self.service,
+            product: self.product,
+            payment_id: payment_id.into(),
+        }
+    }
 }
 
 /// What the bank answered to an initiation: its payment id, the first status and the SCA links.

@@ -448,6 +448,21 @@ impl World {
         started.consent
     }
 
+    /// A payment of the context's user, requested and sent to the bank (the user at 192.0.2.10): whatever the
+    /// bank answered is recorded.
+    pub async fn sent_payment(
+        &self,
+        ctx: &consentry::RequestContext,
+        order: PaymentInput,
+    ) -> consentry_domain::PaymentId {
+        let id = self.engine.request_payment(ctx, order).await.expect("request");
+        self.engine
+            .send_payment(ctx, id, "192.0.2.10", None)
+            .await
+            .expect("the attempt is recorded");
+        id
+    }
+
     /// Injects `faults` into `bank` of the sandbox.
     pub async fn set_faults(&self, bank: &str, faults: &consentry_sandbox::Faults) {
         self.browser

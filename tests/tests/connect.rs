@@ -175,16 +175,7 @@ async fn a_payment_whose_outcome_is_unknown_is_not_sent_again(store: Backend) {
     };
     world.set_faults("swedbank", &faults).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
-    let id = world
-        .engine
-        .request_payment(&ctx, payment_input("swedbank", "42.50"))
-        .await
-        .expect("request");
-    world
-        .engine
-        .send_payment(&ctx, id, "192.0.2.10", None)
-        .await
-        .expect("attempt recorded");
+    let id = world.sent_payment(&ctx, payment_input("swedbank", "42.50")).await;
     let state = world.engine.payment(id).await.expect("load").state.expect("state");
     assert_eq!(state.phase, InitiationPhase::OutcomeUnknown);
 

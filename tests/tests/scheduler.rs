@@ -52,16 +52,7 @@ async fn requests(world: &World, bank: &str) -> u64 {
 async fn a_payment_is_polled_to_its_final_status_on_the_guides_schedule(store: Backend) {
     let world = World::start(store, start(), SandboxConfig::default()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
-    let id = world
-        .engine
-        .request_payment(&ctx, payment_input("swedbank", "42.50"))
-        .await
-        .expect("request");
-    world
-        .engine
-        .send_payment(&ctx, id, "192.0.2.10", None)
-        .await
-        .expect("sent");
+    let id = world.sent_payment(&ctx, payment_input("swedbank", "42.50")).await;
     let submitted = world.clock.now();
     let key = id.to_string();
 
@@ -148,16 +139,7 @@ async fn instances_claim_disjoint_rows_and_take_over_expired_leases() {
     let world = World::start(Backend::Postgres, start(), SandboxConfig::default()).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
     for _ in 0..40 {
-        let id = world
-            .engine
-            .request_payment(&ctx, payment_input("swedbank", "1.00"))
-            .await
-            .expect("request");
-        world
-            .engine
-            .send_payment(&ctx, id, "192.0.2.10", None)
-            .await
-            .expect("sent");
+        world.sent_payment(&ctx, payment_input("swedbank", "1.00")).await;
     }
     settle(&world.engine).await;
     world.clock.advance(Duration::seconds(5));
@@ -321,16 +303,7 @@ async fn the_bank_sees_the_guides_schedule_the_back_off_and_the_24_hour_stop(sto
     sandbox.profiles.entry("seb".into()).or_default().payments.pending_share = 1.0;
     let world = World::start(store, start(), sandbox).await;
     let ctx = RequestContext::user(TenantId::new(), UserId::new());
-    let id = world
-        .engine
-        .request_payment(&ctx, payment_input("seb", "5.00"))
-        .await
-        .expect("request");
-    world
-        .engine
-        .send_payment(&ctx, id, "192.0.2.10", None)
-        .await
-        .expect("sent");
+    let id = world.sent_payment(&ctx, payment_input("seb", "5.00")).await;
     let submitted = world.clock.now();
     let state = world.engine.payment(id).await.expect("payment").state.expect("state");
     let bank_payment_id = state.bank_payment_id.expect("the bank's id");

@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use consentry_adapters::sca_states::Subject;
-use consentry_domain::bank::{BankError, CancellationOutcome, PaymentResource};
+use consentry_domain::bank::{BankError, CancellationOutcome};
 use consentry_domain::payment::{InitiationPhase, PaymentCommand, TransactionStatus};
 use consentry_domain::sca::{ScaApproach, ScaLinks};
 use consentry_domain::{FieldError, PaymentId};
@@ -102,11 +102,7 @@ impl Engine {
         };
         let bank_id = state.request.bank.clone();
         let port = self.bank(&bank_id)?.port.clone();
-        let resource = PaymentResource {
-            service: state.request.service,
-            product: state.request.product,
-            payment_id,
-        };
+        let resource = state.request.resource(payment_id);
         let authorisation = port
             .start_payment_authorisation(&resource)
             .await
@@ -144,11 +140,7 @@ impl Engine {
             });
         }
         let port = self.bank(&bank_id)?.port.clone();
-        let resource = PaymentResource {
-            service: state.request.service,
-            product: state.request.product,
-            payment_id,
-        };
+        let resource = state.request.resource(payment_id);
         let outcome = port
             .cancel_payment(&resource)
             .await

@@ -147,11 +147,7 @@ impl Engine {
         }
         let ctx = RequestContext::job(state.request.tenant, Some(state.request.user));
         let port = self.bank(&state.request.bank)?.port.clone();
-        let resource = PaymentResource {
-            service: state.request.service,
-            product: state.request.product,
-            payment_id,
-        };
+        let resource = state.request.resource(payment_id);
         let sca_status = match port.payment_sca_status(&resource, &authorisation_id).await {
             Ok(sca_status) => sca_status,
             Err(_) => return Ok(WorkOutcome::Retry(backoff(work.attempts + 1, now, None))),

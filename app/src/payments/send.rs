@@ -3,7 +3,7 @@
 //! and when.
 
 use consentry_domain::bank::{
-    BookingStatus, PaymentInitiation, PaymentResource, PsuContext, RedirectUris, ScaRequest, TransactionQuery,
+    BookingStatus, PaymentInitiation, PsuContext, RedirectUris, ScaRequest, TransactionQuery,
 };
 use consentry_domain::consent::{BankConsentUse, ConsentCommand};
 use consentry_domain::payment::{BankPayment, InitiationPhase, PaymentCommand, TransactionStatus};
@@ -108,11 +108,7 @@ impl Engine {
         }
         let bank_id = state.request.bank.clone();
         let port = self.bank(&bank_id)?.port.clone();
-        let resource = PaymentResource {
-            service: state.request.service,
-            product: state.request.product,
-            payment_id,
-        };
+        let resource = state.request.resource(payment_id);
         let status = port
             .payment_status(&resource)
             .await
@@ -167,11 +163,7 @@ impl Engine {
         };
         let bank_id = state.request.bank.clone();
         let port = self.bank(&bank_id)?.port.clone();
-        let resource = PaymentResource {
-            service: state.request.service,
-            product: state.request.product,
-            payment_id: payment_id.clone(),
-        };
+        let resource = state.request.resource(payment_id.clone());
         let status = port
             .payment_status(&resource)
             .await
@@ -296,11 +288,7 @@ impl Engine {
                 }
                 let bank_id = state.request.bank.clone();
                 let port = self.bank(&bank_id)?.port.clone();
-                let resource = PaymentResource {
-                    service: state.request.service,
-                    product: state.request.product,
-                    payment_id: bank_payment_id.clone(),
-                };
+                let resource = state.request.resource(bank_payment_id.clone());
                 let status = port
                     .payment_status(&resource)
                     .await
