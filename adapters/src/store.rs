@@ -9,8 +9,9 @@ use crate::group_commit::GroupCommitRepository;
 use async_trait::async_trait;
 use consentry_domain::versioning::upcasters;
 use consentry_store::Database;
-use cqrs_es::persist::{PersistedEventRepository, PersistedEventStore};
-use cqrs_es::{Aggregate, AggregateError, CqrsFramework, EventEnvelope, EventStore};
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore};
+use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use sqlite_es::SqliteEventRepository;
 
 /// The command side of aggregate `A` on `database`: group commit on PostgreSQL, sqlite-es on SQLite.
@@ -20,13 +21,14 @@ where
     A::Command: Send,
 {
     match database {
-        Database::Postgres(pool) => {
-            let repository = GroupCommitRepository::new(pool.clone());
-            Arc::new(EventSourced::<A, _>::new(services, move || repository.clone()))
-        }
-        Database::Sqlite(pool) => Arc::new(EventSourced::<A, _>::new(services, || {
-            SqliteEventRepository::new(pool.clone())
-        })),
+        Database::Postgres(pool) => Arc::new(EventSourced::<A, _>::new(
+            services,
+            GroupCommitRepository::new(pool.clone()),
+        )),
+        Database::Sqlite(pool) => Arc::new(EventSourced::<A, _>::new(
+            services,
+            SqliteEventRepository::new(pool.clone()),
+        )),
     }
 }
 
@@ -42,25 +44,50 @@ pub trait AggregateRepository<A: Aggregate>: Send + Sync {
         metadata: HashMap<String, String>,
     ) -> Result<(), AggregateError<A::Error>>;
 
+    /// Runs `command` on an aggregate that has no events yet, without reading the log: for an id the caller
+    /// has just made. Its first event takes sequence 1, so if the aggregate exists after all the commit fails
+    /// with `AggregateError::AggregateConflict` and stores nothing, exactly as [`Self::execute`] would on a race.
+    async fn create(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        metadata: HashMap<String, String>,
+    ) -> Result<(), AggregateError<A::Error>>;
+
     /// Every event of the aggregate, in sequence order.
     async fn events(&self, aggregate_id: &str) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>>;
 }
 
+/// cqrs-es's command handling (`CqrsFramework::execute_with_metadata` without query processors, which the
+/// engine has none of: its read models follow the log) on a persisted event store.
 struct EventSourced<A: Aggregate, R: PersistedEventRepository> {
-    commands: CqrsFramework<A, PersistedEventStore<R, A>>,
-    reads: PersistedEventStore<R, A>,
+    store: PersistedEventStore<R, A>,
+    services: A::Services,
 }
 
 impl<A: Aggregate, R: PersistedEventRepository> EventSourced<A, R> {
-    fn new(services: A::Services, repository: impl Fn() -> R) -> Self {
+    fn new(services: A::Services, repository: R) -> Self {
         Self {
-            commands: CqrsFramework::new(
-                PersistedEventStore::new_event_store(repository()).with_upcasters(upcasters()),
-                vec![],
-                services,
-            ),
-            reads: PersistedEventStore::new_event_store(repository()).with_upcasters(upcasters()),
+            store: PersistedEventStore::new_event_store(repository).with_upcasters(upcasters()),
+            services,
         }
+    }
+
+    /// Decides `command` on the aggregate in `context` and commits the events.
+    async fn decide(
+        &self,
+        mut context: EventStoreAggregateContext<A>,
+        command: A::Command,
+        metadata: HashMap<String, String>,
+    ) -> Result<(), AggregateError<A::Error>> {
+        let sink = EventSink::default();
+        context
+            .aggregate
+            .handle(command, &self.services, &sink)
+            .await
+            .map_err(AggregateError::UserError)?;
+        self.store.commit(sink.collect().await, context, metadata).await?;
+        Ok(())
     }
 }
 
@@ -77,12 +104,26 @@ where
         command: A::Command,
         metadata: HashMap<String, String>,
     ) -> Result<(), AggregateError<A::Error>> {
-        self.commands
-            .execute_with_metadata(aggregate_id, command, metadata)
-            .await
+        let context = self.store.load_aggregate(aggregate_id).await?;
+        self.decide(context, command, metadata).await
+    }
+
+    async fn create(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        metadata: HashMap<String, String>,
+    ) -> Result<(), AggregateError<A::Error>> {
+        let context = EventStoreAggregateContext {
+            aggregate_id: aggregate_id.to_owned(),
+            aggregate: A::default(),
+            current_sequence: 0,
+            current_snapshot: None,
+        };
+        self.decide(context, command, metadata).await
     }
 
     async fn events(&self, aggregate_id: &str) -> Result<Vec<EventEnvelope<A>>, AggregateError<A::Error>> {
-        self.reads.load_events(aggregate_id).await
+        self.store.load_events(aggregate_id).await
     }
 }

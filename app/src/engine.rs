@@ -217,6 +217,32 @@ impl Engine {
             }
         }
     }
+
+    /// Runs `command` on an aggregate under an id the caller has just made, without loading it first (it has
+    /// no events). Should the id be taken after all, the command runs again as [`Self::execute`] does, on the
+    /// aggregate as stored, and the domain decides.
+    pub(crate) async fn create<A>(
+        &self,
+        repository: &dyn AggregateRepository<A>,
+        ctx: &RequestContext,
+        id: &str,
+        command: A::Command,
+        domain_error: impl FnOnce(A::Error) -> EngineError,
+    ) -> Result<(), EngineError>
+    where
+        A: Aggregate,
+        A::Command: Clone,
+    {
+        match repository
+            .create(id, command.clone(), self.metadata(ctx).to_map())
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(AggregateError::AggregateConflict) => self.execute(repository, ctx, id, command, domain_error).await,
+            Err(AggregateError::UserError(source)) => Err(domain_error(source)),
+            Err(other) => Err(EngineError::Store(other.to_string())),
+        }
+    }
 }
 
 pub(crate) fn fold<A: Aggregate>(events: impl IntoIterator<Item = A::Event>) -> A {

@@ -1,13 +1,16 @@
 //! The event store on SQLite and PostgreSQL: concurrent writers never lose or duplicate an event, metadata is
 //! stored with every event, bad input stores nothing, and the store survives a restart.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use consentry::{ConsentInput, Engine, EngineError, PaymentInput, RequestContext};
-use consentry_domain::consent::{ConsentCommand, ConsentError, ConsentEvent};
+use consentry_domain::consent::{
+    Consent, ConsentAccess, ConsentCommand, ConsentError, ConsentEvent, ConsentRequest, ConsentServices,
+};
 use consentry_domain::sca::ScaLinks;
-use consentry_domain::{Actor, ConsentId, TenantId, UserId};
+use consentry_domain::{Actor, BankId, ConsentId, TenantId, UserId};
 use consentry_tests::{consent_input, count_events, on_both_stores, payment_input, Backend, TestDb};
 
 fn start() -> DateTime<Utc> {
@@ -287,3 +290,43 @@ async fn events_survive_a_restart(store: Backend) {
     assert_eq!(count_events(engine.database()).await, 3);
 }
 on_both_stores!(restart, events_survive_a_restart);
+
+/// A command that creates an aggregate is not preceded by a read of it; under an id that already has events
+/// its commit conflicts on the first sequence and stores nothing, so the existing history is never overwritten
+/// or extended out of order.
+async fn creating_a_taken_id_conflicts_and_stores_nothing(store: Backend) {
+    let db = TestDb::create(store).await;
+    let (engine, _clock) = db.engine(start()).await;
+    let database = engine.database();
+    let clock: Arc<dyn consentry_domain::Clock> = Arc::new(consentry_adapters::SimulatedClock::starting_at(start()));
+    let consents = consentry_adapters::repository::<Consent>(database, ConsentServices { clock: clock.clone() });
+    let tenant = TenantId::new();
+    let request = |user| {
+        ConsentCommand::Request(ConsentRequest {
+            tenant,
+            user,
+            bank: BankId::parse("swedbank").expect("bank"),
+            access: ConsentAccess::AllPsd2,
+            recurring_indicator: true,
+            valid_until: start().date_naive() + Duration::days(90),
+            frequency_per_day: 4,
+            renewal_of: None,
+        })
+    };
+    let id = ConsentId::new().to_string();
+    let (first, second) = (UserId::new(), UserId::new());
+    consents
+        .create(&id, request(first), HashMap::new())
+        .await
+        .expect("the first create");
+    let taken = consents.create(&id, request(second), HashMap::new()).await;
+    assert!(
+        matches!(taken, Err(cqrs_es::AggregateError::AggregateConflict)),
+        "a create on a taken id is a conflict, got {taken:?}"
+    );
+    let history = consents.events(&id).await.expect("history");
+    assert_eq!(history.len(), 1);
+    assert!(matches!(&history[0].payload, ConsentEvent::ConsentRequested(r) if r.user == first));
+    assert_eq!(count_events(database).await, 1);
+}
+on_both_stores!(create_on_taken_id, creating_a_taken_id_conflicts_and_stores_nothing);

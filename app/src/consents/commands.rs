@@ -41,7 +41,14 @@ impl Engine {
             renewal_of: input.renewal_of,
         };
         let id = ConsentId::new();
-        self.execute_consent(ctx, id, ConsentCommand::Request(request)).await?;
+        self.create(
+            self.consents.as_ref(),
+            ctx,
+            &id.to_string(),
+            ConsentCommand::Request(request),
+            |source| EngineError::Consent { id, source },
+        )
+        .await?;
         Ok(id)
     }
 

@@ -48,8 +48,14 @@ impl Engine {
             idempotency_key: Uuid::new_v4(),
         };
         let id = PaymentId::new();
-        self.execute_payment(ctx, id, PaymentCommand::RequestInitiation(request))
-            .await?;
+        self.create(
+            self.payments.as_ref(),
+            ctx,
+            &id.to_string(),
+            PaymentCommand::RequestInitiation(request),
+            |source| EngineError::Payment { id, source },
+        )
+        .await?;
         Ok(id)
     }
 
