@@ -25,8 +25,9 @@ pub const PAYMENT: &str = "Payment";
 pub const ACCOUNT_DATA: &str = "AccountData";
 
 /// Reads a batch after a position, oldest first (ordered by the columns, not the casts, so the index serves
-/// it), up to the feed's horizon. On PostgreSQL the horizon is the oldest transaction that was still running
-/// when the statement's snapshot was taken and may write events. Transactions of other databases on the server
+/// it), up to the feed's horizon. On PostgreSQL the horizon (`consentry_feed_horizon()`, the projections'
+/// migration 0021) is the oldest transaction that was still running when the statement's snapshot was taken
+/// and may write events. Transactions of other databases on the server
 /// (identified through `pg_stat_activity`) cannot write this `events` table, so they do not hold the feed back;
 /// an unidentified one (finished meanwhile, or hidden from this role) counts as running, which only delays the
 /// read. Nor does a projection rebuild's transaction, which writes read-model rows but never events and marks

@@ -89,4 +89,8 @@ pub const MIGRATIONS: &[Migration] = &[
         include_str!("../migrations/postgres/0020_due_work.sql"),
         include_str!("../migrations/sqlite/0020_due_work.sql"),
     ),
+    Migration::postgres_only(
+        "projections/0021_feed_horizon.sql",
+        include_str!("../migrations/postgres/0021_feed_horizon.sql"),
+    ),
 ];

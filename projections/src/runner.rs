@@ -49,7 +49,8 @@ const CHECKPOINT: Statement = Statement::both(include_str!("sql/runner/checkpoin
 
 /// Read models are derived data and a batch commits its rows and its checkpoint together, so a batch lost in a
 /// server crash is simply applied again: the runner's commits need not wait for the WAL flush, which leaves
-/// the disk to the commands' commits.
+/// the disk to the commands' commits. The batch's staging tables are created `IF NOT EXISTS`, which PostgreSQL
+/// answers with a notice once they exist: notices are not sent for the batch.
 const ASYNC_COMMIT_POSTGRES: Statement = Statement::both(include_str!("sql/runner/async_commit.postgres.sql"));
 
 /// Locks the checkpoint for the batch on PostgreSQL: a concurrent runner waits here, then sees the moved
@@ -82,7 +83,8 @@ const STATUS: Statement = Statement::each(
 
 /// Marks a PostgreSQL rebuild's transaction, before it takes a transaction id, so the feed's horizon ignores
 /// it (see the feed's `READ`): it writes read-model rows only, never events, so readers of the feed need not
-/// wait for it. `SET LOCAL` ends with the transaction, and with it the mark.
+/// wait for it. A local setting ends with the transaction, and with it the mark. Like a live batch, the rebuild
+/// is not sent the notices of its staging tables' `CREATE ... IF NOT EXISTS`.
 const MARK_REBUILD_POSTGRES: Statement = Statement::both(include_str!("sql/runner/mark_rebuild.postgres.sql"));
 
 /// A rebuild on PostgreSQL creates a shadow of each table it fills (`$1`), keyed unless `$2` is false.
@@ -803,7 +805,13 @@ async fn apply(conn: &mut Conn<'_>, write: Write) -> Result<(), ProjectionError>
                 .execute(&mut **conn)
                 .await?;
         }
-        (Conn::Sqlite(_), Write::Columns { .. }) => return Err(ProjectionError::WrongStore),
+        (Conn::Postgres(conn), Write::Copy { sql, data }) => {
+            let mut copy = conn.copy_in_raw(sql).await?;
+            copy.send(data).await?;
+            copy.finish().await?;
+        }
+        (conn, Write::Run(statement)) => conn.run(&statement).await?,
+        (Conn::Sqlite(_), Write::Columns { .. } | Write::Copy { .. }) => return Err(ProjectionError::WrongStore),
     }
     Ok(())
 }

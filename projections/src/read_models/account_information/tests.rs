@@ -128,15 +128,20 @@ fn batch() -> (Vec<FeedEvent>, PlanContext) {
 fn rows(write: &Write) -> Vec<Value> {
     match write {
         Write::Json { rows, .. } => serde_json::from_str(rows).expect("rows"),
-        Write::Columns { .. } => panic!("JSON rows expected"),
+        _ => panic!("JSON rows expected"),
     }
 }
 
 fn sql(write: &Write) -> &str {
     match write {
-        Write::Json { statement, .. } => statement.sql(Backend::Postgres),
-        Write::Columns { sql, .. } => sql,
+        Write::Json { statement, .. } | Write::Run(statement) => statement.sql(Backend::Postgres),
+        Write::Columns { sql, .. } | Write::Copy { sql, .. } => sql,
     }
+}
+
+/// The writes that carry rows (a merge's staging, creation and emptying carry none).
+fn with_rows(writes: &[Write]) -> Vec<&Write> {
+    writes.iter().filter(|w| matches!(w, Write::Json { .. })).collect()
 }
 
 #[test]
@@ -150,10 +155,13 @@ fn a_booking_replaces_its_pending_row_and_a_vanished_one_is_kept() {
     assert_eq!(rows(&owners).len(), 1);
     let writes = transactions::plan(&events, &context).expect("plan");
     // The hold vanishes in the batch that saw it pending, so its row is written as vanished at once.
-    let [deleted, upserted] = writes.as_slice() else {
+    let [deleted, upserted] = with_rows(&writes)[..] else {
         panic!("deletes and upserts expected, got {} writes", writes.len());
     };
     assert!(sql(deleted).contains("DELETE"));
+    assert!(sql(upserted).contains("incoming_transactions"));
+    let merged = writes.iter().map(sql).filter(|s| s.contains("ON CONFLICT"));
+    assert_eq!(merged.count(), 1, "the staged rows are merged once");
     assert_eq!(rows(deleted)[0]["transaction_id"], "p-1");
     let upserted = rows(upserted);
     let status: BTreeMap<&str, &str> = upserted

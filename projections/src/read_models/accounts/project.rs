@@ -12,14 +12,19 @@ use serde::Serialize;
 use crate::feed::{self, Interest};
 use crate::read_models::account_information::{account_data, Owner, PlanContext};
 use crate::read_models::read_model::{Needs, ReadModel, Shadow};
-use crate::read_models::write::Write;
+use crate::read_models::write::{Staged, Write};
 use crate::{FeedEvent, ProjectionError};
 
 /// A re-observed account keeps when it was first seen; everything else is the bank's latest word.
-const UPSERT_ACCOUNTS: Statement = Statement::each(
-    include_str!("sql/upsert_accounts.postgres.sql"),
-    include_str!("sql/upsert_accounts.sqlite.sql"),
-);
+const UPSERT_ACCOUNTS: Staged = Staged {
+    create: Statement::both(include_str!("sql/create_incoming_accounts.sql")),
+    fill: Statement::each(
+        include_str!("sql/stage_accounts.postgres.sql"),
+        include_str!("sql/stage_accounts.sqlite.sql"),
+    ),
+    merge: Statement::both(include_str!("sql/merge_accounts.sql")),
+    clear: Statement::both(include_str!("sql/clear_incoming_accounts.sql")),
+};
 const UPSERT_BALANCES: Statement = Statement::each(
     include_str!("sql/upsert_balances.postgres.sql"),
     include_str!("sql/upsert_balances.sqlite.sql"),
@@ -159,9 +164,7 @@ fn plan(events: &[FeedEvent], context: &PlanContext) -> Result<Vec<Write>, Proje
     }
     let accounts: Vec<AccountRow> = accounts.into_values().collect();
     let balances: Vec<BalanceRow> = balances.into_values().collect();
-    let writes = [
-        Write::json(UPSERT_ACCOUNTS, &accounts)?,
-        Write::json(UPSERT_BALANCES, &balances)?,
-    ];
-    Ok(writes.into_iter().flatten().collect())
+    let mut writes = UPSERT_ACCOUNTS.json_writes(&accounts)?;
+    writes.extend(Write::json(UPSERT_BALANCES, &balances)?);
+    Ok(writes)
 }

@@ -12,21 +12,23 @@ use super::AccessKind;
 use crate::feed::{self, DomainEvent, Interest};
 use crate::read_models::account_information::PlanContext;
 use crate::read_models::read_model::{Needs, ReadModel, Shadow};
-use crate::read_models::write::{aggregate_uuid, Columns, Write};
+use crate::read_models::write::{aggregate_uuid, copy, CopyRows, Staged, Write};
 use crate::{FeedEvent, ProjectionError};
 
-/// Inserts the consents a batch created: they cannot exist yet, so no conflict handling (which costs as much
-/// as the insert itself); a duplicate would fail the batch loudly. On PostgreSQL the rows travel as typed
-/// arrays (`UNNEST`), on SQLite as a JSON array (`json_each`).
-const INSERT: Statement = Statement::each(
-    include_str!("sql/insert.postgres.sql"),
-    include_str!("sql/insert.sqlite.sql"),
-);
-/// Upserts changed consents: a column the batch did not touch (null) keeps its stored value.
-const UPSERT: Statement = Statement::each(
-    include_str!("sql/upsert.postgres.sql"),
-    include_str!("sql/upsert.sqlite.sql"),
-);
+/// Writes the consents a batch created on PostgreSQL: they cannot exist yet, so no conflict handling (which
+/// costs as much as the insert itself); a duplicate would fail the batch loudly.
+const COPY: &str = include_str!("sql/copy.postgres.sql");
+/// Merges changed consents (on SQLite every consent of the batch): a column the batch did not touch (null)
+/// keeps its stored value.
+const STAGED: Staged = Staged {
+    create: Statement::both(include_str!("sql/create_incoming.sql")),
+    fill: Statement::each(
+        include_str!("sql/stage.postgres.sql"),
+        include_str!("sql/stage.sqlite.sql"),
+    ),
+    merge: Statement::both(include_str!("sql/merge.sql")),
+    clear: Statement::both(include_str!("sql/clear_incoming.sql")),
+};
 
 /// Empties the real table at the end of a rebuild on SQLite.
 const CLEAR: &[&str] = &[include_str!("sql/clear.sqlite.sql")];
@@ -194,63 +196,42 @@ fn plan(events: &[FeedEvent], backend: Backend) -> Result<Vec<Write>, Projection
             ConsentEvent::UnattendedAccessCounted { .. } | ConsentEvent::BankAskedToWait { .. } => {}
         }
     }
-    let (mut created, mut updated): (Vec<ConsentRow>, Vec<ConsentRow>) =
-        rows.into_values().partition(|row| row.created);
-    // Key order makes the inserts walk the primary-key index in order instead of at random.
-    created.sort_unstable_by(|a, b| a.consent_id.cmp(&b.consent_id));
-    updated.sort_unstable_by(|a, b| a.consent_id.cmp(&b.consent_id));
-    let writes = match backend {
-        Backend::Postgres => [columns(&created, INSERT)?, columns(&updated, UPSERT)?],
-        Backend::Sqlite => [Write::json(INSERT, &created)?, Write::json(UPSERT, &updated)?],
-    };
-    Ok(writes.into_iter().flatten().collect())
+    // Key order makes the writes walk the primary-key index in order instead of at random.
+    let mut rows: Vec<ConsentRow> = rows.into_values().collect();
+    rows.sort_unstable_by(|a, b| a.consent_id.cmp(&b.consent_id));
+    match backend {
+        Backend::Postgres => {
+            let (created, updated): (Vec<ConsentRow>, Vec<ConsentRow>) = rows.into_iter().partition(|row| row.created);
+            let mut writes: Vec<Write> = copy(COPY, &created, encode)?.into_iter().collect();
+            writes.extend(STAGED.writes(backend, &updated, encode)?);
+            Ok(writes)
+        }
+        Backend::Sqlite => STAGED.writes(backend, &rows, encode),
+    }
 }
 
-/// The rows as one array per column, bound in the order of the `UNNEST` statement's placeholders.
-fn columns(rows: &[ConsentRow], statement: Statement) -> Result<Option<Write>, ProjectionError> {
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    let mut columns = Columns::default();
-    columns.add(
-        rows.iter()
-            .map(|r| aggregate_uuid("Consent", &r.consent_id))
-            .collect::<Result<Vec<_>, _>>()?,
-    )?;
-    columns.add(
-        rows.iter()
-            .map(|r| r.tenant_id.map(|t| t.as_uuid()))
-            .collect::<Vec<_>>(),
-    )?;
-    columns.add(rows.iter().map(|r| r.user_id.map(|u| u.as_uuid())).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.bank.as_deref()).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.access).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.recurring).collect::<Vec<_>>())?;
-    columns.add(
-        rows.iter()
-            .map(|r| r.frequency_per_day.map(i32::from))
-            .collect::<Vec<_>>(),
-    )?;
-    columns.add(rows.iter().map(|r| r.valid_until).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.status).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.status_reason.as_deref()).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.bank_consent_id.as_deref()).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.sca_approach.as_deref()).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.sca_redirect_url.as_deref()).collect::<Vec<_>>())?;
-    columns.add(
-        rows.iter()
-            .map(|r| r.renewal_of.map(|c| c.as_uuid()))
-            .collect::<Vec<_>>(),
-    )?;
-    columns.add(
-        rows.iter()
-            .map(|r| r.renewed_by.map(|c| c.as_uuid()))
-            .collect::<Vec<_>>(),
-    )?;
-    columns.add(rows.iter().map(|r| r.requested_at).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.authorised_at).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.status_changed_at).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.event_count).collect::<Vec<_>>())?;
-    Ok(Some(columns.into_write(statement)))
+/// The row's fields in the order of the `COPY` statements' columns.
+fn encode(row: &ConsentRow, rows: &mut CopyRows) -> Result<(), ProjectionError> {
+    rows.row(20)
+        .field(aggregate_uuid("Consent", &row.consent_id)?)?
+        .field(row.tenant_id.map(|t| t.as_uuid()))?
+        .field(row.user_id.map(|u| u.as_uuid()))?
+        .field(row.bank.as_deref())?
+        .field(row.access)?
+        .field(row.recurring)?
+        .field(row.frequency_per_day.map(i32::from))?
+        .field(row.valid_until)?
+        .field(row.status)?
+        .field(row.status_reason.as_deref())?
+        .field(row.bank_consent_id.as_deref())?
+        .field(row.sca_approach.as_deref())?
+        .field(row.sca_redirect_url.as_deref())?
+        .field(row.renewal_of.map(|c| c.as_uuid()))?
+        .field(row.renewed_by.map(|c| c.as_uuid()))?
+        .field(row.requested_at)?
+        .field(row.authorised_at)?
+        .field(row.status_changed_at)?
+        .field(row.updated_at)?
+        .field(row.event_count)?;
+    Ok(())
 }

@@ -6,32 +6,34 @@ use chrono::{DateTime, Utc};
 use consentry_domain::payment::{BankPayment, InitiationPhase, PaymentEvent, TransactionStatus};
 use consentry_domain::{TenantId, UserId};
 use consentry_store::{Backend, Statement};
+use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::feed::{self, DomainEvent, Interest};
 use crate::read_models::account_information::PlanContext;
 use crate::read_models::read_model::{Needs, ReadModel, Shadow};
-use crate::read_models::write::{aggregate_uuid, Columns, Write};
+use crate::read_models::write::{aggregate_uuid, copy, CopyRows, Staged, Write};
 use crate::{FeedEvent, ProjectionError};
 
-/// Inserts the payments a batch created: they cannot exist yet, so no conflict handling (which costs as much
-/// as the insert itself); a duplicate would fail the batch loudly. On PostgreSQL the rows travel as typed
-/// arrays (`UNNEST`), on SQLite as a JSON array (`json_each`).
-const INSERT: Statement = Statement::each(
-    include_str!("sql/insert.postgres.sql"),
-    include_str!("sql/insert.sqlite.sql"),
-);
-/// Upserts changed payments: a column the batch did not touch (null) keeps its stored value.
-const UPSERT: Statement = Statement::each(
-    include_str!("sql/upsert.postgres.sql"),
-    include_str!("sql/upsert.sqlite.sql"),
-);
+/// Writes the payments a batch created on PostgreSQL: they cannot exist yet, so no conflict handling (which
+/// costs as much as the insert itself); a duplicate would fail the batch loudly.
+const COPY: &str = include_str!("sql/copy.postgres.sql");
+/// Merges changed payments (on SQLite every payment of the batch): a column the batch did not touch (null)
+/// keeps its stored value.
+const STAGED: Staged = Staged {
+    create: Statement::both(include_str!("sql/create_incoming.sql")),
+    fill: Statement::each(
+        include_str!("sql/stage.postgres.sql"),
+        include_str!("sql/stage.sqlite.sql"),
+    ),
+    merge: Statement::both(include_str!("sql/merge.sql")),
+    clear: Statement::both(include_str!("sql/clear_incoming.sql")),
+};
 /// Status changes are keyed by the event's sequence: each event is applied once, so a row is written once,
 /// and a second write of it would fail the batch loudly rather than be ignored.
-const INSERT_STATUS_CHANGES: Statement = Statement::each(
-    include_str!("sql/insert_status_changes.postgres.sql"),
-    include_str!("sql/insert_status_changes.sqlite.sql"),
-);
+const COPY_STATUS_CHANGES: &str = include_str!("sql/copy_status_changes.postgres.sql");
+/// The same on SQLite, from a JSON array.
+const INSERT_STATUS_CHANGES: Statement = Statement::both(include_str!("sql/insert_status_changes.sqlite.sql"));
 
 /// Empties the real tables at the end of a rebuild on SQLite, children first.
 const CLEAR: &[&str] = &[
@@ -112,7 +114,7 @@ struct PaymentRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     creditor_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    amount: Option<String>,
+    amount: Option<Decimal>,
     #[serde(skip_serializing_if = "Option::is_none")]
     currency: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -195,7 +197,7 @@ fn plan(events: &[FeedEvent], backend: Backend) -> Result<Vec<Write>, Projection
                     .and_then(|v| v.as_str().map(str::to_owned));
                 row.product = Some(request.product.as_str());
                 row.creditor_name = Some(request.creditor_name);
-                row.amount = Some(request.instructed_amount.amount().to_string());
+                row.amount = Some(request.instructed_amount.amount());
                 row.currency = Some(request.instructed_amount.currency().code().to_owned());
                 row.idempotency_key = Some(request.idempotency_key);
                 row.phase = Some(phase_name(InitiationPhase::Ready));
@@ -260,82 +262,58 @@ fn plan(events: &[FeedEvent], backend: Backend) -> Result<Vec<Write>, Projection
             });
         }
     }
-    let (mut created, mut updated): (Vec<PaymentRow>, Vec<PaymentRow>) =
-        rows.into_values().partition(|row| row.created);
-    // Key order makes the inserts walk the primary-key index in order instead of at random.
-    created.sort_unstable_by(|a, b| a.payment_id.cmp(&b.payment_id));
-    updated.sort_unstable_by(|a, b| a.payment_id.cmp(&b.payment_id));
+    // Key order makes the writes walk the primary-key index in order instead of at random.
+    let mut rows: Vec<PaymentRow> = rows.into_values().collect();
+    rows.sort_unstable_by(|a, b| a.payment_id.cmp(&b.payment_id));
     changes.sort_unstable_by(|a, b| (a.payment_id, a.sequence).cmp(&(b.payment_id, b.sequence)));
-    let writes = match backend {
-        Backend::Postgres => [
-            columns(&created, INSERT)?,
-            columns(&updated, UPSERT)?,
-            status_change_columns(&changes)?,
-        ],
-        Backend::Sqlite => [
-            Write::json(INSERT, &created)?,
-            Write::json(UPSERT, &updated)?,
-            Write::json(INSERT_STATUS_CHANGES, &changes)?,
-        ],
-    };
-    Ok(writes.into_iter().flatten().collect())
+    match backend {
+        Backend::Postgres => {
+            let (created, updated): (Vec<PaymentRow>, Vec<PaymentRow>) = rows.into_iter().partition(|row| row.created);
+            let mut writes: Vec<Write> = copy(COPY, &created, encode)?.into_iter().collect();
+            writes.extend(STAGED.writes(backend, &updated, encode)?);
+            writes.extend(copy(COPY_STATUS_CHANGES, &changes, encode_status_change)?);
+            Ok(writes)
+        }
+        Backend::Sqlite => {
+            let mut writes = STAGED.writes(backend, &rows, encode)?;
+            writes.extend(Write::json(INSERT_STATUS_CHANGES, &changes)?);
+            Ok(writes)
+        }
+    }
 }
 
-/// The rows as one array per column, bound in the order of the `UNNEST` statement's placeholders.
-fn columns(rows: &[PaymentRow], statement: Statement) -> Result<Option<Write>, ProjectionError> {
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    let mut columns = Columns::default();
-    columns.add(
-        rows.iter()
-            .map(|r| aggregate_uuid("Payment", &r.payment_id))
-            .collect::<Result<Vec<_>, _>>()?,
-    )?;
-    columns.add(
-        rows.iter()
-            .map(|r| r.tenant_id.map(|t| t.as_uuid()))
-            .collect::<Vec<_>>(),
-    )?;
-    columns.add(rows.iter().map(|r| r.user_id.map(|u| u.as_uuid())).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.bank.as_deref()).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.service.as_deref()).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.product).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.creditor_name.as_deref()).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.amount.as_deref()).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.currency.as_deref()).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.idempotency_key).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.phase).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.status).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.bank_payment_id.as_deref()).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.sca_redirect_url.as_deref()).collect::<Vec<_>>())?;
-    columns.add(
-        rows.iter()
-            .map(|r| r.attempts.map(|a| i32::try_from(a).unwrap_or(i32::MAX)))
-            .collect::<Vec<_>>(),
-    )?;
-    columns.add(rows.iter().map(|r| r.cancellation_requested).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.requested_at).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.status_changed_at).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())?;
-    columns.add(rows.iter().map(|r| r.event_count).collect::<Vec<_>>())?;
-    Ok(Some(columns.into_write(statement)))
+/// The row's fields in the order of the `COPY` statements' columns.
+fn encode(row: &PaymentRow, rows: &mut CopyRows) -> Result<(), ProjectionError> {
+    rows.row(20)
+        .field(aggregate_uuid("Payment", &row.payment_id)?)?
+        .field(row.tenant_id.map(|t| t.as_uuid()))?
+        .field(row.user_id.map(|u| u.as_uuid()))?
+        .field(row.bank.as_deref())?
+        .field(row.service.as_deref())?
+        .field(row.product)?
+        .field(row.creditor_name.as_deref())?
+        .field(row.amount)?
+        .field(row.currency.as_deref())?
+        .field(row.idempotency_key)?
+        .field(row.phase)?
+        .field(row.status)?
+        .field(row.bank_payment_id.as_deref())?
+        .field(row.sca_redirect_url.as_deref())?
+        .field(row.attempts.map(|a| i32::try_from(a).unwrap_or(i32::MAX)))?
+        .field(row.cancellation_requested)?
+        .field(row.requested_at)?
+        .field(row.status_changed_at)?
+        .field(row.updated_at)?
+        .field(row.event_count)?;
+    Ok(())
 }
 
-/// The status changes as one array per column, in the order of `INSERT_STATUS_CHANGES`' placeholders.
-fn status_change_columns(changes: &[StatusChangeRow]) -> Result<Option<Write>, ProjectionError> {
-    if changes.is_empty() {
-        return Ok(None);
-    }
-    let mut columns = Columns::default();
-    columns.add(
-        changes
-            .iter()
-            .map(|c| aggregate_uuid("Payment", c.payment_id))
-            .collect::<Result<Vec<_>, _>>()?,
-    )?;
-    columns.add(changes.iter().map(|c| c.sequence).collect::<Vec<_>>())?;
-    columns.add(changes.iter().map(|c| c.status).collect::<Vec<_>>())?;
-    columns.add(changes.iter().map(|c| c.changed_at).collect::<Vec<_>>())?;
-    Ok(Some(columns.into_write(INSERT_STATUS_CHANGES)))
+/// The status change's fields in the order of `COPY_STATUS_CHANGES`' columns.
+fn encode_status_change(change: &StatusChangeRow, rows: &mut CopyRows) -> Result<(), ProjectionError> {
+    rows.row(4)
+        .field(aggregate_uuid("Payment", change.payment_id)?)?
+        .field(change.sequence)?
+        .field(change.status)?
+        .field(change.changed_at)?;
+    Ok(())
 }

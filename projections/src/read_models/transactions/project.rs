@@ -11,7 +11,7 @@ use super::BookingState;
 use crate::feed::{self, Interest};
 use crate::read_models::account_information::{account_data, facts, Owner, PlanContext};
 use crate::read_models::read_model::{Needs, ReadModel, Shadow};
-use crate::read_models::write::Write;
+use crate::read_models::write::{Staged, Write};
 use crate::{FeedEvent, ProjectionError};
 
 /// Pending rows replaced by their booking (under another id).
@@ -19,10 +19,16 @@ const DELETE: Statement = Statement::each(
     include_str!("sql/delete.postgres.sql"),
     include_str!("sql/delete.sqlite.sql"),
 );
-const UPSERT: Statement = Statement::each(
-    include_str!("sql/upsert.postgres.sql"),
-    include_str!("sql/upsert.sqlite.sql"),
-);
+/// New and changed transactions, merged: the bank's latest word on each.
+const UPSERT: Staged = Staged {
+    create: Statement::both(include_str!("sql/create_incoming.sql")),
+    fill: Statement::each(
+        include_str!("sql/stage.postgres.sql"),
+        include_str!("sql/stage.sqlite.sql"),
+    ),
+    merge: Statement::both(include_str!("sql/merge.sql")),
+    clear: Statement::both(include_str!("sql/clear_incoming.sql")),
+};
 /// Pending rows that disappeared from the bank's reports without being booked: kept, marked.
 const MARK_VANISHED: Statement = Statement::each(
     include_str!("sql/mark_vanished.postgres.sql"),
@@ -200,10 +206,8 @@ pub(in crate::read_models) fn plan(events: &[FeedEvent], context: &PlanContext) 
     let deleted: Vec<TransactionKeyRow> = changes.deleted.iter().map(TransactionKeyRow::of).collect();
     let vanished: Vec<TransactionKeyRow> = changes.vanished.iter().map(TransactionKeyRow::of).collect();
     let upserted: Vec<TransactionRow> = changes.upserted.into_values().collect();
-    let writes = [
-        Write::json(DELETE, &deleted)?,
-        Write::json(UPSERT, &upserted)?,
-        Write::json(MARK_VANISHED, &vanished)?,
-    ];
-    Ok(writes.into_iter().flatten().collect())
+    let mut writes: Vec<Write> = Write::json(DELETE, &deleted)?.into_iter().collect();
+    writes.extend(UPSERT.json_writes(&upserted)?);
+    writes.extend(Write::json(MARK_VANISHED, &vanished)?);
+    Ok(writes)
 }

@@ -1,14 +1,4 @@
-WITH horizon AS (
-    SELECT coalesce(
-        (SELECT min(running)
-         FROM pg_snapshot_xip(pg_current_snapshot()) AS running
-         WHERE running::text::bigint % 4294967296 NOT IN (
-             SELECT backend_xid::text::bigint
-             FROM pg_stat_activity
-             WHERE backend_xid IS NOT NULL
-               AND (datname IS DISTINCT FROM current_database() OR application_name = 'consentry-rebuild'))),
-        pg_snapshot_xmax(pg_current_snapshot())) AS bound
-)
+WITH horizon AS (SELECT consentry_feed_horizon() AS bound)
 SELECT e.transaction_id, e.position, e.aggregate_type, e.aggregate_id, e.sequence,
        e.event_type, e.event_version,
        CASE WHEN $4::text[] IS NULL OR e.aggregate_type = ANY($4) OR e.event_type = ANY($5)

@@ -1,1 +1,1 @@
-SET LOCAL synchronous_commit = off
+SELECT set_config('synchronous_commit', 'off', true), set_config('client_min_messages', 'warning', true)

@@ -1,1 +1,1 @@
-SET LOCAL application_name = 'consentry-rebuild'
+SELECT set_config('application_name', 'consentry-rebuild', true), set_config('client_min_messages', 'warning', true)

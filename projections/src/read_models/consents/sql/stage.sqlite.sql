@@ -1,6 +1,7 @@
-INSERT INTO consents (consent_id, tenant_id, user_id, bank, access, recurring, frequency_per_day, valid_until,
-                      status, status_reason, bank_consent_id, sca_approach, sca_redirect_url, renewal_of,
-                      renewed_by, requested_at, authorised_at, status_changed_at, updated_at, event_count)
+INSERT INTO incoming_consents (consent_id, tenant_id, user_id, bank, access, recurring, frequency_per_day,
+                               valid_until, status, status_reason, bank_consent_id, sca_approach,
+                               sca_redirect_url, renewal_of, renewed_by, requested_at, authorised_at,
+                               status_changed_at, updated_at, event_count)
 SELECT value ->> 'consent_id', value ->> 'tenant_id', value ->> 'user_id', value ->> 'bank', value ->> 'access',
        value ->> 'recurring', value ->> 'frequency_per_day', value ->> 'valid_until', value ->> 'status',
        value ->> 'status_reason', value ->> 'bank_consent_id', value ->> 'sca_approach',

@@ -1,9 +1,7 @@
 INSERT INTO accounts (consent_id, account_id, tenant_id, user_id, bank, iban, currency, name, product, first_seen,
                       last_seen)
-SELECT value ->> 'consent_id', value ->> 'account_id', value ->> 'tenant_id', value ->> 'user_id',
-       value ->> 'bank', value ->> 'iban', value ->> 'currency', value ->> 'name', value ->> 'product',
-       value ->> 'first_seen', value ->> 'last_seen'
-FROM json_each($1)
+SELECT consent_id, account_id, tenant_id, user_id, bank, iban, currency, name, product, first_seen, last_seen
+FROM incoming_accounts
 WHERE true
 ON CONFLICT (consent_id, account_id) DO UPDATE SET
     iban      = excluded.iban,

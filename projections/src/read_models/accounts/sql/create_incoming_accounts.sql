@@ -1,0 +1,1 @@
+CREATE TEMP TABLE IF NOT EXISTS incoming_accounts AS SELECT * FROM accounts WHERE false

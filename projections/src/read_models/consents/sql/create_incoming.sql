@@ -1,0 +1,1 @@
+CREATE TEMP TABLE IF NOT EXISTS incoming_consents AS SELECT * FROM consents WHERE false

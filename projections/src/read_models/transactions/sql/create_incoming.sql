@@ -1,0 +1,1 @@
+CREATE TEMP TABLE IF NOT EXISTS incoming_transactions AS SELECT * FROM transactions WHERE false
