@@ -9,6 +9,7 @@
 //! (the transaction part is always 0).
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use consentry_domain::account_data::AccountDataEvent;
@@ -104,6 +105,16 @@ pub struct FeedEvent {
     pub payload: Option<String>,
     /// The metadata as stored (a JSON object); `None` when the reader's [`Interest`] left it out.
     pub metadata: Option<String>,
+    /// What [`FeedEvent::decode`] and [`FeedEvent::occurred_at`] found, kept for the other read models that
+    /// plan the same event in the same batch.
+    pub(crate) decoded: Decoded,
+}
+
+/// An event's payload and time, decoded once.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Decoded {
+    event: OnceLock<DomainEvent>,
+    occurred_at: OnceLock<DateTime<Utc>>,
 }
 
 /// A row of [`READ`], whose columns come in the order of the fields with the types its statements give them.
@@ -128,6 +139,7 @@ where
             event_version: row.try_get_unchecked(6)?,
             payload: row.try_get_unchecked(7)?,
             metadata: row.try_get_unchecked(8)?,
+            decoded: Decoded::default(),
         })
     }
 }
@@ -208,14 +220,19 @@ impl FeedEvent {
     }
 
     /// The domain event, upcast to its current version. An event of a known aggregate that does not decode is
-    /// an error: a read model must never skip it silently.
+    /// an error: a read model must never skip it silently. The payload is parsed once; the other read models
+    /// of the batch get a copy.
     pub fn decode(&self) -> Result<DomainEvent, ProjectionError> {
-        match self.aggregate_type.as_str() {
-            CONSENT => self.decode_payload().map(DomainEvent::Consent),
-            PAYMENT => self.decode_payload().map(DomainEvent::Payment),
-            ACCOUNT_DATA => self.decode_payload().map(DomainEvent::AccountData),
-            _ => Ok(DomainEvent::Other),
+        if let Some(event) = self.decoded.event.get() {
+            return Ok(event.clone());
         }
+        let event = match self.aggregate_type.as_str() {
+            CONSENT => DomainEvent::Consent(self.decode_payload()?),
+            PAYMENT => DomainEvent::Payment(self.decode_payload()?),
+            ACCOUNT_DATA => DomainEvent::AccountData(self.decode_payload()?),
+            _ => DomainEvent::Other,
+        };
+        Ok(self.decoded.event.get_or_init(|| event).clone())
     }
 
     fn decode_payload<E: serde::de::DeserializeOwned>(&self) -> Result<E, ProjectionError> {
@@ -233,16 +250,20 @@ impl FeedEvent {
         decoded.map_err(|e| self.undecodable(e))
     }
 
-    /// When the event happened, by the engine's clock (the `occurred_at` of its metadata).
+    /// When the event happened, by the engine's clock (the `occurred_at` of its metadata), read once.
     pub fn occurred_at(&self) -> Result<DateTime<Utc>, ProjectionError> {
+        if let Some(at) = self.decoded.occurred_at.get() {
+            return Ok(*at);
+        }
         let metadata = self
             .metadata
             .as_deref()
             .ok_or_else(|| self.undecodable("its metadata was not read: it is outside the reader's interest"))?;
         let stamp: Stamp = serde_json::from_str(metadata).map_err(|e| self.undecodable(format!("metadata: {e}")))?;
-        DateTime::parse_from_rfc3339(&stamp.occurred_at)
+        let at = DateTime::parse_from_rfc3339(&stamp.occurred_at)
             .map(|at| at.with_timezone(&Utc))
-            .map_err(|e| self.undecodable(format!("metadata.occurred_at: {e}")))
+            .map_err(|e| self.undecodable(format!("metadata.occurred_at: {e}")))?;
+        Ok(*self.decoded.occurred_at.get_or_init(|| at))
     }
 }
 

@@ -29,6 +29,7 @@ fn stored(aggregate_type: &str, sequence: i64, event_type: &str, payload: String
         event_version: "1.0".into(),
         payload: Some(payload),
         metadata: Some(format!(r#"{{"occurred_at":"2026-05-{:02}T08:00:00Z"}}"#, sequence + 1)),
+        decoded: Default::default(),
     }
 }
 
