@@ -39,45 +39,38 @@ pub(crate) struct Staged {
 }
 
 impl Staged {
-    /// The writes that merge `rows` into the table; none when there are no rows.
+    /// The writes that merge `rows` into the table, staged with `COPY` on PostgreSQL; none when there are no
+    /// rows.
     pub(crate) fn writes<T: serde::Serialize>(
         &self,
         backend: Backend,
         rows: &[T],
         encode: impl Fn(&T, &mut CopyRows) -> Result<(), ProjectionError>,
     ) -> Result<Vec<Write>, ProjectionError> {
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
         let fill = match backend {
             Backend::Postgres => copy(self.fill.sql(Backend::Postgres), rows, encode)?,
             Backend::Sqlite => Write::json(self.fill, rows)?,
         };
-        Ok([
-            Some(Write::Run(self.create)),
-            fill,
-            Some(Write::Run(self.merge)),
-            Some(Write::Run(self.clear)),
-        ]
-        .into_iter()
-        .flatten()
-        .collect())
+        Ok(self.around(fill))
     }
-}
 
-impl Staged {
-    /// The writes that merge `rows` into the table with the staging table filled from a JSON array on both
-    /// stores (`json_to_recordset` on PostgreSQL); none when there are no rows.
+    /// The writes that merge `rows` into the table, staged from a JSON array on both stores
+    /// (`json_to_recordset` on PostgreSQL); none when there are no rows.
     pub(crate) fn json_writes<T: serde::Serialize>(&self, rows: &[T]) -> Result<Vec<Write>, ProjectionError> {
-        let Some(fill) = Write::json(self.fill, rows)? else {
-            return Ok(Vec::new());
-        };
-        Ok(vec![
-            Write::Run(self.create),
-            fill,
-            Write::Run(self.merge),
-            Write::Run(self.clear),
-        ])
+        Ok(self.around(Write::json(self.fill, rows)?))
+    }
+
+    /// The staging table's life around its filling: nothing when there is nothing to fill it with.
+    fn around(&self, fill: Option<Write>) -> Vec<Write> {
+        match fill {
+            Some(fill) => vec![
+                Write::Run(self.create),
+                fill,
+                Write::Run(self.merge),
+                Write::Run(self.clear),
+            ],
+            None => Vec::new(),
+        }
     }
 }
 
